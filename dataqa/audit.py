@@ -1,0 +1,146 @@
+"""The audit stage: run the chosen checks over a Dataset and gather one Report."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dataqa import __version__
+from dataqa.checks import DEFAULT_CHECKS, REGISTRY, Context, check_class, installed
+from dataqa.dataset import Dataset, from_frame
+from dataqa.findings import Finding, Report
+from dataqa.progress import stage
+
+MAX_EXAMPLES = 20
+MAX_EXAMPLE_CHARS = 500
+
+
+def audit(
+    data: Dataset | pd.DataFrame,
+    *,
+    checks: list[str] | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
+    against: Dataset | pd.DataFrame | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    **roles: str | None,
+) -> Report:
+    """Run checks on a dataset and return a Report.
+
+    `checks` defaults to every default check whose extra is installed and whose column
+    roles exist (a check that cannot run is listed in `report.meta["skipped"]` with the
+    reason). `options` maps a check name to its parameters, e.g.
+    `{"hygiene": {"min_words": 3}}`. `against` is another split (e.g. the test set) for
+    leakage checks. Extra keyword arguments (`text_col`, `label_col`, ...) name columns
+    when `data` is a plain dataframe.
+    """
+    ds = data if isinstance(data, Dataset) else from_frame(data, **roles)
+    other = None
+    if against is not None:
+        other = (
+            against
+            if isinstance(against, Dataset)
+            else from_frame(
+                against, text_col=ds.roles.text, label_col=ds.roles.label, source="<against>"
+            )
+        )
+    options = options or {}
+    explicit = checks is not None
+    names = list(checks) if explicit else [c for c in DEFAULT_CHECKS if installed(c)]
+    ctx = Context(against=other, seed=seed, progress=progress)
+    report = Report()
+    skipped: dict[str, str] = {}
+    if not explicit:
+        for name in REGISTRY:
+            if name in DEFAULT_CHECKS and not installed(name):
+                _, _, extra = REGISTRY[name]
+                skipped[name] = f"not installed: pip install 'dataqa[{extra}]'"
+    timings: dict[str, float] = {}
+    for name in names:
+        check = check_class(name)(**options.get(name, {}))
+        missing = check.missing_roles(ds)
+        if missing:
+            skipped[name] = f"needs a {missing[0]} column (--{missing[0]}-col)"
+            continue
+        start = time.perf_counter()
+        with stage(f"audit: {name}", enabled=progress):
+            result = check.run(ds, ctx)
+        timings[name] = round(time.perf_counter() - start, 3)
+        report.findings.extend(result.findings)
+        report.stats[name] = result.stats
+    report.stats["dataset"] = dataset_stats(ds)
+    attach_examples(report.findings, ds)
+    report.meta = {
+        "tool": "dataqa",
+        "version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "input": {
+            "path": ds.source,
+            "sha256": input_hash(ds),
+            "rows": len(ds),
+            "roles": ds.roles.as_dict(),
+        },
+        "against": None if other is None else {"path": other.source, "rows": len(other)},
+        "checks": [n for n in names if n not in skipped],
+        "skipped": skipped,
+        "options": options,
+        "seed": seed,
+        "timings_s": timings,
+        "notes": ctx.notes,
+    }
+    return report
+
+
+def dataset_stats(ds: Dataset) -> dict:
+    out: dict[str, Any] = {
+        "rows": len(ds),
+        "columns": [str(c) for c in ds.frame.columns],
+        "roles": ds.roles.as_dict(),
+    }
+    if ds.roles.label is not None:
+        counts = ds.labels.value_counts(dropna=True)
+        out["classes"] = int(counts.size)
+        out["label_counts"] = {str(k): int(v) for k, v in counts.items()}
+    if ds.roles.group is not None:
+        out["groups"] = int(ds.groups.nunique())
+    return out
+
+
+def attach_examples(findings: list[Finding], ds: Dataset) -> None:
+    """Give each row-level finding a few example rows (text, label) so a report read
+    from JSON alone can show them; every row id stays in `row_ids`."""
+    text = ds.frame[ds.roles.text]
+    labels = ds.labels
+    for f in findings:
+        if not f.row_ids or "examples" in f.evidence:
+            continue
+        ids = [i for i in f.row_ids[:MAX_EXAMPLES] if i in ds.frame.index]
+        rows = []
+        for i in ids:
+            t = text.loc[i]
+            t = "" if pd.isna(t) else str(t)
+            row = {
+                "row_id": i,
+                "text": t[:MAX_EXAMPLE_CHARS] + ("…" if len(t) > MAX_EXAMPLE_CHARS else ""),
+            }
+            if labels is not None:
+                row["label"] = labels.loc[i]
+            rows.append(row)
+        f.evidence["examples"] = rows
+
+
+def input_hash(ds: Dataset) -> str:
+    src = Path(ds.source)
+    h = hashlib.sha256()
+    if ds.source != "<memory>" and src.is_file():
+        with open(src, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    h.update(pd.util.hash_pandas_object(ds.frame.astype(str), index=True).to_numpy().tobytes())
+    return h.hexdigest()

@@ -1,0 +1,209 @@
+"""Duplicates: exact (after normalisation), near (MinHash LSH), conflicting labels, leakage.
+
+Findings, one per duplicate group:
+- `duplicates.exact` / `duplicates.near`: rows that say the same thing; `fix` names the
+  row to keep (`keep`), the rest are dropped to quarantine by `clean`.
+- `duplicates.conflict`: a group whose rows carry different labels; at most one label
+  can be right, so `clean` quarantines the group unless told to keep the majority.
+- `duplicates.leakage`: training rows that also appear (exactly or nearly) in the split
+  given with `--against`; they inflate test scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dataqa.checks.base import Check, CheckResult, Context
+from dataqa.dataset import Dataset
+from dataqa.findings import Finding
+from dataqa.text import normalize_for_dedup
+
+
+def exact_groups(keys: pd.Series) -> pd.Series:
+    """Group number per row for rows whose key occurs more than once (others dropped)."""
+    keys = keys[keys != ""]
+    dup = keys[keys.duplicated(keep=False)]
+    codes = pd.factorize(dup, sort=False)[0]
+    return pd.Series(codes, index=dup.index)
+
+
+def group_findings(
+    kind: str,
+    groups: pd.Series,
+    ds: Dataset,
+    labels: pd.Series | None,
+    similarity: dict[int, float] | None = None,
+) -> list[Finding]:
+    """One `duplicates.<kind>` finding per group, plus a `duplicates.conflict` when labels differ."""
+    out: list[Finding] = []
+    severity = "warning" if kind == "exact" else "info"
+    for gid, members in groups.groupby(groups, sort=True).groups.items():
+        ids = sorted(members.tolist(), key=_order_key)
+        keep = ids[0]
+        evidence: dict = {"group": int(gid), "size": len(ids)}
+        if similarity is not None:
+            evidence["similarity"] = round(float(similarity.get(gid, 1.0)), 4)
+        row_labels = None
+        if labels is not None:
+            row_labels = {str(i): labels.loc[i] for i in ids}
+            evidence["labels"] = row_labels
+        out.append(
+            Finding(
+                check=f"duplicates.{kind}",
+                severity=severity,
+                row_ids=ids,
+                message=f"{len(ids)} rows are {kind} duplicates of each other",
+                evidence=evidence,
+                fix={"action": "dedupe", "keep": keep},
+            )
+        )
+        if row_labels is not None:
+            present = {k: v for k, v in row_labels.items() if v is not None and v == v}
+            distinct = sorted(set(present.values()))
+            if len(distinct) > 1:
+                counts = pd.Series(list(present.values())).value_counts()
+                majority = counts.index[0] if counts.iloc[0] > counts.iloc[1:].max() else None
+                out.append(
+                    Finding(
+                        check="duplicates.conflict",
+                        severity="error",
+                        row_ids=ids,
+                        message=f"{len(ids)} {kind}-duplicate rows carry different labels: {distinct}",
+                        evidence={
+                            "kind": kind,
+                            "labels": row_labels,
+                            "majority": majority,
+                            "group": int(gid),
+                        },
+                        fix={"action": "quarantine", "majority": majority},
+                    )
+                )
+    return out
+
+
+def _order_key(value):
+    return (0, value, "") if isinstance(value, (int, np.integer)) else (1, 0, str(value))
+
+
+class DuplicateCheck(Check):
+    name = "duplicates"
+
+    @classmethod
+    def defaults(cls):
+        return {
+            "near": True,
+            "threshold": 0.8,
+            "num_perm": 128,
+            "shingle": "word",
+            "ngram": 3,
+            "seed": 1,
+        }
+
+    def run(self, ds: Dataset, ctx: Context) -> CheckResult:
+        keys = ctx.cached("dedup_key", lambda: normalize_for_dedup(ds.text))
+        labels = ds.labels
+        findings: list[Finding] = []
+        exact = exact_groups(keys)
+        findings += group_findings("exact", exact, ds, labels)
+        stats = {
+            "exact_groups": int(exact.nunique()),
+            "exact_rows": int(len(exact)),
+            "exact_redundant_rows": int(len(exact) - exact.nunique()),
+        }
+        if self.params["near"]:
+            near, near_stats = self._near(keys, exact, ds, ctx)
+            findings += near
+            stats.update(near_stats)
+        if ctx.against is not None:
+            leak, leak_stats = self._leakage(keys, ds, ctx)
+            findings += leak
+            stats.update(leak_stats)
+        stats["duplicate_rate"] = round(
+            (stats["exact_redundant_rows"] + stats.get("near_redundant_rows", 0)) / max(len(ds), 1),
+            6,
+        )
+        return CheckResult(findings, stats)
+
+    def _near(self, keys: pd.Series, exact: pd.Series, ds: Dataset, ctx: Context):
+        """Near-duplicates among distinct keys (exact copies collapse to one representative)."""
+        from dataqa.minhash import near_duplicate_groups
+
+        p = self.params
+        reps = keys[(keys != "") & ~keys.duplicated(keep="first")]
+        groups, sims = near_duplicate_groups(
+            reps,
+            threshold=p["threshold"],
+            num_perm=p["num_perm"],
+            shingle=p["shingle"],
+            ngram=p["ngram"],
+            seed=p["seed"],
+        )
+        if groups.empty:
+            return [], {"near_groups": 0, "near_rows": 0, "near_redundant_rows": 0}
+        # expand each representative to every row that shares its exact key
+        rep_group = pd.Series(groups.to_numpy(), index=reps.loc[groups.index].to_numpy())
+        row_group = keys.map(rep_group).dropna().astype(int)
+        findings = group_findings("near", row_group, ds, ds.labels, sims)
+        stats = {
+            "near_groups": int(row_group.nunique()),
+            "near_rows": int(len(row_group)),
+            "near_redundant_rows": int(groups.size - groups.nunique()),
+        }
+        return findings, stats
+
+    def _leakage(self, keys: pd.Series, ds: Dataset, ctx: Context):
+        other = ctx.against
+        other_keys = normalize_for_dedup(other.text)
+        other_keys = other_keys[other_keys != ""]
+        by_key = pd.Series(other_keys.index, index=other_keys.to_numpy()).groupby(level=0).agg(list)
+        hit = keys[keys.isin(by_key.index)]
+        findings = []
+        for key, rows in hit.groupby(hit, sort=True).groups.items():
+            findings.append(
+                Finding(
+                    check="duplicates.leakage",
+                    severity="error",
+                    row_ids=sorted(rows.tolist(), key=_order_key),
+                    message=f"{len(rows)} rows also appear in {other.source}",
+                    evidence={
+                        "kind": "exact",
+                        "against_ids": by_key[key][:20],
+                        "against": other.source,
+                    },
+                    fix={"action": "quarantine"},
+                )
+            )
+        stats = {"leakage_exact_rows": int(len(hit))}
+        if self.params["near"]:
+            from dataqa.minhash import near_matches_across
+
+            p = self.params
+            rest = keys[(keys != "") & ~keys.isin(by_key.index)]
+            pairs = near_matches_across(
+                rest,
+                other_keys,
+                threshold=p["threshold"],
+                num_perm=p["num_perm"],
+                shingle=p["shingle"],
+                ngram=p["ngram"],
+                seed=p["seed"],
+            )
+            for row, (other_ids, sim) in sorted(pairs.items(), key=lambda kv: _order_key(kv[0])):
+                findings.append(
+                    Finding(
+                        check="duplicates.leakage",
+                        severity="error",
+                        row_ids=[row],
+                        message=f"row nearly matches rows of {other.source}",
+                        evidence={
+                            "kind": "near",
+                            "against_ids": other_ids[:20],
+                            "similarity": round(sim, 4),
+                            "against": other.source,
+                        },
+                        fix={"action": "quarantine"},
+                    )
+                )
+            stats["leakage_near_rows"] = len(pairs)
+        return findings, stats

@@ -1,0 +1,487 @@
+"""The `dataqa` command line: a thin shell over the library's stage functions.
+
+Every command imports its stage inside the function, so `dataqa --help` loads nothing
+heavy. Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
+2 dataqa could not run (bad input, bad option).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from dataqa import __version__
+from dataqa.errors import EXIT_USAGE, DataQAError
+
+EPILOG_EXIT = "Exit codes: 0 ok, 1 findings at or above --fail-on, 2 dataqa could not run."
+
+
+def role_options(fn):
+    """--text-col/--label-col/--id-col/--group-col plus --format/--encoding/--split, shared by all commands."""
+    options = [
+        click.option(
+            "--text-col", help="Column with the text (default: guessed, e.g. 'text', 'sentence')."
+        ),
+        click.option(
+            "--label-col",
+            help="Column with the label (default: guessed, e.g. 'label', 'category').",
+        ),
+        click.option(
+            "--id-col", help="Column with unique row ids (default: row position in the file)."
+        ),
+        click.option(
+            "--group-col", help="Column with a group such as brand, source or demographic."
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["csv", "tsv", "jsonl", "json", "parquet"]),
+            help="File format (default: from the extension).",
+        ),
+        click.option(
+            "--encoding", help="Text encoding of CSV/TSV/JSONL input (default: UTF-8, BOM allowed)."
+        ),
+        click.option(
+            "--split", help="Split to read from a datasets folder or hub dataset (default: train)."
+        ),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def load_input(path: str, kw: dict):
+    from dataqa.dataset import load
+
+    return load(
+        path,
+        text_col=kw.get("text_col"),
+        label_col=kw.get("label_col"),
+        id_col=kw.get("id_col"),
+        group_col=kw.get("group_col"),
+        fmt=kw.get("fmt"),
+        encoding=kw.get("encoding"),
+        split=kw.get("split"),
+    )
+
+
+def load_against(path: str | None, ds, kw: dict):
+    if not path:
+        return None
+    from dataqa.dataset import load
+
+    return load(
+        path,
+        text_col=ds.roles.text if _has_col(path, ds.roles.text) else None,
+        label_col=None,
+        fmt=None,
+        encoding=kw.get("encoding"),
+    )
+
+
+def _has_col(path: str, col: str) -> bool:
+    from dataqa.dataset import read_table
+
+    try:
+        return col in read_table(path).columns
+    except DataQAError:
+        return False
+
+
+def parse_settings(settings: tuple[str, ...]) -> dict[str, dict]:
+    """`-s hygiene.min_words=3` -> {"hygiene": {"min_words": 3}}; values are YAML scalars."""
+    import yaml
+
+    out: dict[str, dict] = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        check, dot, opt = key.partition(".")
+        if not sep or not dot or not check or not opt:
+            raise DataQAError(
+                f"cannot read the setting {item!r}",
+                hint="write it as CHECK.OPTION=VALUE, e.g. -s hygiene.min_words=3",
+            )
+        out.setdefault(check, {})[opt] = yaml.safe_load(value) if value != "" else None
+    return out
+
+
+def fail_on_option(fn):
+    return click.option(
+        "--fail-on",
+        type=click.Choice(["info", "warning", "error", "never"]),
+        default="error",
+        show_default=True,
+        help="Exit 1 when a finding of this severity or worse exists.",
+    )(fn)
+
+
+class DataQAGroup(click.Group):
+    """Turns DataQAError (and unexpected crashes) into one paragraph and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DataQAError as err:
+            click.echo(f"dataqa: error: {err.paragraph()}", err=True)
+            sys.exit(EXIT_USAGE)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except MemoryError:
+            click.echo(
+                "dataqa: error: ran out of memory. Try a smaller input, or fewer checks "
+                "(--checks).",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
+        except Exception as err:  # a dataqa bug: say so plainly, traceback only on request
+            if os.environ.get("DATAQA_DEBUG"):
+                raise
+            click.echo(
+                f"dataqa: internal error: {type(err).__name__}: {err}. This is a bug in "
+                "dataqa; rerun with DATAQA_DEBUG=1 for the traceback and report it.",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
+
+
+@click.group(
+    cls=DataQAGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG_EXIT,
+)
+@click.version_option(__version__, prog_name="dataqa")
+def cli() -> None:
+    """Audit, clean, augment and prove a text dataset before you fine-tune on it.
+
+    \b
+    Try it on the embedded demo dataset:
+      dataqa demo
+    Audit your own file (CSV, TSV, JSONL, Parquet, a datasets folder):
+      dataqa audit train.csv --label-col label --json reports/train.json
+      dataqa audit train.csv --against test.csv --fail-on warning
+    Then fix and quarantine (nothing is lost):
+      dataqa clean train.csv -o clean.csv
+    """
+
+
+@cli.command(epilog=EPILOG_EXIT)
+@click.argument("path")
+@role_options
+@click.option(
+    "--against", metavar="PATH", help="Another split (e.g. test.csv) to check for leakage."
+)
+@click.option(
+    "--checks", metavar="A,B", help="Checks to run (default: all installed). See `dataqa checks`."
+)
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="CHECK.OPT=VALUE",
+    help="Set a check option, e.g. -s hygiene.min_words=3 (repeatable).",
+)
+@click.option(
+    "--json", "json_out", metavar="OUT", help="Write the JSON report here ('-' for stdout)."
+)
+@click.option("--html", "html_out", metavar="OUT", help="Write the HTML report here.")
+@fail_on_option
+@click.option(
+    "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary and no progress on the terminal.")
+def audit(path, against, checks, settings, json_out, html_out, fail_on, seed, quiet, **kw):
+    """Find data problems in PATH and report them.
+
+    \b
+    Examples:
+      dataqa audit train.csv
+      dataqa audit train.tsv --text-col sentence --label-col label --json out.json
+      dataqa audit train.csv --against test.csv --checks hygiene,duplicates
+      dataqa audit train.csv -s hygiene.min_words=3 -s duplicates.threshold=0.9
+    """
+    from dataqa.audit import audit as run_audit
+
+    ds = load_input(path, kw)
+    other = load_against(against, ds, kw)
+    names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
+    report = run_audit(
+        ds,
+        checks=names,
+        options=parse_settings(settings),
+        against=other,
+        seed=seed,
+        progress=not quiet,
+    )
+    write_outputs(report, json_out, html_out, ds=ds)
+    if not quiet and json_out != "-":
+        print_summary(report)
+    sys.exit(report.exit_code(fail_on))
+
+
+def write_outputs(report, json_out, html_out, ds=None) -> None:
+    if json_out == "-":
+        click.echo(report.to_json())
+    elif json_out:
+        report.save(json_out)
+        click.echo(f"JSON report: {json_out}", err=True)
+    if html_out:
+        render = _html_renderer()
+        if render is None:
+            click.echo(
+                "dataqa: the HTML report is not available in this version; use --json.", err=True
+            )
+        else:
+            render(report, html_out)
+            click.echo(f"HTML report: {html_out}", err=True)
+
+
+def _html_renderer():
+    try:
+        from dataqa.report.html import write_html
+    except ImportError:
+        return None
+    return write_html
+
+
+def print_summary(report) -> None:
+    from dataqa.summary import format_summary
+
+    click.echo(format_summary(report, color=sys.stdout.isatty()))
+
+
+@cli.command(epilog=EPILOG_EXIT)
+@click.argument("path")
+@role_options
+@click.option("-o", "--output", "out", required=True, metavar="OUT", help="Where the kept rows go.")
+@click.option(
+    "--quarantine",
+    "q_out",
+    metavar="Q",
+    help="Where quarantined rows go (default: OUT.quarantine.EXT).",
+)
+@click.option(
+    "--changes", "changes_out", metavar="C", help="Change log CSV (default: OUT.changes.csv)."
+)
+@click.option(
+    "--against", metavar="PATH", help="Another split: rows that leak into it are quarantined."
+)
+@click.option(
+    "--report", "report_in", metavar="JSON", help="An audit report whose label findings to act on."
+)
+@click.option(
+    "--dedupe",
+    type=click.Choice(["first", "longest", "none"]),
+    default="first",
+    show_default=True,
+    help="Which row of a duplicate group stays.",
+)
+@click.option(
+    "--near-duplicates", type=click.Choice(["dedupe", "keep"]), default="dedupe", show_default=True
+)
+@click.option(
+    "--conflicts",
+    type=click.Choice(["quarantine", "majority", "keep"]),
+    default="quarantine",
+    show_default=True,
+    help="Duplicate groups with different labels.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["quarantine", "keep"]),
+    default="quarantine",
+    show_default=True,
+    help="Rows not in the dataset's language.",
+)
+@click.option(
+    "--label-errors",
+    type=click.Choice(["quarantine", "relabel", "keep"]),
+    default="keep",
+    show_default=True,
+    help="Suspected label errors (needs the labels check).",
+)
+@click.option(
+    "--label-threshold",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Act only on label suspects at least this confident.",
+)
+@click.option(
+    "--mask-pii",
+    is_flag=True,
+    help="Replace emails, phones, IPs, cards, URLs by [EMAIL]-style tokens.",
+)
+@click.option(
+    "--fix-typos",
+    is_flag=True,
+    help="Correct out-of-dictionary words at edit distance 1 (SymSpell).",
+)
+@click.option(
+    "--no-fix-text", is_flag=True, help="Do not repair encoding, control characters or whitespace."
+)
+@click.option("--keep-markup", is_flag=True, help="Do not strip HTML tags and entities.")
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="CHECK.OPT=VALUE",
+    help="Set an option of the checks clean runs, e.g. -s duplicates.threshold=0.9.",
+)
+@click.option("--json", "json_out", metavar="OUT", help="Write a JSON summary of the run here.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+def clean(
+    path,
+    out,
+    q_out,
+    changes_out,
+    against,
+    report_in,
+    dedupe,
+    near_duplicates,
+    conflicts,
+    language,
+    label_errors,
+    label_threshold,
+    mask_pii,
+    fix_typos,
+    no_fix_text,
+    keep_markup,
+    settings,
+    json_out,
+    seed,
+    quiet,
+    **kw,
+):
+    """Fix what can be fixed in PATH and quarantine the rest; nothing is lost.
+
+    Writes the kept rows to OUT, the quarantined rows (with a dataqa_reasons column) to
+    the quarantine file, and every edit (row id, field, before, after, step) to a change
+    log. Every output carries a dataqa_row_id column pointing back at PATH's rows.
+
+    \b
+    Examples:
+      dataqa clean train.csv -o clean.csv
+      dataqa clean train.csv -o clean.csv --against test.csv --mask-pii
+      dataqa clean train.csv -o clean.csv --conflicts majority --dedupe longest
+    """
+    import json
+
+    from dataqa.clean import CleanOptions
+    from dataqa.clean import clean as run_clean
+    from dataqa.dataset import atomic_write_text, write_table
+    from dataqa.findings import Report
+
+    ds = load_input(path, kw)
+    other = load_against(against, ds, kw)
+    opts = CleanOptions(
+        fix_text=not no_fix_text,
+        strip_markup=not keep_markup,
+        mask_pii=mask_pii,
+        correct_typos=fix_typos,
+        dedupe=dedupe,
+        near_duplicates=near_duplicates,
+        conflicts=conflicts,
+        language=language,
+        label_errors=label_errors,
+        label_threshold=label_threshold,
+        audit_options=parse_settings(settings),
+    )
+    report = Report.load(report_in) if report_in else None
+    result = run_clean(
+        ds, options=opts, against=other, report=report, seed=seed, progress=not quiet
+    )
+    outp = Path(out)
+    q_path = (
+        Path(q_out) if q_out else outp.with_name(f"{outp.stem}.quarantine{outp.suffix or '.csv'}")
+    )
+    c_path = Path(changes_out) if changes_out else outp.with_name(f"{outp.stem}.changes.csv")
+    write_table(result.kept.frame, outp)
+    write_table(result.quarantine, q_path)
+    write_table(result.changes, c_path, index=False)
+    if json_out:
+        atomic_write_text(
+            json_out,
+            json.dumps(
+                {
+                    **result.summary,
+                    "outputs": {
+                        "kept": str(outp),
+                        "quarantine": str(q_path),
+                        "changes": str(c_path),
+                    },
+                },
+                indent=1,
+                default=str,
+            ),
+        )
+    s = result.summary
+    if not quiet:
+        click.echo(
+            f"{s['rows_in']:,} rows in -> {s['rows_kept']:,} kept ({outp}), "
+            f"{s['rows_quarantined']:,} quarantined ({q_path}); {s['rows_changed']:,} rows edited "
+            f"({c_path})"
+        )
+        for reason, n in sorted(s["quarantine_reasons"].items(), key=lambda kv: -kv[1]):
+            click.echo(f"  quarantined {n:>7,}  {reason}")
+        for step, n in sorted(s["changes_by_step"].items(), key=lambda kv: -kv[1]):
+            click.echo(f"  edited      {n:>7,}  {step}")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    default="reports/demo",
+    show_default=True,
+    metavar="DIR",
+    help="Folder for the demo data and its reports.",
+)
+@click.option("--rows", default=2000, show_default=True, help="Rows in the generated demo dataset.")
+@click.option("--seed", default=7, show_default=True)
+def demo(out_dir, rows, seed):
+    """Build the embedded demo dataset (with planted problems) and audit and clean it.
+
+    \b
+    The demo writes, under DIR:
+      demo_train.csv, demo_test.csv   the generated data (a product-review set)
+      ground_truth.json               which rows carry which planted problem
+      audit.json (+ audit.html)       the audit report
+      clean.csv, clean.quarantine.csv, clean.changes.csv
+    and prints how many planted problems the audit found.
+
+    \b
+    Example:
+      dataqa demo --out reports/demo
+    """
+    from dataqa.demo import run_demo
+
+    run_demo(Path(out_dir), rows=rows, seed=seed)
+
+
+@cli.command("checks")
+def list_checks():
+    """List the checks, whether they are installed, and their options."""
+    from dataqa.checks import REGISTRY, check_class, installed
+
+    for name, (_, needs, extra) in REGISTRY.items():
+        if installed(name):
+            opts = ", ".join(f"{k}={v!r}" for k, v in check_class(name).defaults().items())
+            click.echo(f"{name:<12} installed   options: {opts or '-'}")
+        else:
+            click.echo(
+                f"{name:<12} missing     pip install 'dataqa[{extra}]'  (needs {', '.join(needs)})"
+            )
+
+
+def main() -> None:
+    cli(prog_name="dataqa")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

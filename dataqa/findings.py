@@ -1,0 +1,181 @@
+"""Finding and Report: what every check emits and what the JSON report holds.
+
+The JSON shape is versioned (`SCHEMA_VERSION`) and described by
+`dataqa/schema/report.schema.json`; other tools may rely on the top-level `findings`
+list whose items carry `check`, `severity`, `row_ids`, `message` and `evidence`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dataqa.dataset import atomic_write_text
+
+SCHEMA_VERSION = "1.0"
+SEVERITIES = ("info", "warning", "error")
+FIX_ACTIONS = (
+    "fix_text",
+    "quarantine",
+    "dedupe",
+    "relabel",
+    "mask_pii",
+    "review",
+    "augment",
+    "none",
+)
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+@dataclass
+class Finding:
+    """One problem: a check name, how bad, which rows, why, and what to do about it.
+
+    `fix` is machine-readable so `clean` can act on it: `{"action": one of FIX_ACTIONS, ...}`.
+    Dataset-level findings have an empty `row_ids`.
+    """
+
+    check: str
+    severity: str
+    message: str
+    row_ids: list = field(default_factory=list)
+    evidence: dict = field(default_factory=dict)
+    fix: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
+        self.row_ids = [to_jsonable(r) for r in self.row_ids]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["evidence"] = to_jsonable(self.evidence)
+        d["fix"] = to_jsonable(self.fix)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Finding:
+        return cls(
+            check=d["check"],
+            severity=d["severity"],
+            message=d["message"],
+            row_ids=list(d.get("row_ids", [])),
+            evidence=d.get("evidence") or {},
+            fix=d.get("fix"),
+        )
+
+
+@dataclass
+class Report:
+    """Findings plus dataset-level stats (per check) and run metadata."""
+
+    findings: list[Finding] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    def counts(self) -> dict:
+        by_sev = Counter(f.severity for f in self.findings)
+        by_check: dict[str, dict[str, int]] = {}
+        for f in self.findings:
+            entry = by_check.setdefault(
+                f.check, {"findings": 0, "rows": 0, **dict.fromkeys(SEVERITIES, 0)}
+            )
+            entry["findings"] += 1
+            entry["rows"] += len(f.row_ids)
+            entry[f.severity] += 1
+        flagged = {r for f in self.findings for r in f.row_ids}
+        return {
+            "by_severity": {s: by_sev.get(s, 0) for s in SEVERITIES},
+            "by_check": dict(sorted(by_check.items())),
+            "rows_flagged": len(flagged),
+        }
+
+    def worst(self) -> str | None:
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=severity_rank)
+
+    def exit_code(self, fail_on: str) -> int:
+        """0 when nothing reaches `fail_on` (info|warning|error|never), else 1."""
+        if fail_on == "never":
+            return 0
+        worst = self.worst()
+        return 1 if worst is not None and severity_rank(worst) >= severity_rank(fail_on) else 0
+
+    def by_check(self, prefix: str) -> list[Finding]:
+        return [f for f in self.findings if f.check == prefix or f.check.startswith(prefix + ".")]
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "meta": to_jsonable(self.meta),
+            "counts": self.counts(),
+            "stats": to_jsonable(self.stats),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+    def save(self, path: str | Path) -> Path:
+        return atomic_write_text(path, self.to_json())
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Report:
+        return cls(
+            findings=[Finding.from_dict(f) for f in d.get("findings", [])],
+            stats=d.get("stats", {}),
+            meta=d.get("meta", {}),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Report:
+        from dataqa.errors import DataQAError
+
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataQAError("no such report file", path=str(path)) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise DataQAError(
+                f"not a JSON report ({err})",
+                path=str(path),
+                hint="give a file written by `dataqa audit --json`",
+            ) from None
+        if not isinstance(data, dict) or "findings" not in data:
+            raise DataQAError(
+                "not a dataqa report (no 'findings' list)",
+                path=str(path),
+                hint="give a file written by `dataqa audit --json`",
+            )
+        return cls.from_dict(data)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """numpy/pandas scalars and containers to plain JSON types; NaN/inf become None."""
+    if obj is None or isinstance(obj, (str, bool)):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if np.isfinite(f) else None
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    return str(obj)
