@@ -146,8 +146,11 @@ def from_frame(
     )
     frame = frame.copy()
     if roles.id is not None:
-        _check_unique_ids(frame[roles.id], roles.id, source)
-        frame.index = pd.Index(frame[roles.id].tolist(), name=ROW_ID)
+        ids = frame[roles.id]
+        if roles.id == ROW_ID:  # ids dataqa wrote: positions come back as ints from text formats
+            ids = ids.map(lambda v: int(v) if isinstance(v, str) and v.isdigit() else v)
+        _check_unique_ids(ids, roles.id, source)
+        frame.index = pd.Index(ids.tolist(), name=ROW_ID)
     else:
         frame.index = pd.RangeIndex(len(frame), name=ROW_ID)
     _check_text_column(frame, roles.text, source)

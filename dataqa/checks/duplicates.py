@@ -11,6 +11,8 @@ Findings, one per duplicate group:
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -123,6 +125,15 @@ class DuplicateCheck(Check):
             (stats["exact_redundant_rows"] + stats.get("near_redundant_rows", 0)) / max(len(ds), 1),
             6,
         )
+        sizes = Counter(len(f.row_ids) for f in findings if f.check in ("duplicates.exact", "duplicates.near"))
+        kinds = Counter(f.check.split(".")[1] for f in findings)
+        stats["charts"] = [
+            {"id": "duplicates-kinds", "type": "bar", "title": "Duplicate findings by kind", "x_label": "kind",
+             "y_label": "groups / rows", "data": {"labels": list(kinds), "values": list(kinds.values())}},
+            {"id": "duplicates-sizes", "type": "bar", "title": "Duplicate group sizes", "x_label": "rows in group",
+             "y_label": "groups", "data": {"labels": [str(k) for k in sorted(sizes)],
+                                           "values": [sizes[k] for k in sorted(sizes)]}},
+        ]
         return CheckResult(findings, stats)
 
     def _near(self, keys: pd.Series, exact: pd.Series, ds: Dataset, ctx: Context):

@@ -26,12 +26,12 @@ BOILERPLATE_RE = (
     r"|click here to|unsubscribe|do not reply to this (?:e-?mail|message)|\[(?:deleted|removed)\]"
     r"|this (?:e-?mail|message) (?:and any attachments )?(?:is|may be) confidential|powered by \w+"
 )
-REPEAT_RE = r"([a-zA-Z])\1{4,}|([!?.*])\2{3,}|\b(\w+)(?:\s+\3\b){2,}"
+REPEAT_RE = r"([a-zA-Z])\1{4,}|([!?.*])\2{3,}|\b([a-zA-Z]+)(?:\s+\3\b){2,}"
 PII_PATTERNS = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
     "url": r"(?i)\b(?:https?://|www\.)[^\s<>\"']+",
-    "ip": r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b",
     "credit_card": r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])",
+    "ip": r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b",
     "phone": r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}(?![\w])",
 }
 
@@ -61,19 +61,25 @@ def _valid_pii(kind: str, match: str) -> bool:
 def find_pii(text: pd.Series) -> dict[str, pd.Series]:
     """kind -> Series (row id -> list of matches) for rows holding that kind of PII."""
     out = {}
+    rest = text
     for kind, pattern in PII_PATTERNS.items():
-        hit = text.str.contains(pattern, regex=True)
+        hit = rest.str.contains(pattern, regex=True)
         if not hit.any():
             continue
-        found = (
-            text[hit]
-            .str.findall(pattern)
-            .map(lambda ms, k=kind: [m for m in ms if _valid_pii(k, m)])
-        )
+        found = rest[hit].str.findall(pattern).map(lambda ms, k=kind: [m for m in ms if _valid_pii(k, m)])
         found = found[found.map(len) > 0]
         if not found.empty:
             out[kind] = found
+            # a span is one kind of PII only: a card number is not also a phone number
+            rest = rest.copy()
+            rest[found.index] = [_blank(t, ms) for t, ms in zip(rest[found.index], found, strict=True)]
     return out
+
+
+def _blank(text: str, matches: list[str]) -> str:
+    for m in matches:
+        text = text.replace(m, " ")
+    return text
 
 
 class HygieneCheck(Check):
@@ -272,6 +278,7 @@ class HygieneCheck(Check):
                 values=rate.round(3),
                 threshold=p["typo_rate"],
             )
+        stats["charts"] = _charts(stats, findings)
         return CheckResult(findings, stats)
 
     def _language(self, text: pd.Series, typos: pd.DataFrame, present, ctx: Context):
@@ -312,6 +319,23 @@ class HygieneCheck(Check):
         flagged = flagged[flagged.isin(other.index)]
         stats["identified_rows"] = int(candidates.sum())
         return flagged.map(other["lang"]), stats
+
+
+def _charts(stats: dict, findings: list[Finding]) -> list[dict]:
+    rows_by_check = Counter()
+    for f in findings:
+        rows_by_check[f.check.split(".", 1)[1]] += len(f.row_ids)
+    charts = [{"id": "hygiene-rows", "type": "bar", "title": "Rows flagged per hygiene check",
+               "x_label": "check", "y_label": "rows",
+               "data": {"labels": list(rows_by_check), "values": list(rows_by_check.values())}},
+              {"id": "hygiene-words", "type": "histogram", "title": "Words per row",
+               "x_label": "words (99th percentile and above in the last bin)", "y_label": "rows",
+               "data": stats["words_histogram"]}]
+    if "typo_rate" in stats:
+        charts.append({"id": "hygiene-typos", "type": "histogram", "title": "Out-of-dictionary word rate per row",
+                       "x_label": "share of words not in the dictionary", "y_label": "rows",
+                       "data": stats["typo_rate"]["histogram"]})
+    return charts
 
 
 def _top_and_main(ranking: list[tuple[str, float]], main: str) -> tuple[str, float]:

@@ -1,0 +1,20 @@
+# The two commands a newcomer needs (see README):
+#   make demo   install everything, then audit + clean the embedded demo dataset (report under reports/demo)
+#   make test   install everything, then lint and run the test suite
+.PHONY: setup demo test lint bench
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/dataqa demo --out reports/demo
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+test: lint
+	.venv/bin/python -m pytest -q
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done
