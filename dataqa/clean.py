@@ -140,22 +140,23 @@ def mask_pii(text: pd.Series) -> pd.Series:
 
 
 def correct_typos(text: pd.Series) -> pd.Series:
-    """Replace out-of-dictionary words by their single most frequent edit-distance-1
-    neighbour (SymSpell); each distinct word is looked up once."""
+    """Replace out-of-dictionary words by their closest dictionary word (SymSpell, Damerau
+    distance <= 2 for words of 5+ letters, <= 1 below; the most frequent among the
+    closest). Context-free, so it is opt-in; each distinct word is looked up once."""
     from symspellpy import SymSpell, Verbosity
 
     from dataqa.text import english_dictionary_path, word_tokens
 
     vocab = english_vocabulary()
-    toks = word_tokens(text, min_len=4)
+    toks = word_tokens(text, min_len=3)
     oov = pd.Index(toks[~toks.isin(vocab)].unique())
     if oov.empty:
         return text
-    sym = SymSpell(max_dictionary_edit_distance=1, prefix_length=7)
+    sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
     sym.load_dictionary(str(english_dictionary_path()), term_index=0, count_index=1)
     mapping = {}
     for word in oov:
-        hits = sym.lookup(word, Verbosity.TOP, max_edit_distance=1)
+        hits = sym.lookup(word, Verbosity.CLOSEST, max_edit_distance=2 if len(word) >= 5 else 1)
         if hits and hits[0].term != word:
             mapping[word] = hits[0].term
     if not mapping:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 WORD_RE = r"[a-z]+(?:'[a-z]+)?"
 PTB_TOKENS = r"-(?:lrb|rrb|lsb|rsb|lcb|rcb)-"
@@ -26,11 +29,6 @@ def normalize_for_dedup(text: pd.Series) -> pd.Series:
     s = s.str.casefold()
     s = s.str.replace(r"[^\w\s]|_", " ", regex=True)
     return s.str.replace(r"\s+", " ", regex=True).str.strip()
-
-
-def ascii_only(text: pd.Series) -> np.ndarray:
-    """True where a row is pure ASCII (no need to run Unicode-level checks on it)."""
-    return text.str.contains(r"^[\x00-\x7f]*$", regex=True).to_numpy(dtype=bool)
 
 
 def word_tokens(text: pd.Series, min_len: int = 2) -> pd.Series:
@@ -72,15 +70,72 @@ def english_dictionary_path() -> Path:
     return Path(spec.origin).parent / "frequency_dictionary_en_82_765.txt"
 
 
-def typo_rate(text: pd.Series) -> pd.DataFrame:
-    """Per row: alphabetic tokens, tokens not in the dictionary, and their share."""
-    toks = word_tokens(text)
-    vocab = english_vocabulary()
-    # "didn't" style tokens are fine when their stem is a word
-    stem = toks.str.replace(r"'[a-z]+$", "", regex=True)
-    oov = ~(toks.isin(vocab) | stem.isin(vocab))
-    n = toks.groupby(level=0).size()
-    bad = oov.groupby(level=0).sum()
-    out = pd.DataFrame({"tokens": n, "oov": bad}).reindex(text.index, fill_value=0)
-    out["typo_rate"] = np.where(out["tokens"] > 0, out["oov"] / out["tokens"].clip(lower=1), 0.0)
+@dataclass
+class UniqueText:
+    """The distinct texts of a column, as a numpy object array and an Arrow array, plus
+    `codes` mapping each row (by position) to its distinct text.
+
+    Features computed on distinct texts and spread with `codes` cost what the number of
+    distinct texts costs, and Arrow's RE2 kernels run an order of magnitude faster than
+    Python's `re` row by row.
+    """
+
+    codes: np.ndarray
+    values: np.ndarray
+    arrow: pa.Array
+    _tokens: tuple | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, text: pd.Series) -> UniqueText:
+        codes, uniques = pd.factorize(text.to_numpy(dtype=object), sort=False)
+        values = np.asarray(uniques, dtype=object)
+        return cls(codes=codes, values=values, arrow=pa.array(values, type=pa.large_string()))
+
+    def match(self, pattern: str) -> np.ndarray:
+        """Boolean per distinct text: does RE2 `pattern` occur in it?"""
+        return pc.match_substring_regex(self.arrow, pattern).to_numpy(zero_copy_only=False)
+
+    def rows(self, which) -> np.ndarray:
+        """Boolean per row, from a boolean mask or an index list over distinct texts."""
+        which = np.asarray(which)
+        if which.dtype != bool:
+            mask = np.zeros(len(self.values), dtype=bool)
+            mask[which.astype(np.int64)] = True
+            which = mask
+        return which[self.codes]
+
+    def tokens(self) -> tuple[pa.Array, np.ndarray]:
+        """Lower-case word tokens of 2+ letters (apostrophes kept inside: "n't") and the
+        index of the distinct text each comes from."""
+        if self._tokens is None:
+            low = pc.replace_substring_regex(pc.utf8_lower(self.arrow), "(?i)" + PTB_TOKENS, " ")
+            parts = pc.split_pattern_regex(low, r"[^a-z']+")
+            flat = pc.utf8_trim(pc.list_flatten(parts), "'")
+            parent = pc.list_parent_indices(parts).to_numpy(zero_copy_only=False)
+            keep = pc.greater_equal(pc.utf8_length(flat), 2)
+            self._tokens = (pc.filter(flat, keep), parent[keep.to_numpy(zero_copy_only=False)])
+        return self._tokens
+
+
+def typo_rate(text: pd.Series, unique: UniqueText | None = None) -> pd.DataFrame:
+    """Per row: word tokens, tokens not in the English dictionary, and their share.
+
+    The per-distinct-text arrays ride along in `.attrs` (`unique_tokens`, `unique_oov`,
+    `unique_rate`) for callers that work on distinct texts.
+    """
+    u = unique if unique is not None else UniqueText.of(text)
+    flat, parent = u.tokens()
+    vocab = pa.array(english_vocabulary().tolist())
+    stem = pc.replace_substring_regex(flat, "'[a-z]+$", "")
+    known = pc.or_(pc.is_in(flat, value_set=vocab), pc.is_in(stem, value_set=vocab))
+    oov = ~known.to_numpy(zero_copy_only=False)
+    n = len(u.values)
+    tok_u = np.bincount(parent, minlength=n)
+    oov_u = np.bincount(parent, weights=oov, minlength=n).astype(np.int64)
+    rate_u = np.where(tok_u > 0, oov_u / np.maximum(tok_u, 1), 0.0)
+    out = pd.DataFrame(
+        {"tokens": tok_u[u.codes], "oov": oov_u[u.codes], "typo_rate": rate_u[u.codes]},
+        index=text.index,
+    )
+    out.attrs.update(unique_tokens=tok_u, unique_oov=oov_u, unique_rate=rate_u)
     return out

@@ -53,7 +53,9 @@ def test_latin1_file_names_line_and_encoding_flag(tmp_path):
     data = "text,label\ngood,1\n".encode() + "café crème,0\n".encode("latin-1")
     res, text = run("audit", write(tmp_path / "l.csv", data))
     assert_clear_error(res, text, "l.csv", "line 3", "--encoding latin-1")
-    ok, _ = run("audit", str(tmp_path / "l.csv"), "--encoding", "latin-1", "--fail-on", "never", "-q")
+    ok, _ = run(
+        "audit", str(tmp_path / "l.csv"), "--encoding", "latin-1", "--fail-on", "never", "-q"
+    )
     assert ok.exit_code == 0
 
 
@@ -133,9 +135,18 @@ def test_nan_text_and_one_class_are_findings_not_crashes(tmp_path):
 
 def test_ten_megabyte_single_row(tmp_path):
     big = "word " * 2_000_000
-    pd.DataFrame({"text": [big, "short row here"], "label": ["a", "b"]}).to_csv(tmp_path / "big.csv", index=False)
-    res, text = run("audit", str(tmp_path / "big.csv"), "--checks", "hygiene", "--json",
-                    str(tmp_path / "r.json"), "-q")
+    pd.DataFrame({"text": [big, "short row here"], "label": ["a", "b"]}).to_csv(
+        tmp_path / "big.csv", index=False
+    )
+    res, text = run(
+        "audit",
+        str(tmp_path / "big.csv"),
+        "--checks",
+        "hygiene",
+        "--json",
+        str(tmp_path / "r.json"),
+        "-q",
+    )
     assert res.exit_code in (0, 1) and "Traceback" not in text
     import json
 

@@ -12,15 +12,28 @@ from click.testing import CliRunner
 
 from dataqa.cli import cli
 
-HEAVY = ("torch", "transformers", "spacy", "great_expectations", "cleanlab", "nlpaug", "sklearn", "datasets")
+HEAVY = (
+    "torch",
+    "transformers",
+    "spacy",
+    "great_expectations",
+    "cleanlab",
+    "nlpaug",
+    "sklearn",
+    "datasets",
+)
 SCHEMA = Path(__file__).resolve().parents[1] / "dataqa" / "schema" / "report.schema.json"
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["audit", "--help"], ["clean", "--help"], ["demo", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["audit", "--help"], ["clean", "--help"], ["demo", "--help"]]
+)
 def test_help_imports_nothing_heavy(argv):
-    code = ("import sys; from dataqa.cli import cli\n"
-            f"try:\n    cli({argv!r}, prog_name='dataqa')\nexcept SystemExit:\n    pass\n"
-            f"print('LOADED=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    code = (
+        "import sys; from dataqa.cli import cli\n"
+        f"try:\n    cli({argv!r}, prog_name='dataqa')\nexcept SystemExit:\n    pass\n"
+        f"print('LOADED=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = out.stdout.strip().splitlines()[-1].removeprefix("LOADED=")
     assert loaded == "", f"`dataqa {' '.join(argv)}` imported {loaded}"
@@ -45,28 +58,46 @@ def test_audit_json_matches_schema_and_exit_codes(tmp_path, demo):
 
     train, test = write_demo(tmp_path, demo)
     out = tmp_path / "r.json"
-    res = CliRunner().invoke(cli, ["audit", train, "--against", test, "--checks", "hygiene,duplicates",
-                                   "--json", str(out), "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "audit",
+            train,
+            "--against",
+            test,
+            "--checks",
+            "hygiene,duplicates",
+            "--json",
+            str(out),
+            "-q",
+        ],
+    )
     assert res.exit_code == 1  # the demo holds error-level findings
     report = json.loads(out.read_text())
     jsonschema.validate(report, json.loads(SCHEMA.read_text()))
     assert report["meta"]["input"]["rows"] == len(demo[0])
     assert any(f["check"] == "duplicates.leakage" for f in report["findings"])
-    never = CliRunner().invoke(cli, ["audit", train, "--checks", "hygiene", "--fail-on", "never", "-q"])
+    never = CliRunner().invoke(
+        cli, ["audit", train, "--checks", "hygiene", "--fail-on", "never", "-q"]
+    )
     assert never.exit_code == 0
 
 
 def test_clean_file_passes_with_fail_on_error(tmp_path):
     path = tmp_path / "ok.csv"
-    path.write_text("text,label\nthe kettle works well,pos\nthe lamp broke quickly,neg\n"
-                    "customer service was friendly,pos\nthe box arrived damaged,neg\n")
+    path.write_text(
+        "text,label\nthe kettle works well,pos\nthe lamp broke quickly,neg\n"
+        "customer service was friendly,pos\nthe box arrived damaged,neg\n"
+    )
     res = CliRunner().invoke(cli, ["audit", str(path), "--checks", "hygiene,duplicates", "-q"])
     assert res.exit_code == 0, res.output
 
 
 def test_json_to_stdout_is_pure_json(tmp_path, demo):
     train, _ = write_demo(tmp_path, demo)
-    res = CliRunner().invoke(cli, ["audit", train, "--checks", "hygiene", "--json", "-", "--fail-on", "never"])
+    res = CliRunner().invoke(
+        cli, ["audit", train, "--checks", "hygiene", "--json", "-", "--fail-on", "never"]
+    )
     assert json.loads(res.stdout)["schema_version"].startswith("1.")
 
 
@@ -80,13 +111,25 @@ def test_determinism_same_seed_same_findings(demo):
 
 
 def test_demo_command_writes_report_and_finds_planted_problems(tmp_path):
-    res = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--rows", "800", "--no-finetune"]
-                             if "--no-finetune" in CliRunner().invoke(cli, ["demo", "--help"]).output
-                             else ["demo", "--out", str(tmp_path), "--rows", "800"])
+    res = CliRunner().invoke(
+        cli,
+        ["demo", "--out", str(tmp_path), "--rows", "800", "--no-finetune"]
+        if "--no-finetune" in CliRunner().invoke(cli, ["demo", "--help"]).output
+        else ["demo", "--out", str(tmp_path), "--rows", "800"],
+    )
     assert res.exit_code == 0, res.output
     report = json.loads((tmp_path / "audit.json").read_text())
     detection = {row["problem"]: row for row in report["meta"]["demo"]["detection"]}
-    for problem in ("exact_duplicates", "mojibake", "pii", "markup", "control_chars", "empty_text",
-                    "missing_label", "foreign_language", "leaked_into_test"):
+    for problem in (
+        "exact_duplicates",
+        "mojibake",
+        "pii",
+        "markup",
+        "control_chars",
+        "empty_text",
+        "missing_label",
+        "foreign_language",
+        "leaked_into_test",
+    ):
         assert detection[problem]["recall"] == 1.0, problem
     assert (tmp_path / "clean.csv").exists() and (tmp_path / "clean.quarantine.csv").exists()

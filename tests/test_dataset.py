@@ -12,8 +12,13 @@ from dataqa.errors import DataQAError
 
 
 def frame():
-    return pd.DataFrame({"sentence": ["good film", "bad film", "fine film"], "label": [1, 0, 1],
-                         "brand": ["a", "b", "a"]})
+    return pd.DataFrame(
+        {
+            "sentence": ["good film", "bad film", "fine film"],
+            "label": [1, 0, 1],
+            "brand": ["a", "b", "a"],
+        }
+    )
 
 
 @pytest.mark.parametrize("ext", ["csv", "tsv", "jsonl", "parquet"])
@@ -50,8 +55,13 @@ def test_id_column_gives_ids_and_explicit_roles_win():
 
 
 def test_guessed_text_column_by_content():
-    df = pd.DataFrame({"a": [1, 2], "body_of_message": ["a long piece of text", "more text here"],
-                       "tag": ["x", "y"]})
+    df = pd.DataFrame(
+        {
+            "a": [1, 2],
+            "body_of_message": ["a long piece of text", "more text here"],
+            "tag": ["x", "y"],
+        }
+    )
     assert from_frame(df).roles.text == "body_of_message"
 
 
@@ -92,4 +102,6 @@ def test_report_json_round_trip(tmp_path, demo_ds):
     report = audit(demo_ds, checks=["hygiene"])
     report.save(tmp_path / "r.json")
     again = Report.load(tmp_path / "r.json")
-    assert [f.to_dict() for f in again.findings] == json.loads((tmp_path / "r.json").read_text())["findings"]
+    assert [f.to_dict() for f in again.findings] == json.loads((tmp_path / "r.json").read_text())[
+        "findings"
+    ]

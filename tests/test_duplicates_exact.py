@@ -9,11 +9,19 @@ from dataqa.dataset import from_frame
 
 
 def test_normalised_exact_duplicates_and_conflicts():
-    df = pd.DataFrame({
-        "text": ["The kettle is great!", "the KETTLE is great", "The  kettle is great.", "Nothing alike here",
-                 "Another sentence entirely", "another sentence, entirely"],
-        "label": ["pos", "pos", "neg", "neg", "pos", "pos"],
-    })
+    df = pd.DataFrame(
+        {
+            "text": [
+                "The kettle is great!",
+                "the KETTLE is great",
+                "The  kettle is great.",
+                "Nothing alike here",
+                "Another sentence entirely",
+                "another sentence, entirely",
+            ],
+            "label": ["pos", "pos", "neg", "neg", "pos", "pos"],
+        }
+    )
     report = audit(df, checks=["duplicates"], options={"duplicates": {"near": False}})
     exact = sorted(f.row_ids for f in report.findings if f.check == "duplicates.exact")
     assert exact == [[0, 1, 2], [4, 5]]
@@ -26,7 +34,9 @@ def test_normalised_exact_duplicates_and_conflicts():
 def test_exact_leakage_against_test_split():
     train = from_frame(pd.DataFrame({"text": ["a b c", "d e f", "g h i"], "label": [1, 2, 3]}))
     test = from_frame(pd.DataFrame({"text": ["x y z", "D E F!"], "label": [1, 2]}))
-    report = audit(train, checks=["duplicates"], against=test, options={"duplicates": {"near": False}})
+    report = audit(
+        train, checks=["duplicates"], against=test, options={"duplicates": {"near": False}}
+    )
     leak = [f for f in report.findings if f.check == "duplicates.leakage"]
     assert [f.row_ids for f in leak] == [[1]] and leak[0].evidence["against_ids"] == [1]
 

@@ -39,14 +39,19 @@ PII = {
 @pytest.fixture(scope="module")
 def result():
     rows = CLEAN + list(PLANTED.values()) + list(PII.values()) + [None]
-    df = pd.DataFrame({"text": rows, "label": ["a", "b"] * (len(rows) // 2) + ["a"] * (len(rows) % 2)})
+    df = pd.DataFrame(
+        {"text": rows, "label": ["a", "b"] * (len(rows) // 2) + ["a"] * (len(rows) % 2)}
+    )
     report = audit(df, checks=["hygiene"])
     return df, report
 
 
 def rows_of(report, check, **evidence):
-    hits = [f for f in report.findings if f.check == check
-            and all(f.evidence.get(k) == v for k, v in evidence.items())]
+    hits = [
+        f
+        for f in report.findings
+        if f.check == check and all(f.evidence.get(k) == v for k, v in evidence.items())
+    ]
     return {r for f in hits for r in f.row_ids}
 
 
@@ -84,11 +89,17 @@ def test_language_flags_foreign_rows_on_demo(demo):
 
 
 def test_label_variants_found():
-    df = pd.DataFrame({"text": [f"row number {i} is here" for i in range(6)],
-                       "label": ["positive", "positive", "Positive ", "negative", "negative", "positive"]})
+    df = pd.DataFrame(
+        {
+            "text": [f"row number {i} is here" for i in range(6)],
+            "label": ["positive", "positive", "Positive ", "negative", "negative", "positive"],
+        }
+    )
     report = audit(df, checks=["hygiene"])
     f = [f for f in report.findings if f.check == "hygiene.label_variants"]
-    assert len(f) == 1 and f[0].row_ids == [2] and f[0].fix == {"action": "relabel", "to": "positive"}
+    assert (
+        len(f) == 1 and f[0].row_ids == [2] and f[0].fix == {"action": "relabel", "to": "positive"}
+    )
 
 
 def test_typo_rate_ranks_typo_rows_high(demo):

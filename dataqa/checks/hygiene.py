@@ -12,13 +12,16 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
-from dataqa.text import PTB_TOKENS, ascii_only, typo_rate
+from dataqa.text import PTB_TOKENS, UniqueText, typo_rate
 
-CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+CONTROL_RE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+"""Control, soft-hyphen, zero-width and bidi-override characters (real characters, not
+escapes, so that both Python's re and Arrow's RE2 read the class)."""
 TAG_RE = r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>"
 ENTITY_RE = r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});"
 BOILERPLATE_RE = (
@@ -26,7 +29,15 @@ BOILERPLATE_RE = (
     r"|click here to|unsubscribe|do not reply to this (?:e-?mail|message)|\[(?:deleted|removed)\]"
     r"|this (?:e-?mail|message) (?:and any attachments )?(?:is|may be) confidential|powered by \w+"
 )
-REPEAT_RE = r"([a-zA-Z])\1{4,}|([!?.*])\2{3,}|\b([a-zA-Z]+)(?:\s+\3\b){2,}"
+REPEAT_CHARS_RE = (
+    "(?i)"
+    + "|".join(c * 5 for c in "abcdefghijklmnopqrstuvwxyz")
+    + r"|!!!!|\?\?\?\?|\.\.\.\.\.|\*\*\*\*"
+)
+"""A letter five times or a punctuation mark four times in a row, spelt out because RE2
+(Arrow's regex engine) has no back-references."""
+PII_SCREEN_RE = r"@|(?i:https?://|www\.)|[0-9][0-9 ().+-]{6,}[0-9]"
+"""Cheap RE2 screen: only texts it matches go through the exact PII patterns below."""
 PII_PATTERNS = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
     "url": r"(?i)\b(?:https?://|www\.)[^\s<>\"']+",
@@ -66,13 +77,19 @@ def find_pii(text: pd.Series) -> dict[str, pd.Series]:
         hit = rest.str.contains(pattern, regex=True)
         if not hit.any():
             continue
-        found = rest[hit].str.findall(pattern).map(lambda ms, k=kind: [m for m in ms if _valid_pii(k, m)])
+        found = (
+            rest[hit]
+            .str.findall(pattern)
+            .map(lambda ms, k=kind: [m for m in ms if _valid_pii(k, m)])
+        )
         found = found[found.map(len) > 0]
         if not found.empty:
             out[kind] = found
             # a span is one kind of PII only: a card number is not also a phone number
             rest = rest.copy()
-            rest[found.index] = [_blank(t, ms) for t, ms in zip(rest[found.index], found, strict=True)]
+            rest[found.index] = [
+                _blank(t, ms) for t, ms in zip(rest[found.index], found, strict=True)
+            ]
     return out
 
 
@@ -105,13 +122,19 @@ class HygieneCheck(Check):
         text = ds.text
         findings: list[Finding] = []
         stats: dict = {}
+        # every text feature is computed once per distinct text (Arrow kernels), then
+        # spread to rows: large sets repeat texts a lot, and this is the 1M-row fast path
+        u = ctx.cached("unique_text", lambda: UniqueText.of(text))
 
         def add(check, severity, mask, message, fix=None, values=None, **evidence):
-            ids = ds.ids[np.asarray(mask, dtype=bool)]
+            mask = np.asarray(mask, dtype=bool)
+            ids = ds.ids[mask]
             if len(ids) == 0:
                 return
             if values is not None:
-                evidence["values"] = {str(i): values[i] for i in ids}
+                evidence["values"] = dict(
+                    zip(map(str, ids), _row_values(values, u, mask), strict=True)
+                )
             findings.append(
                 Finding(
                     check=f"hygiene.{check}",
@@ -131,7 +154,7 @@ class HygieneCheck(Check):
             "{n} rows have no text at all (a broken line or an empty cell)",
             fix={"action": "quarantine"},
         )
-        blank = (text.str.strip() == "").to_numpy() & ~missing
+        blank = u.rows(u.match(r"^\s*$")) & ~missing
         add("empty", "error", blank, "{n} rows hold only whitespace", fix={"action": "quarantine"})
         if ds.roles.label is not None:
             labels = ds.labels
@@ -144,8 +167,9 @@ class HygieneCheck(Check):
             )
             findings.extend(_label_variants(ds, labels))
 
-        chars = text.str.len()
-        words = text.str.count(r"\S+")
+        chars_u = pc.utf8_length(u.arrow).to_numpy(zero_copy_only=False)
+        words_u = pc.count_substring_regex(u.arrow, r"\S+").to_numpy(zero_copy_only=False)
+        chars, words = chars_u[u.codes], words_u[u.codes]
         stats["chars"] = _describe(chars)
         stats["words"] = _describe(words)
         stats["words_histogram"] = _histogram(words)
@@ -153,27 +177,26 @@ class HygieneCheck(Check):
         add(
             "too_short",
             "info",
-            present & (words < p["min_words"]).to_numpy(),
+            present & (words < p["min_words"]),
             f"{{n}} rows have fewer than {p['min_words']} words",
             fix={"action": "review"},
-            values=words,
             threshold=p["min_words"],
         )
         add(
             "too_long",
             "warning",
-            (chars > p["max_chars"]).to_numpy(),
+            chars > p["max_chars"],
             f"{{n}} rows are longer than {p['max_chars']:,} characters",
             fix={"action": "review"},
-            values=chars,
+            values=chars_u,
             threshold=p["max_chars"],
         )
         add(
             "truncated",
             "info",
-            ((words > p["max_words"]) & (chars <= p["max_chars"])).to_numpy(),
+            (words > p["max_words"]) & (chars <= p["max_chars"]),
             f"{{n}} rows exceed {p['max_words']} words and will be truncated by a typical encoder",
-            values=words,
+            values=words_u,
             threshold=p["max_words"],
         )
         add(
@@ -182,16 +205,15 @@ class HygieneCheck(Check):
             present & _outliers(words, p["outlier_z"], present),
             "{n} rows have an unusual length for this dataset (modified z-score > "
             f"{p['outlier_z']} on log word count)",
-            values=words,
+            values=words_u,
         )
 
-        ascii_rows = ascii_only(text)
-        non_ascii = text[~ascii_rows]
-        mojibake = _mojibake(non_ascii)
+        non_ascii = ~pc.string_is_ascii(u.arrow).to_numpy(zero_copy_only=False)
+        mojibake = _mojibake(u.values[non_ascii], np.flatnonzero(non_ascii))
         add(
             "mojibake",
             "warning",
-            text.index.isin(mojibake.index),
+            u.rows(mojibake.index),
             "{n} rows show mojibake (text decoded with the wrong encoding); ftfy can repair them",
             fix={"action": "fix_text"},
             values=mojibake,
@@ -199,12 +221,11 @@ class HygieneCheck(Check):
         add(
             "control_chars",
             "warning",
-            text.str.contains(CONTROL_RE, regex=True).to_numpy(),
+            u.rows(u.match(CONTROL_RE)),
             "{n} rows contain control, zero-width or bidirectional-override characters",
             fix={"action": "fix_text"},
         )
-        tags = text.str.contains(TAG_RE, regex=True).to_numpy()
-        entities = text.str.contains(ENTITY_RE, regex=True).to_numpy()
+        tags, entities = u.rows(u.match(TAG_RE)), u.rows(u.match(ENTITY_RE))
         add(
             "markup",
             "warning",
@@ -217,75 +238,79 @@ class HygieneCheck(Check):
         add(
             "tokenizer_artifacts",
             "info",
-            text.str.contains(PTB_TOKENS, regex=True, case=False).to_numpy(),
+            u.rows(u.match("(?i)" + PTB_TOKENS)),
             "{n} rows contain Penn-Treebank bracket escapes such as -lrb- / -rrb-",
             fix={"action": "fix_text"},
         )
         add(
             "boilerplate",
             "warning",
-            text.str.contains(BOILERPLATE_RE, regex=True).to_numpy(),
+            u.rows(u.match(BOILERPLATE_RE)),
             "{n} rows contain boilerplate (signatures, legal footers, placeholders)",
             fix={"action": "review"},
         )
+        repeats = u.match(REPEAT_CHARS_RE) | _repeated_words(u)
         add(
             "repeated_chars",
             "info",
-            text.str.extract(REPEAT_RE).notna().any(axis=1).to_numpy(),
+            u.rows(repeats),
             "{n} rows repeat a character, punctuation mark or word many times in a row",
         )
 
-        pii = find_pii(text)
-        stats["pii"] = {k: len(v) for k, v in pii.items()}
+        candidates = np.flatnonzero(u.match(PII_SCREEN_RE))
+        pii = find_pii(pd.Series(u.values[candidates], index=candidates))
+        stats["pii"] = {}
         for kind, hits in pii.items():
+            mask = u.rows(hits.index)
+            stats["pii"][kind] = int(mask.sum())
             add(
                 "pii",
                 "warning",
-                text.index.isin(hits.index),
+                mask,
                 f"{{n}} rows contain {kind.replace('_', ' ')} data",
                 fix={"action": "mask_pii", "kind": kind},
                 values=hits.map(lambda ms: ms[:3]),
                 kind=kind,
             )
 
-        typos = ctx.cached("typo_rate", lambda: typo_rate(text))
-        lang, lang_stats = self._language(text, typos, present, ctx)
+        typos = ctx.cached("typo_rate", lambda: typo_rate(text, unique=u))
+        lang, lang_stats = self._language(u, typos, present, words_u, ctx)
         stats["language"] = lang_stats
         if lang is not None:
             main = lang_stats["main"]
             add(
                 "language",
                 "warning",
-                text.index.isin(lang.index),
+                u.rows(lang.index),
                 f"{{n}} rows are not in the dataset's language ({main!r})",
                 fix={"action": "quarantine"},
                 values=lang,
                 expected=main,
             )
         if lang_stats.get("main") == "en":
-            rate = typos["typo_rate"]
+            rate = typos["typo_rate"].to_numpy()
             stats["typo_rate"] = _describe(rate) | {
                 "histogram": _histogram(rate, bins=10, upper=1.0)
             }
-            high = (rate >= p["typo_rate"]) & (typos["tokens"] >= p["typo_min_words"])
+            high = (rate >= p["typo_rate"]) & (typos["tokens"].to_numpy() >= p["typo_min_words"])
             add(
                 "typos",
                 "info",
-                high.to_numpy(),
+                high,
                 f"{{n}} rows have {p['typo_rate']:.0%} or more words outside an 82k-word English "
                 "dictionary (typos, slang or foreign words)",
                 fix={"action": "review"},
-                values=rate.round(3),
+                values=np.round(typos.attrs["unique_rate"], 3),
                 threshold=p["typo_rate"],
             )
         stats["charts"] = _charts(stats, findings)
         return CheckResult(findings, stats)
 
-    def _language(self, text: pd.Series, typos: pd.DataFrame, present, ctx: Context):
-        """Main language from a sample; flag rows confidently in another language.
+    def _language(self, u: UniqueText, typos: pd.DataFrame, present, words_u, ctx: Context):
+        """Main language from a sample; flag rows confidently not in it.
 
-        Rows whose words are mostly in the English dictionary skip the identifier when
-        the main language is English: that keeps 1M-row audits fast.
+        When the main language is English, texts whose words are mostly in the English
+        dictionary skip the identifier: that keeps 1M-row audits fast.
         """
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -293,48 +318,72 @@ class HygieneCheck(Check):
             "langid", lambda: LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         )
         p = self.params
-        pool = text[present]
-        sample = pool.sample(min(len(pool), 2000), random_state=ctx.seed) if len(pool) else pool
-        votes = Counter(ident.classify(t)[0] for t in sample if len(t.split()) >= 3)
+        usable = np.zeros(len(u.values), dtype=bool)
+        usable[u.codes[present]] = True
+        usable &= words_u >= 3
+        pool = np.flatnonzero(usable)
+        rng = np.random.default_rng(ctx.seed)
+        sample = rng.choice(pool, size=min(len(pool), 2000), replace=False) if len(pool) else pool
+        votes = Counter(ident.classify(u.values[i])[0] for i in np.sort(sample))
         main = p["language"] or (votes.most_common(1)[0][0] if votes else None)
         stats = {"main": main, "sample_votes": dict(votes.most_common(10))}
         if main is None:
             return None, stats
-        words = text.str.count(r"\S+")
-        candidates = present & (words >= p["language_min_words"]).to_numpy()
+        candidates = usable & (words_u >= p["language_min_words"])
         if main == "en":
-            in_vocab = 1.0 - typos["typo_rate"]
-            candidates &= ~((in_vocab >= 0.75) & (typos["tokens"] >= 3)).to_numpy()
-        uniq = pd.Series(text[candidates].unique())
-        if uniq.empty:
+            tok_u, oov_u = typos.attrs["unique_tokens"], typos.attrs["unique_oov"]
+            in_vocab = 1.0 - oov_u / np.maximum(tok_u, 1)
+            candidates &= ~((in_vocab >= 0.75) & (tok_u >= 3))
+        idx = np.flatnonzero(candidates)
+        stats["identified_texts"] = int(idx.size)
+        if idx.size == 0:
             return None, stats
         # "confidently not the main language" beats "confidently language X": close
         # relatives (pt/gl, es/ca) split the probability between them
-        ranked = uniq.map(lambda t: _top_and_main(ident.rank(t), main))
-        verdict = pd.DataFrame(ranked.tolist(), columns=["lang", "p_main"], index=uniq)
-        other = verdict[
-            (verdict["lang"] != main) & (verdict["p_main"] <= 1 - p["language_min_prob"])
+        verdict = [_top_and_main(ident.rank(u.values[i]), main) for i in idx]
+        keep = [
+            (i, lang)
+            for i, (lang, p_main) in zip(idx, verdict, strict=True)
+            if lang != main and p_main <= 1 - p["language_min_prob"]
         ]
-        flagged = text[candidates]
-        flagged = flagged[flagged.isin(other.index)]
-        stats["identified_rows"] = int(candidates.sum())
-        return flagged.map(other["lang"]), stats
+        if not keep:
+            return None, stats
+        return pd.Series([lang for _, lang in keep], index=[i for i, _ in keep]), stats
 
 
 def _charts(stats: dict, findings: list[Finding]) -> list[dict]:
     rows_by_check = Counter()
     for f in findings:
         rows_by_check[f.check.split(".", 1)[1]] += len(f.row_ids)
-    charts = [{"id": "hygiene-rows", "type": "bar", "title": "Rows flagged per hygiene check",
-               "x_label": "check", "y_label": "rows",
-               "data": {"labels": list(rows_by_check), "values": list(rows_by_check.values())}},
-              {"id": "hygiene-words", "type": "histogram", "title": "Words per row",
-               "x_label": "words (99th percentile and above in the last bin)", "y_label": "rows",
-               "data": stats["words_histogram"]}]
+    charts = [
+        {
+            "id": "hygiene-rows",
+            "type": "bar",
+            "title": "Rows flagged per hygiene check",
+            "x_label": "check",
+            "y_label": "rows",
+            "data": {"labels": list(rows_by_check), "values": list(rows_by_check.values())},
+        },
+        {
+            "id": "hygiene-words",
+            "type": "histogram",
+            "title": "Words per row",
+            "x_label": "words (99th percentile and above in the last bin)",
+            "y_label": "rows",
+            "data": stats["words_histogram"],
+        },
+    ]
     if "typo_rate" in stats:
-        charts.append({"id": "hygiene-typos", "type": "histogram", "title": "Out-of-dictionary word rate per row",
-                       "x_label": "share of words not in the dictionary", "y_label": "rows",
-                       "data": stats["typo_rate"]["histogram"]})
+        charts.append(
+            {
+                "id": "hygiene-typos",
+                "type": "histogram",
+                "title": "Out-of-dictionary word rate per row",
+                "x_label": "share of words not in the dictionary",
+                "y_label": "rows",
+                "data": stats["typo_rate"]["histogram"],
+            }
+        )
     return charts
 
 
@@ -367,17 +416,39 @@ def _label_variants(ds: Dataset, labels: pd.Series) -> list[Finding]:
     return out
 
 
-def _mojibake(text: pd.Series) -> pd.Series:
-    if text.empty:
-        return text
+def _mojibake(values: np.ndarray, index: np.ndarray) -> pd.Series:
+    """Repaired text by distinct-text index, for texts ftfy would change."""
+    if len(values) == 0:
+        return pd.Series(dtype=object)
     import ftfy
 
-    fixed = text.map(ftfy.fix_encoding)
-    return fixed[fixed != text]
+    texts = pd.Series(values, index=index)
+    fixed = texts.map(ftfy.fix_encoding)
+    return fixed[fixed != texts]
+
+
+def _repeated_words(u: UniqueText) -> np.ndarray:
+    """Distinct texts with the same word three times in a row ("very very very")."""
+    flat, parent = u.tokens()
+    words = np.asarray(flat.to_numpy(zero_copy_only=False), dtype=object)
+    same = (words[1:] == words[:-1]) & (parent[1:] == parent[:-1])
+    triple = same[1:] & same[:-1]
+    out = np.zeros(len(u.values), dtype=bool)
+    out[parent[2:][triple]] = True
+    return out
+
+
+def _row_values(values, u: UniqueText, mask: np.ndarray) -> list:
+    """Per-row evidence values for the rows in `mask`, from per-distinct-text values
+    (a full numpy array, or a Series indexed by distinct-text index)."""
+    codes = u.codes[mask]
+    if isinstance(values, pd.Series):
+        return values.loc[codes].tolist()
+    return np.asarray(values)[codes].tolist()
 
 
 def _outliers(values: pd.Series, z: float, present) -> np.ndarray:
-    logv = np.log1p(values.to_numpy(dtype=float))
+    logv = np.log1p(np.asarray(values, dtype=float))
     base = logv[present]
     if base.size < 20:
         return np.zeros(len(values), dtype=bool)
@@ -388,8 +459,8 @@ def _outliers(values: pd.Series, z: float, present) -> np.ndarray:
     return np.abs(0.6745 * (logv - med) / mad) > z
 
 
-def _describe(values: pd.Series) -> dict:
-    v = values.to_numpy(dtype=float)
+def _describe(values) -> dict:
+    v = np.asarray(values, dtype=float)
     if v.size == 0:
         return {}
     q = np.percentile(v, [0, 5, 25, 50, 75, 95, 100])
@@ -405,8 +476,8 @@ def _describe(values: pd.Series) -> dict:
     }
 
 
-def _histogram(values: pd.Series, bins: int = 20, upper: float | None = None) -> dict:
-    v = values.to_numpy(dtype=float)
+def _histogram(values, bins: int = 20, upper: float | None = None) -> dict:
+    v = np.asarray(values, dtype=float)
     if v.size == 0:
         return {"edges": [], "counts": []}
     hi = upper if upper is not None else max(float(np.percentile(v, 99)), 1.0)
