@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dataqa import __version__
@@ -18,6 +19,7 @@ from dataqa.progress import stage
 
 MAX_EXAMPLES = 20
 MAX_EXAMPLE_CHARS = 500
+MAX_EXAMPLE_FINDINGS = 500
 
 
 def audit(
@@ -112,24 +114,37 @@ def dataset_stats(ds: Dataset) -> dict:
 
 
 def attach_examples(findings: list[Finding], ds: Dataset) -> None:
-    """Give each row-level finding a few example rows (text, label) so a report read
-    from JSON alone can show them; every row id stays in `row_ids`."""
+    """Give row-level findings a few example rows (text, label) so a report read from
+    JSON alone can show them; every row id stays in `row_ids`.
+
+    Only the first `MAX_EXAMPLE_FINDINGS` findings of each check get examples: a 1M-row
+    audit has ~100k duplicate groups, and examples for all of them would make the JSON
+    hundreds of MB for text nobody pages through (the HTML shows a capped number anyway).
+    """
     text = ds.frame[ds.roles.text]
     labels = ds.labels
+    seen: dict[str, int] = {}
+    position = pd.Series(np.arange(len(ds)), index=ds.frame.index)
     for f in findings:
         if not f.row_ids or "examples" in f.evidence:
             continue
-        ids = [i for i in f.row_ids[:MAX_EXAMPLES] if i in ds.frame.index]
+        seen[f.check] = seen.get(f.check, 0) + 1
+        if seen[f.check] > MAX_EXAMPLE_FINDINGS:
+            continue
+        ids = f.row_ids[:MAX_EXAMPLES]
+        pos = position.reindex(ids).dropna().astype(int).to_numpy()
+        texts = text.iloc[pos]
+        labs = labels.iloc[pos] if labels is not None else None
         rows = []
-        for i in ids:
-            t = text.loc[i]
+        for k, i in enumerate(texts.index):
+            t = texts.iloc[k]
             t = "" if pd.isna(t) else str(t)
             row = {
                 "row_id": i,
                 "text": t[:MAX_EXAMPLE_CHARS] + ("…" if len(t) > MAX_EXAMPLE_CHARS else ""),
             }
-            if labels is not None:
-                row["label"] = labels.loc[i]
+            if labs is not None:
+                row["label"] = labs.iloc[k]
             rows.append(row)
         f.evidence["examples"] = rows
 

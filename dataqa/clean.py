@@ -281,7 +281,7 @@ def clean(
                 quarantine(
                     f.row_ids,
                     f"conflicting labels in a {f.evidence['kind']} duplicate group "
-                    f"{sorted(set(v for v in labels.values() if v is not None))}",
+                    f"{sorted({str(v) for v in labels.values() if v is not None and v == v})}",
                 )
         elif c.startswith("label") and f.row_ids and opts.label_errors != "keep":
             _label_error(f, opts, quarantine, relabels)

@@ -162,8 +162,13 @@ def cli() -> None:
     Audit your own file (CSV, TSV, JSONL, Parquet, a datasets folder):
       dataqa audit train.csv --label-col label --json reports/train.json
       dataqa audit train.csv --against test.csv --fail-on warning
-    Then fix and quarantine (nothing is lost):
+    Then fix and quarantine (nothing is lost), and grow thin classes:
       dataqa clean train.csv -o clean.csv
+      dataqa augment clean.csv -o aug.csv --method synonym,eda --target balance
+    Prove it: the same model fine-tuned on raw and curated, judged on one test set:
+      dataqa finetune --train train.csv --train clean.csv --test test.csv --json ft.json
+    Or the whole loop from one YAML file (see rules/pipeline.example.yaml):
+      dataqa run pipeline.yaml
     """
 
 
@@ -433,6 +438,131 @@ def clean(
             click.echo(f"  edited      {n:>7,}  {step}")
 
 
+@cli.command(epilog="Exit codes: 0 ok, 2 dataqa could not run (bad input, missing WordNet).")
+@click.argument("path")
+@role_options
+@click.option(
+    "-o", "--output", "out", required=True, metavar="OUT", help="Where the augmented set goes."
+)
+@click.option(
+    "--method",
+    "methods",
+    default="synonym",
+    show_default=True,
+    metavar="M[,M]",
+    help="synonym, eda, backtranslate; several split the rows between them.",
+)
+@click.option(
+    "--plan", "plan_path", metavar="JSON", help="Audit report with a balance plan, or a plan JSON."
+)
+@click.option(
+    "--target", type=click.Choice(["balance"]), help="Grow every class to the largest class's size."
+)
+@click.option("--per-class", type=int, metavar="N", help="Grow every class to at least N rows.")
+@click.option("--factor", type=float, metavar="F", help="Grow every class to F times its size.")
+@click.option(
+    "--engine",
+    type=click.Choice(["apertium", "marian"]),
+    default="apertium",
+    show_default=True,
+    help="Back-translation engine (Apertium: offline CPU, Debian apertium-eng-spa).",
+)
+@click.option("--model", metavar="PATH", help="Marian en->pivot checkpoint (folder or hub name).")
+@click.option("--back-model", metavar="PATH", help="Marian pivot->en checkpoint.")
+@click.option(
+    "--synonym-backend",
+    type=click.Choice(["native", "nlpaug"]),
+    default="native",
+    show_default=True,
+)
+@click.option(
+    "--rate", type=float, default=0.1, show_default=True, help="Share of words an edit touches."
+)
+@click.option(
+    "--eda-rates", metavar="SR,RI,RS,RD", help="Per-operation EDA rates (default: --rate each)."
+)
+@click.option(
+    "--threshold",
+    type=float,
+    metavar="P",
+    help="Keep a row when the classifier gives its label >= P (default: label stays top class).",
+)
+@click.option("--no-filter", is_flag=True, help="Skip the label, negation and similarity tests.")
+@click.option(
+    "--max-per-source", default=8, show_default=True, help="New rows per source row, at most."
+)
+@click.option("--only-new", is_flag=True, help="Write only the new rows to OUT.")
+@click.option("--json", "json_out", metavar="OUT", help="Summary JSON (default: OUT.augment.json).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+def augment(path, out, **opts):
+    """Add filtered paraphrases of training rows to the classes that need them.
+
+    Writes OUT (the input rows plus the new ones; dataqa_source_id, dataqa_method,
+    dataqa_params and dataqa_seed say where each new row came from) and a JSON summary of
+    what was generated, kept and rejected (by reason) per method and class. New rows
+    must keep their source's label under a quick classifier, keep its negations, and be
+    neither a copy nor a different sentence. Test splits are never augmented.
+
+    \b
+    Examples:
+      dataqa augment train.csv -o aug.csv --per-class 50
+      dataqa augment train.csv -o aug.csv --method synonym,eda,backtranslate --target balance
+      dataqa augment train.csv -o aug.csv --plan reports/train.json --threshold 0.5
+      dataqa augment train.csv -o aug.csv --method backtranslate --factor 2 \\
+        --engine marian --model opus-mt-en-de --back-model opus-mt-de-en
+    """
+    from dataqa.augment.command import run_augment
+
+    run_augment(path, out, opts, load_input)
+
+
+@cli.command("report")
+@click.argument("reports", nargs=-1, required=True, metavar="REPORT.json [AFTER.json]")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    metavar="OUT.html",
+    help="Where the HTML goes (default: REPORT.html, or AFTER.compare.html for two reports).",
+)
+@click.option(
+    "--no-csv", is_flag=True, help="Do not write the flagged-rows CSV beside a single report."
+)
+def report_cmd(reports, out, no_csv):
+    """Render a saved JSON report as one self-contained HTML file; give two to compare them.
+
+    \b
+    One report: the verdict, dataset facts, counts and a section per check, plus
+    OUT.flagged.csv beside it with every flagged row id.
+    Two reports (before, after): counts, dataset and stage statistics side by side.
+    \b
+    Examples:
+      dataqa report reports/train.json -o reports/train.html
+      dataqa report raw.json curated.json -o reports/compare.html
+    """
+    from dataqa.findings import Report
+
+    if len(reports) > 2:
+        raise DataQAError(
+            f"got {len(reports)} reports",
+            hint="give one report to render, or two (before, after) to compare",
+        )
+    loaded = [Report.load(p) for p in reports]
+    if len(loaded) == 1:
+        from dataqa.report.html import write_html
+
+        target = Path(out) if out else Path(reports[0]).with_suffix(".html")
+        write_html(loaded[0], target, csv=not no_csv)
+    else:
+        from dataqa.report.compare import write_comparison
+
+        after = Path(reports[1])
+        target = Path(out) if out else after.with_name(f"{after.stem}.compare.html")
+        write_comparison(*loaded, target, names=(Path(reports[0]).name, after.name))
+    click.echo(f"HTML report: {target}", err=True)
+
+
 @cli.command()
 @click.option(
     "--out",
@@ -444,7 +574,12 @@ def clean(
 )
 @click.option("--rows", default=2000, show_default=True, help="Rows in the generated demo dataset.")
 @click.option("--seed", default=7, show_default=True)
-def demo(out_dir, rows, seed):
+@click.option(
+    "--no-finetune",
+    is_flag=True,
+    help="Stop after clean (skip the raw-vs-curated fine-tune of a tiny model, ~1-2 min on CPU).",
+)
+def demo(out_dir, rows, seed, no_finetune):
     """Build the embedded demo dataset (with planted problems) and audit and clean it.
 
     \b
@@ -453,6 +588,8 @@ def demo(out_dir, rows, seed):
       ground_truth.json               which rows carry which planted problem
       audit.json (+ audit.html)       the audit report
       clean.csv, clean.quarantine.csv, clean.changes.csv
+      pipeline.yaml, loop/            the whole loop (`dataqa run`): audit -> clean ->
+                                      augment -> tiny-model fine-tune raw vs curated
     and prints how many planted problems the audit found.
 
     \b
@@ -461,7 +598,7 @@ def demo(out_dir, rows, seed):
     """
     from dataqa.demo import run_demo
 
-    run_demo(Path(out_dir), rows=rows, seed=seed)
+    run_demo(Path(out_dir), rows=rows, seed=seed, finetune=not no_finetune)
 
 
 @cli.command("checks")
@@ -477,6 +614,12 @@ def list_checks():
             click.echo(
                 f"{name:<12} missing     pip install 'dataqa[{extra}]'  (needs {', '.join(needs)})"
             )
+
+
+from dataqa.train.commands import finetune_command, run_command  # noqa: E402  (click only)
+
+cli.add_command(role_options(finetune_command))
+cli.add_command(run_command)
 
 
 def main() -> None:

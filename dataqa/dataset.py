@@ -569,11 +569,19 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = T
                 quoting=3 if fmt == "tsv" else 0,
                 escapechar="\\" if fmt == "tsv" else None,
             )
+        _default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _default_mode(path: str) -> None:
+    """mkstemp makes 0600 files; give outputs the mode a plain open() would (umask applies)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -583,6 +591,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        _default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

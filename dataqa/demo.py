@@ -288,7 +288,7 @@ def detection_table(report, truth: dict) -> list[dict]:
     return rows
 
 
-def run_demo(out_dir: Path, rows: int = 2000, seed: int = 7) -> dict:
+def run_demo(out_dir: Path, rows: int = 2000, seed: int = 7, finetune: bool = True) -> dict:
     import click
 
     from dataqa.audit import audit
@@ -334,4 +334,9 @@ def run_demo(out_dir: Path, rows: int = 2000, seed: int = 7) -> dict:
         click.echo(
             f"{row['problem']:<26} {row['planted']:>7} {row['found']:>6}  {row['recall']:>6.0%}{note}"
         )
-    return {"report": report, "clean": result, "truth": truth}
+    out = {"report": report, "clean": result, "truth": truth}
+    if finetune:  # the whole loop: `dataqa run` on the demo data, tiny model, CPU
+        from dataqa.train.pipeline import demo_loop
+
+        out["loop"] = demo_loop(out_dir, train_path, test_path, seed=seed)
+    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +56,15 @@ class Finding:
         self.row_ids = [to_jsonable(r) for r in self.row_ids]
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["evidence"] = to_jsonable(self.evidence)
-        d["fix"] = to_jsonable(self.fix)
-        return d
+        # not dataclasses.asdict: it deep-copies every row id, which dominates 1M-row reports
+        return {
+            "check": self.check,
+            "severity": self.severity,
+            "message": self.message,
+            "row_ids": self.row_ids,
+            "evidence": to_jsonable(self.evidence),
+            "fix": to_jsonable(self.fix),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Finding:
@@ -122,7 +127,10 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
         }
 
-    def to_json(self, indent: int | None = 1) -> str:
+    def to_json(self, indent: int | None = None) -> str:
+        """Indented for reading when small; compact past 5,000 findings (1M-row audits)."""
+        if indent is None and len(self.findings) <= 5000:
+            indent = 1
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def save(self, path: str | Path) -> Path:
@@ -157,6 +165,16 @@ class Report:
                 hint="give a file written by `dataqa audit --json`",
             )
         return cls.from_dict(data)
+
+
+def _finding_ok(f) -> bool:
+    return (
+        isinstance(f, dict)
+        and isinstance(f.get("check"), str)
+        and f.get("severity") in SEVERITIES
+        and isinstance(f.get("message"), str)
+        and isinstance(f.get("row_ids", []), list)
+    )
 
 
 def to_jsonable(obj: Any) -> Any:

