@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +23,18 @@ PTB_TOKENS = r"-(?:lrb|rrb|lsb|rsb|lcb|rcb)-"
 
 
 def normalize_for_dedup(text: pd.Series) -> pd.Series:
-    """NFKC, case-folded, punctuation dropped, whitespace collapsed: the exact-duplicate key."""
-    s = text.map(lambda t: unicodedata.normalize("NFKC", t), na_action="ignore")
-    s = s.str.casefold()
-    s = s.str.replace(r"[^\w\s]|_", " ", regex=True)
-    return s.str.replace(r"\s+", " ", regex=True).str.strip()
+    """NFKC, case-folded, punctuation dropped, whitespace collapsed: the exact-duplicate key.
+
+    Computed once per distinct text with Arrow kernels (RE2 `\\p{P}`/`\\p{S}` classes
+    match Unicode punctuation and symbols as Python's `[^\\w\\s]` does).
+    """
+    u = UniqueText.of(text)
+    s = pc.utf8_normalize(u.arrow, form="NFKC")
+    s = pc.utf8_lower(s)
+    s = pc.replace_substring_regex(s, r"[\p{P}\p{S}_]+", " ")
+    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"\s+", " "))
+    keys = np.asarray(s.to_numpy(zero_copy_only=False), dtype=object)
+    return pd.Series(keys[u.codes], index=text.index, dtype=object)
 
 
 def word_tokens(text: pd.Series, min_len: int = 2) -> pd.Series:

@@ -240,5 +240,7 @@ def test_statistics_helpers():
 def test_bad_options_are_clear_errors(demo_ds):
     with pytest.raises(DataQAError, match="correction"):
         run(demo_ds, correction="bonferroni")
+    with pytest.raises(DataQAError, match="permutations"):
+        run(demo_ds, permutations=5)
     with pytest.raises(DataQAError, match="no option"):
         BiasCheck(threshold=1)

@@ -143,7 +143,9 @@ def test_bad_checkpoints_get_clear_errors(tmp_path, monkeypatch):
     (pickled / "pytorch_model.bin").write_bytes(b"not loaded")
     with pytest.raises(DataQAError, match="safetensors"):
         models.resolve(str(pickled))
+    hub_constants = pytest.importorskip("huggingface_hub.constants")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)  # read at import time
     src = models.resolve("someone/not-a-local-model")
     assert "hub" in src.origin
     with pytest.raises(DataQAError, match="could not load the model"):

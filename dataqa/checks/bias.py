@@ -131,6 +131,13 @@ class BiasCheck(Check):
                 f"bias.correction must be bh or holm, not {p['correction']!r}",
                 hint="e.g. -s bias.correction=holm",
             )
+        if not isinstance(p["permutations"], int) or p["permutations"] < 19:
+            from dataqa.errors import DataQAError
+
+            raise DataQAError(
+                f"bias.permutations must be an integer of at least 19, not {p['permutations']!r}",
+                hint="a permutation p-value needs >= 19 shuffles to reach 0.05; the default is 1000",
+            )
         mode = self._entity_mode()
         labels = ds.labels
         present = labels.dropna()
