@@ -28,6 +28,7 @@ def audit(
     checks: list[str] | None = None,
     options: dict[str, dict[str, Any]] | None = None,
     against: Dataset | pd.DataFrame | None = None,
+    reference: Dataset | pd.DataFrame | None = None,
     seed: int = 0,
     progress: bool = False,
     **roles: str | None,
@@ -38,7 +39,8 @@ def audit(
     roles exist (a check that cannot run is listed in `report.meta["skipped"]` with the
     reason). `options` maps a check name to its parameters, e.g.
     `{"hygiene": {"min_words": 3}}`. `against` is another split (e.g. the test set) for
-    leakage checks. Extra keyword arguments (`text_col`, `label_col`, ...) name columns
+    leakage checks; `reference` a sample of the target domain for the relevance check
+    (rows unlike it are off-topic). Extra keyword arguments (`text_col`, `label_col`, ...) name columns
     when `data` is a plain dataframe.
     """
     ds = data if isinstance(data, Dataset) else from_frame(data, **roles)
@@ -54,7 +56,20 @@ def audit(
     options = options or {}
     explicit = checks is not None
     names = list(checks) if explicit else [c for c in DEFAULT_CHECKS if installed(c)]
-    ctx = Context(against=other, seed=seed, progress=progress)
+    ref = None
+    if reference is not None:
+        ref = (
+            reference
+            if isinstance(reference, Dataset)
+            else from_frame(
+                reference,
+                text_col=ds.roles.text if ds.roles.text in reference.columns else None,
+                source="<reference>",
+            )
+        )
+    # the rules check reads the other checks' results, so it runs last
+    names.sort(key=lambda n: n == "rules")
+    ctx = Context(against=other, reference=ref, seed=seed, progress=progress)
     report = Report()
     skipped: dict[str, str] = {}
     if not explicit:
@@ -75,6 +90,7 @@ def audit(
         timings[name] = round(time.perf_counter() - start, 3)
         report.findings.extend(result.findings)
         report.stats[name] = result.stats
+        ctx.results[name] = result
     report.stats["dataset"] = dataset_stats(ds)
     attach_examples(report.findings, ds)
     report.meta = {
@@ -88,6 +104,7 @@ def audit(
             "roles": ds.roles.as_dict(),
         },
         "against": None if other is None else {"path": other.source, "rows": len(other)},
+        "reference": None if ref is None else {"path": ref.source, "rows": len(ref)},
         "checks": [n for n in names if n not in skipped],
         "skipped": skipped,
         "options": options,

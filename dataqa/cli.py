@@ -179,6 +179,17 @@ def cli() -> None:
     "--against", metavar="PATH", help="Another split (e.g. test.csv) to check for leakage."
 )
 @click.option(
+    "--reference",
+    metavar="PATH",
+    help="A sample of the target domain; rows unlike it are reported as off-topic.",
+)
+@click.option(
+    "--rules",
+    "rules_file",
+    metavar="FILE",
+    help="Rules YAML to check the data against (default: rules/default.yaml; see rules/README.md).",
+)
+@click.option(
     "--checks", metavar="A,B", help="Checks to run (default: all installed). See `dataqa checks`."
 )
 @click.option(
@@ -198,7 +209,20 @@ def cli() -> None:
     "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary and no progress on the terminal.")
-def audit(path, against, checks, settings, json_out, html_out, fail_on, seed, quiet, **kw):
+def audit(
+    path,
+    against,
+    reference,
+    rules_file,
+    checks,
+    settings,
+    json_out,
+    html_out,
+    fail_on,
+    seed,
+    quiet,
+    **kw,
+):
     """Find data problems in PATH and report them.
 
     \b
@@ -207,17 +231,29 @@ def audit(path, against, checks, settings, json_out, html_out, fail_on, seed, qu
       dataqa audit train.tsv --text-col sentence --label-col label --json out.json
       dataqa audit train.csv --against test.csv --checks hygiene,duplicates
       dataqa audit train.csv -s hygiene.min_words=3 -s duplicates.threshold=0.9
+      dataqa audit train.csv --reference in_domain.csv --checks relevance
+      dataqa audit train.csv --rules rules/strict.yaml --fail-on error
     """
     from dataqa.audit import audit as run_audit
 
     ds = load_input(path, kw)
     other = load_against(against, ds, kw)
+    ref = load_against(reference, ds, kw)
     names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
+    options = parse_settings(settings)
+    if rules_file:
+        from dataqa.checks import check_class
+
+        check_class("rules")  # names the extra to install when great-expectations is missing
+        options.setdefault("rules", {})["path"] = rules_file
+        if names is not None and "rules" not in names:
+            names.append("rules")
     report = run_audit(
         ds,
         checks=names,
-        options=parse_settings(settings),
+        options=options,
         against=other,
+        reference=ref,
         seed=seed,
         progress=not quiet,
     )

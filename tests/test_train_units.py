@@ -283,7 +283,8 @@ def test_search_budget_in_trials_and_seconds():
 
 def test_grid_and_random_candidates():
     space = parse_space(["lr=1e-5,1e-4", "batch_size=16,32", "dropout=0.1,0.3"])
-    assert len(grid(space)) == 2 * 2 * 2 * 2  # weight_decay keeps its two defaults
+    assert len(grid(space)) == 2 * 2 * 2 * 2  # weight_decay keeps its two default values
+    assert "epochs" not in space  # not named: stays as configured
     assert len(candidates("grid", space, 3)) == 3
     draws = random_settings(space, 50, seed=0)
     assert draws == random_settings(space, 50, seed=0)

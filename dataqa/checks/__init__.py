@@ -18,9 +18,11 @@ REGISTRY: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     "balance": ("dataqa.checks.balance:BalanceCheck", (), None),
     "size": ("dataqa.checks.size:SizeCheck", ("sklearn",), "labels"),
     "bias": ("dataqa.checks.bias:BiasCheck", ("scipy",), "labels"),
+    "relevance": ("dataqa.checks.relevance:RelevanceCheck", ("sklearn",), "labels"),
+    "rules": ("dataqa.checks.rules:RulesCheck", ("great_expectations",), "rules"),
 }
 
-DEFAULT_CHECKS = ("hygiene", "duplicates", "balance", "size", "bias")
+DEFAULT_CHECKS = ("hygiene", "duplicates", "balance", "size", "bias", "relevance", "rules")
 
 
 def check_class(name: str) -> type[Check]:

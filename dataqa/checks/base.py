@@ -28,6 +28,11 @@ class Context:
     """What a run shares between checks: other splits, seed, progress and a cache."""
 
     against: Dataset | None = None
+    reference: Dataset | None = None
+    """A sample of the target domain (`--reference`), for the relevance check."""
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    """Results of the checks that already ran in this audit, by check name (the rules
+    check runs last and reads them)."""
     seed: int = 0
     progress: bool = False
     cache: dict = field(default_factory=dict)
