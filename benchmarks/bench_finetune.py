@@ -323,7 +323,7 @@ def speed(args) -> None:
                 num_train_epochs=1,
                 learning_rate=cfg.lr,
                 weight_decay=cfg.weight_decay,
-                warmup_ratio=cfg.warmup_ratio,
+                warmup_steps=cfg.warmup_ratio,  # transformers 5: a float < 1 is a ratio
                 max_grad_norm=cfg.max_grad_norm,
                 use_cpu=device == "cpu",
                 bf16=precision == "bf16",
@@ -333,7 +333,7 @@ def speed(args) -> None:
                 eval_strategy="no",
                 logging_strategy="no",
                 dataloader_num_workers=0,
-                group_by_length=True,
+                train_sampling_strategy="group_by_length",  # was group_by_length=True
                 seed=args.seed,
                 disable_tqdm=True,
             )
