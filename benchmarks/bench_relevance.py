@@ -86,6 +86,22 @@ def run(texts, truth, reference, *, features="tfidf", seed=0) -> dict:
     }
 
 
+def tfidf_scenarios(sst, bank, n, nr, add) -> None:
+    t, y, ref = scenario(sst, bank, n=n, share=0.05, n_ref=nr, seed=0, normalise=True)
+    add("reference, 5% Banking77 normalised", t, y, ref)
+    for share in (0.01, 0.02, 0.10):
+        t, y, ref = scenario(sst, bank, n=n, share=share, n_ref=nr, seed=0)
+        add(f"reference, {share:.0%} Banking77", t, y, ref)
+    t, y, ref = scenario(sst, bank, n=n, share=0.05, n_ref=1_000, seed=0)
+    add("reference of 1,000 rows, 5% Banking77", t, y, ref)
+    t, y, ref = scenario(sst, bank, n=n, share=0.0, n_ref=nr, seed=0)
+    add("reference, clean SST-2", t, y, ref)
+    t, y, _ = scenario(sst, bank, n=n, share=0.05, n_ref=0, seed=0)
+    add("no reference (TF-IDF forest), 5% Banking77", t, y, None)
+    t, y, _ = scenario(sst, bank, n=n, share=0.0, n_ref=0, seed=0)
+    add("no reference (TF-IDF forest), clean SST-2", t, y, None)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20_000, help="dataset rows per scenario")
@@ -94,6 +110,7 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="also run on all of SST-2 train")
     ap.add_argument("--minilm", action="store_true", help="also run the MiniLM paths (slow)")
     ap.add_argument("--minilm-n", type=int, default=4_000)
+    ap.add_argument("--only-minilm", action="store_true", help="skip the TF-IDF scenarios")
     args = ap.parse_args()
     if not DATA.exists():
         raise SystemExit(f"{DATA} not found: the shared datasets live beside the repository")
@@ -117,23 +134,12 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     n, nr = args.n, args.ref
-    for seed in range(args.seeds):
+    for seed in range(0 if args.only_minilm else args.seeds):
         t, y, ref = scenario(sst, bank, n=n, share=0.05, n_ref=nr, seed=seed)
         add(f"reference, 5% Banking77, seed {seed}", t, y, ref, seed=seed)
-    t, y, ref = scenario(sst, bank, n=n, share=0.05, n_ref=nr, seed=0, normalise=True)
-    add("reference, 5% Banking77 normalised", t, y, ref)
-    for share in (0.01, 0.10):
-        t, y, ref = scenario(sst, bank, n=n, share=share, n_ref=nr, seed=0)
-        add(f"reference, {share:.0%} Banking77", t, y, ref)
-    t, y, ref = scenario(sst, bank, n=n, share=0.05, n_ref=1_000, seed=0)
-    add("reference of 1,000 rows, 5% Banking77", t, y, ref)
-    t, y, ref = scenario(sst, bank, n=n, share=0.0, n_ref=nr, seed=0)
-    add("reference, clean SST-2", t, y, ref)
-    t, y, _ = scenario(sst, bank, n=n, share=0.05, n_ref=0, seed=0)
-    add("no reference (TF-IDF forest), 5% Banking77", t, y, None)
-    t, y, _ = scenario(sst, bank, n=n, share=0.0, n_ref=0, seed=0)
-    add("no reference (TF-IDF forest), clean SST-2", t, y, None)
-    if args.full:
+    if not args.only_minilm:
+        tfidf_scenarios(sst, bank, n, nr, add)
+    if args.full and not args.only_minilm:
         full = len(sst) - nr
         t, y, ref = scenario(sst, bank, n=full, share=0.05, n_ref=nr, seed=0)
         add("full SST-2 train, reference, 5% Banking77", t, y, ref)

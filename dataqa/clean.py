@@ -235,6 +235,10 @@ def clean(
     fixed = ds.with_frame(frame)
 
     checks = ["hygiene", "duplicates"]
+    if opts.label_errors != "keep" and not (
+        report is not None and (report.by_check("labels") or "labels" in report.stats)
+    ):
+        checks.append("labels")  # no label findings were handed in: find them now
     post = audit(
         fixed,
         checks=checks,
@@ -283,7 +287,7 @@ def clean(
                     f"conflicting labels in a {f.evidence['kind']} duplicate group "
                     f"{sorted({str(v) for v in labels.values() if v is not None and v == v})}",
                 )
-        elif c.startswith("label") and f.row_ids and opts.label_errors != "keep":
+        elif c == "labels.issue" and f.row_ids and opts.label_errors != "keep":
             _label_error(f, opts, quarantine, relabels)
 
     if opts.dedupe != "none":

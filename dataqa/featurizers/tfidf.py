@@ -1,0 +1,56 @@
+"""Sparse n-gram features: TF-IDF for ordinary sizes, hashed TF-IDF for very large sets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dataqa.featurizers import Features
+from dataqa.progress import bar
+
+
+def tfidf_features(texts: list[str], *, char: bool = True) -> Features:
+    """Word 1-2 gram TF-IDF + hashed character 2-5 gram TF-IDF (sublinear tf, min_df 2),
+    each block L2-normalised, then the concatenation, so cosine similarity is one dot product."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    from dataqa.featurizers.charhash import char_ngram_counts, tfidf_weight
+
+    word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
+    blocks = [word.fit_transform(texts)]
+    if char:
+        blocks.append(tfidf_weight(char_ngram_counts(texts, (2, 5)), min_df=2))
+    X = normalize(sp.hstack(blocks, format="csr")) if len(blocks) > 1 else blocks[0]
+    return Features(
+        "tfidf",
+        X.astype(np.float32),
+        sparse=True,
+        info={
+            "dims": int(X.shape[1]),
+            "ngrams": "word 1-2" + (" + char 2-5 (hashed)" if char else ""),
+        },
+    )
+
+
+def hashing_features(
+    texts: list[str], *, n_features: int = 2**20, batch: int = 50_000, progress: bool = False
+) -> Features:
+    """Word 1-2 grams hashed into `n_features` columns, batch by batch (no vocabulary is
+    held in memory), then TF-IDF weighted: the featuriser for millions of rows."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+    vec = HashingVectorizer(
+        ngram_range=(1, 2), n_features=n_features, alternate_sign=False, norm=None, dtype=np.float32
+    )
+    starts = range(0, len(texts), batch)
+    parts = [
+        vec.transform(texts[s : s + batch])
+        for s in bar(starts, desc="labels: hashing features", total=len(starts), enabled=progress)
+    ]
+    counts = sp.vstack(parts).tocsr() if parts else vec.transform([])
+    X = TfidfTransformer(sublinear_tf=True).fit_transform(counts).astype(np.float32)
+    return Features(
+        "hashing", X, sparse=True, info={"dims": n_features, "ngrams": "word 1-2 (hashed)"}
+    )

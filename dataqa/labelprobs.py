@@ -1,0 +1,335 @@
+"""Out-of-sample predicted probabilities and the choice of suspect rows, over plain arrays.
+
+Why this shape (each choice was measured, see BENCHMARKS.md "Label errors"):
+
+- **Stratified K-fold**: every row's probabilities come from models that never saw its
+  label. K shrinks to the smallest class size when a class has fewer than K rows.
+- **Several cheap members, pooled**: naive Bayes and a linear SVM on word + character
+  TF-IDF, cosine k-nearest neighbours, and a ridge classifier on static token embeddings
+  of a small encoder (when one is installed). Each member gives per-class scores; they
+  are combined as a log-linear pool `log p = log_softmax(sum_m w_m * s_m)` whose
+  non-negative weights are fitted on the out-of-fold scores to maximise the likelihood
+  of the given labels. The fit both calibrates (a weight is a temperature) and picks
+  members: on Banking77 the SVM and kNN carry the pool, on SST-2 naive Bayes and the
+  embeddings do.
+- **Two passes**: the second pass trains every fold without the rows the first pass
+  flagged, so models learn from cleaner labels (the flagged row's own prediction never
+  uses its own label; other rows' flags depend on it only through their own first-pass
+  models, a second-order effect we accept).
+- **Selection** (`select_issues`): cleanlab's confident joint gives both the number of
+  issues to flag (`off_diagonal_calibrated`) and a class-to-class noise matrix; rows
+  are ranked by the posterior probability that their given label is right under that
+  noise matrix. This ranks uniform noise like self-confidence and class-conditional
+  noise like a margin against the class the noise comes from. Any of cleanlab's
+  `find_label_issues` filters can be chosen instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dataqa.featurizers import Features
+from dataqa.progress import bar
+
+CLEANLAB_FILTERS = (
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+    "low_normalized_margin",
+    "low_self_confidence",
+)
+FILTERS = ("posterior", *CLEANLAB_FILTERS)
+
+
+@dataclass
+class LabelProbs:
+    """Pooled out-of-sample probabilities and how they were made."""
+
+    probs: np.ndarray  # (n, K) float64, rows sum to 1
+    folds: int
+    weights: dict[str, float]  # member -> pool weight (last pass)
+    passes: int
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Selection:
+    """Which rows are suspects, how sure, and what the noise looks like."""
+
+    issues: np.ndarray  # bool (n,)
+    p_correct: np.ndarray  # (n,) posterior probability that the given label is right
+    suggested: np.ndarray  # (n,) int: most likely true class other than the given one
+    joint: np.ndarray  # (K, K) estimated joint of (given, true), sums to 1
+    num_issues: int  # cleanlab's estimate of how many labels are wrong
+
+
+# ---- folds -------------------------------------------------------------------------------
+
+
+def plan_folds(y: np.ndarray, requested: int) -> tuple[int, str | None]:
+    """K for stratified CV: `requested`, or fewer when the smallest class is smaller."""
+    smallest = int(np.bincount(y).min())
+    k = max(2, min(requested, smallest))
+    if k < requested:
+        return k, (
+            f"labels: {k}-fold cross-validation instead of {requested}: the smallest class has "
+            f"{smallest} rows"
+        )
+    return k, None
+
+
+def make_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import StratifiedKFold
+
+    return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+
+
+# ---- members: (X_train, y_train, X_test, K) -> per-class scores (n_test, K) -----------------
+
+
+def _full_scores(scores: np.ndarray, classes: np.ndarray, K: int) -> np.ndarray:
+    """Scores for the classes a model saw, spread over all K (absent classes get the row
+    minimum minus a margin, i.e. 'very unlikely')."""
+    if scores.ndim == 1:
+        scores = np.c_[-scores / 2, scores / 2]
+    if len(classes) == K and np.array_equal(classes, np.arange(K)):
+        return scores.astype(np.float32)
+    out = np.repeat(scores.min(1, keepdims=True) - 10.0, K, axis=1).astype(np.float32)
+    out[:, classes] = scores
+    return out
+
+
+def _cnb(Xtr, ytr, Xte, K, seed):
+    from sklearn.naive_bayes import ComplementNB
+
+    m = ComplementNB(alpha=0.3).fit(Xtr, ytr)
+    return _full_scores(m.predict_log_proba(Xte), m.classes_, K)
+
+
+def _svm(Xtr, ytr, Xte, K, seed):
+    from sklearn.svm import LinearSVC
+
+    if len(np.unique(ytr)) < 2:
+        return np.zeros((Xte.shape[0], K), np.float32)
+    m = LinearSVC(C=0.3, random_state=seed).fit(Xtr, ytr)
+    return _full_scores(m.decision_function(Xte), m.classes_, K)
+
+
+def _ridge(Xtr, ytr, Xte, K, seed):
+    from sklearn.linear_model import RidgeClassifier
+
+    if len(np.unique(ytr)) < 2:
+        return np.zeros((Xte.shape[0], K), np.float32)
+    # strong shrinkage: 384 dense dimensions, noisy labels; alpha grows with the rows
+    m = RidgeClassifier(alpha=max(10.0, 0.05 * len(ytr) / K), solver="cholesky").fit(Xtr, ytr)
+    return _full_scores(m.decision_function(Xte), m.classes_, K)
+
+
+def _logreg(Xtr, ytr, Xte, K, seed):
+    from sklearn.linear_model import LogisticRegression
+
+    if len(np.unique(ytr)) < 2:
+        return np.zeros((Xte.shape[0], K), np.float32)
+    m = LogisticRegression(C=1.0, max_iter=300, random_state=seed).fit(Xtr, ytr)
+    return _full_scores(m.predict_log_proba(Xte), m.classes_, K)
+
+
+def _sgd(Xtr, ytr, Xte, K, seed):
+    """Linear SVM by SGD: the member for millions of rows (one pass over the data per epoch)."""
+    from sklearn.linear_model import SGDClassifier
+
+    if len(np.unique(ytr)) < 2:
+        return np.zeros((Xte.shape[0], K), np.float32)
+    m = SGDClassifier(alpha=1e-5, max_iter=5, tol=None, random_state=seed).fit(Xtr, ytr)
+    return _full_scores(m.decision_function(Xte), m.classes_, K)
+
+
+KNN_K = 25
+KNN_BLOCK = 2048
+
+
+def _knn(Xtr, ytr, Xte, K, seed):
+    """Cosine k-nearest-neighbour vote (similarity squared), in blocks of test rows."""
+    k = min(KNN_K, Xtr.shape[0])
+    out = np.zeros((Xte.shape[0], K), np.float32)
+    dense = isinstance(Xtr, np.ndarray)
+    if dense:
+        norms = np.linalg.norm(Xtr, axis=1, keepdims=True)
+        Xtr = Xtr / np.maximum(norms, 1e-12)
+    for s in range(0, Xte.shape[0], KNN_BLOCK):
+        block = Xte[s : s + KNN_BLOCK]
+        if dense:
+            block = block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+            sims = block @ Xtr.T
+        else:
+            sims = (block @ Xtr.T).toarray()
+        nn = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        w = np.clip(np.take_along_axis(sims, nn, 1), 0, None) ** 2
+        votes = np.zeros((len(nn), K), np.float32)
+        np.add.at(votes, (np.repeat(np.arange(len(nn)), k), ytr[nn].ravel()), w.ravel())
+        out[s : s + len(nn)] = votes
+    total = out.sum(1, keepdims=True)
+    return np.log((out + 0.01 * total / K + 1e-6) / (total + 1e-6))
+
+
+MEMBERS: dict[str, Callable] = {
+    "cnb": _cnb,
+    "svm": _svm,
+    "knn": _knn,
+    "ridge": _ridge,
+    "logreg": _logreg,
+    "sgd": _sgd,
+}
+"""member name -> fit on train rows, score test rows."""
+
+
+# ---- out-of-fold scores, pooling, passes ---------------------------------------------------
+
+
+def oof_scores(
+    member: str,
+    X,
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    K: int,
+    *,
+    train_mask: np.ndarray | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    fit = MEMBERS[member]
+    S = np.zeros((len(y), K), np.float32)
+    for train, test in folds:
+        if train_mask is not None:
+            train = train[train_mask[train]]
+        S[test] = fit(X[train], y[train], X[test], K, seed)
+    return S
+
+
+def log_softmax(Z: np.ndarray) -> np.ndarray:
+    Z = Z - Z.max(1, keepdims=True)
+    return Z - np.log(np.exp(Z).sum(1, keepdims=True))
+
+
+def fit_pool(scores: dict[str, np.ndarray], y: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """Log-linear pool of member scores with non-negative weights that maximise the
+    likelihood of the given labels; returns (probabilities, weights)."""
+    from scipy.optimize import minimize
+
+    names = list(scores)
+    S = np.stack([scores[m].astype(np.float64) for m in names])
+    S -= S.mean(axis=2, keepdims=True)  # scores are shift-invariant per row
+    rows = np.arange(len(y))
+
+    def nll(w: np.ndarray) -> tuple[float, np.ndarray]:
+        L = log_softmax(np.tensordot(w, S, 1))
+        P = np.exp(L)
+        loss = -L[rows, y].mean()
+        # d loss / d w_m = mean over rows of (E_P[s_m] - s_m[y])
+        grad = np.einsum("mnk,nk->m", S, P) / len(y) - S[:, rows, y].mean(1)
+        return loss, grad
+
+    w0 = np.full(len(names), 1.0 / len(names))
+    res = minimize(nll, w0, jac=True, bounds=[(0.0, None)] * len(names), method="L-BFGS-B")
+    w = res.x if np.all(np.isfinite(res.x)) else w0
+    P = np.exp(log_softmax(np.tensordot(w, S, 1)))
+    return P, {m: round(float(v), 4) for m, v in zip(names, w, strict=True)}
+
+
+def pooled_probs(
+    features: list[Features],
+    members: list[tuple[str, str]],
+    y: np.ndarray,
+    K: int,
+    *,
+    folds: int = 5,
+    passes: int = 2,
+    filter_by: str = "posterior",
+    seed: int = 0,
+    progress: bool = False,
+) -> LabelProbs:
+    """Out-of-sample probabilities from `members` = [(member, feature name), ...]."""
+    k, note = plan_folds(y, folds)
+    splits = make_folds(y, k, seed)
+    by_name = {f.name: f for f in features}
+    notes = [note] if note else []
+    timings: dict[str, float] = {}
+    mask = None
+    P = np.full((len(y), K), 1.0 / K)
+    weights: dict[str, float] = {}
+    for p in range(max(1, passes)):
+        scores = {}
+        steps = bar(
+            members, desc=f"labels: pass {p + 1} models", total=len(members), enabled=progress
+        )
+        for member, feat in steps:
+            start = time.perf_counter()
+            scores[f"{member}:{feat}"] = oof_scores(
+                member, by_name[feat].X, y, splits, K, train_mask=mask, seed=seed
+            )
+            timings[f"pass{p + 1}:{member}:{feat}"] = round(time.perf_counter() - start, 3)
+        P, weights = fit_pool(scores, y)
+        if p + 1 < passes:
+            flagged = select_issues(y, P, filter_by=filter_by).issues
+            mask = ~flagged
+            if mask.sum() < 2 * K:  # nothing sensible left to train on: stop here
+                notes.append("labels: second pass skipped (too few rows left after the first)")
+                break
+    return LabelProbs(
+        probs=P, folds=k, weights=weights, passes=passes, notes=notes, timings=timings
+    )
+
+
+# ---- selection -----------------------------------------------------------------------------
+
+
+def select_issues(y: np.ndarray, P: np.ndarray, *, filter_by: str = "posterior") -> Selection:
+    """Flag suspect rows from out-of-sample probabilities `P` (see module docstring)."""
+    from cleanlab.count import compute_confident_joint, estimate_joint
+
+    n, K = P.shape
+    rows = np.arange(n)
+    cj = compute_confident_joint(y, P, calibrate=True)
+    joint = estimate_joint(y, P, confident_joint=cj)
+    num_issues = int(np.rint((1.0 - np.trace(joint)) * n))
+    # noise matrix P(given=i | true=j), columns normalised; off-diagonal shape smoothed
+    # towards uniform with one pseudo-count so empty cells are not impossible
+    col = joint.sum(0, keepdims=True)
+    noise = np.divide(joint, col, out=np.eye(K), where=col > 0)
+    counts = cj.astype(np.float64)
+    off = counts - np.diag(np.diag(counts))
+    for j in range(K):
+        mass = 1.0 - noise[j, j]
+        shape = (off[:, j] + 1.0 / max(K - 1, 1)) / (off[:, j].sum() + 1.0)
+        shape[j] = 0.0
+        noise[:, j] = mass * shape / shape.sum()
+        noise[j, j] = 1.0 - mass
+    post = P * noise[y, :]
+    post /= np.maximum(post.sum(1, keepdims=True), 1e-300)
+    p_correct = post[rows, y]
+    other = post.copy()
+    other[rows, y] = -1.0
+    suggested = other.argmax(1)
+    if filter_by == "posterior":
+        issues = np.zeros(n, dtype=bool)
+        if num_issues > 0:
+            issues[np.argsort(p_correct, kind="stable")[:num_issues]] = True
+    elif filter_by in CLEANLAB_FILTERS:
+        from cleanlab.filter import find_label_issues
+
+        issues = find_label_issues(y, P, filter_by=filter_by, confident_joint=cj, n_jobs=1)
+    else:
+        from dataqa.errors import DataQAError
+
+        raise DataQAError(
+            f"unknown filter_by {filter_by!r}", hint=f"choose from: {', '.join(FILTERS)}"
+        )
+    return Selection(
+        issues=issues, p_correct=p_correct, suggested=suggested, joint=joint, num_issues=num_issues
+    )

