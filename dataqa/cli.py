@@ -193,6 +193,11 @@ def cli() -> None:
     "--checks", metavar="A,B", help="Checks to run (default: all installed). See `dataqa checks`."
 )
 @click.option(
+    "--encoder",
+    metavar="PATH",
+    help="Local transformers checkpoint whose embeddings join the labels check (GPU when present).",
+)
+@click.option(
     "-s",
     "--set",
     "settings",
@@ -241,6 +246,10 @@ def audit(
     ref = load_against(reference, ds, kw)
     names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
     options = parse_settings(settings)
+    encoder = kw.pop("encoder", None)
+    if encoder:  # --encoder PATH: its embeddings join the TF-IDF ensemble unless told otherwise
+        options.setdefault("labels", {}).setdefault("encoder", encoder)
+        options["labels"].setdefault("featurizer", "ensemble")
     if rules_file:
         from dataqa.checks import check_class
 

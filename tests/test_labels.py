@@ -219,6 +219,27 @@ def test_pool_weights_the_informative_member():
     assert np.allclose(P.sum(1), 1)
 
 
+def test_knn_neighbours_are_found_once_and_masked_per_pass():
+    from dataqa.labelprobs import KNN_K, knn_neighbours, knn_scores, make_folds
+
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1], 100)
+    X = rng.normal(size=(200, 8)) + np.where(y[:, None] == 0, 4.0, -4.0)
+    folds = make_folds(y, 5, seed=0)
+    idx, sim = knn_neighbours(X, folds)
+    for train, test in folds:
+        assert np.isin(idx[test], train).all(), "neighbours come from the training folds only"
+    assert (np.diff(sim, axis=1) <= 1e-6).all(), "most similar first"
+    S = knn_scores((idx, sim), y, 2, None)
+    assert (S.argmax(1) == y).mean() > 0.95
+    mask = np.ones(200, bool)
+    mask[y == 0] = False  # a pass that may not learn from class 0
+    S = knn_scores((idx, sim), y, 2, mask)
+    assert (S[y == 1].argmax(1) == 1).all()
+    assert np.allclose(S[y == 0, 0], S[y == 0, 1]), "no usable neighbour: no opinion"
+    assert KNN_K <= idx.shape[1]
+
+
 def test_large_path_uses_hashing_and_one_pass():
     frame = pd.concat([small_frame()] * 3, ignore_index=True)
     _, res, ctx = run(frame, large_rows=100, **FAST)
@@ -373,3 +394,17 @@ def test_cli_audit_labels(tmp_path):
     report = json.loads(out.read_text())
     assert report["stats"]["labels"]["folds"] == 4
     assert any(f["check"] == "labels.issue" for f in report["findings"])
+
+
+def test_cli_encoder_flag_names_a_bad_checkpoint(tmp_path):
+    from click.testing import CliRunner
+
+    from dataqa.cli import cli
+
+    path = tmp_path / "train.csv"
+    small_frame().to_csv(path, index=False)
+    result = CliRunner().invoke(
+        cli, ["audit", str(path), "--checks", "labels", "--encoder", str(tmp_path / "nope"), "-q"]
+    )
+    assert result.exit_code == 2
+    assert "config.json" in result.output

@@ -2,7 +2,7 @@
 
 | name     | what                                                        | needs                   |
 |----------|-------------------------------------------------------------|-------------------------|
-| tfidf    | word 1-2 + char_wb 2-5 TF-IDF, L2-normalised (sparse)       | scikit-learn            |
+| tfidf    | word 1-2 + hashed char 3-5 TF-IDF, L2-normalised (sparse)   | scikit-learn            |
 | hashing  | word 1-2 hashed TF-IDF for large sets, built in batches     | scikit-learn            |
 | static   | IDF-weighted mean of a checkpoint's input token embeddings   | safetensors, tokenizers |
 | spacy    | spaCy document vectors                                      | a spaCy model w/ vectors|

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from dataqa.featurizers import Features
 from dataqa.progress import bar
 
 
+@functools.lru_cache(maxsize=1)
 def installed_model() -> str | None:
-    """The first installed spaCy pipeline package that ships word vectors, else None."""
-    import importlib.util
+    """The first installed spaCy pipeline package that ships word vectors (*_md, *_lg),
+    found from package metadata so that spaCy itself is not imported (it takes seconds)."""
+    from importlib.metadata import distributions
 
-    if importlib.util.find_spec("spacy") is None:
-        return None
-    import spacy
-
-    for name in sorted(spacy.util.get_installed_models()):
-        if name.endswith(("_md", "_lg")):  # _sm/_trf pipelines ship no static vectors
-            return name
-    return None
+    found = []
+    for dist in distributions():
+        name = (dist.metadata["Name"] or "").replace("-", "_")
+        if name.endswith(("_md", "_lg")) and any(
+            r.split()[0].startswith("spacy") for r in (dist.requires or [])
+        ):
+            found.append(name)
+    return sorted(found)[0] if found else None
 
 
 def spacy_features(

@@ -9,7 +9,7 @@ from dataqa.progress import bar
 
 
 def tfidf_features(texts: list[str], *, char: bool = True) -> Features:
-    """Word 1-2 gram TF-IDF + hashed character 2-5 gram TF-IDF (sublinear tf, min_df 2),
+    """Word 1-2 gram TF-IDF + hashed character 3-5 gram TF-IDF (sublinear tf, min_df 2),
     each block L2-normalised, then the concatenation, so cosine similarity is one dot product."""
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -20,7 +20,7 @@ def tfidf_features(texts: list[str], *, char: bool = True) -> Features:
     word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
     blocks = [word.fit_transform(texts)]
     if char:
-        blocks.append(tfidf_weight(char_ngram_counts(texts, (2, 5)), min_df=2))
+        blocks.append(tfidf_weight(char_ngram_counts(texts, (3, 5)), min_df=2))
     X = normalize(sp.hstack(blocks, format="csr")) if len(blocks) > 1 else blocks[0]
     return Features(
         "tfidf",
@@ -28,7 +28,7 @@ def tfidf_features(texts: list[str], *, char: bool = True) -> Features:
         sparse=True,
         info={
             "dims": int(X.shape[1]),
-            "ngrams": "word 1-2" + (" + char 2-5 (hashed)" if char else ""),
+            "ngrams": "word 1-2" + (" + char 3-5 (hashed)" if char else ""),
         },
     )
 
