@@ -96,7 +96,7 @@ def inject_faults(clean: pd.DataFrame, names: list[str], seed: int):
     return raw, clean_ref, truth
 
 
-def curate(raw_ds, seed: int):
+def curate(raw_ds, seed: int, label_errors: str = "quarantine"):
     from dataqa.audit import audit
     from dataqa.checks import REGISTRY, installed
     from dataqa.clean import CleanOptions, clean
@@ -108,9 +108,9 @@ def curate(raw_ds, seed: int):
         label_report = audit(raw_ds, checks=["labels"], seed=seed)
         notes.append(
             f"labels check ran ({len(label_report.by_check('labels'))} findings, "
-            f"{time.perf_counter() - t0:.0f}s); its suspects are quarantined"
+            f"{time.perf_counter() - t0:.0f}s); its suspects: {label_errors}"
         )
-        opts = CleanOptions(label_errors="quarantine")
+        opts = CleanOptions(label_errors=label_errors)
     else:
         notes.append("labels check not installed/registered: label noise is not handled")
         opts = CleanOptions()
@@ -171,7 +171,7 @@ def gain(args) -> None:
         f"with a conflicting label, {len(truth['spurious_cue_rows'])} rows with the cue (class {truth['cue_class']})"
     )
 
-    result, notes = curate(raw, args.seed)
+    result, notes = curate(raw, args.seed, args.label_errors)
     curated = result.kept
     for n in notes:
         print("curation:", n)
@@ -187,6 +187,20 @@ def gain(args) -> None:
         key = why.split(" [")[0].split(":")[0]
         reasons[key] = reasons.get(key, 0) + k
     print(f"curation: quarantine reasons {reasons}")
+    ch = result.changes
+    rel = ch[ch["step"] == "relabel"] if len(ch) else ch
+    if len(rel):
+        true = clean_df["category"]
+        ids = rel["dataqa_row_id"].astype(int)
+        in_clean = ids < len(true)
+        fixed = int((rel["after"].to_numpy()[in_clean] == true.loc[ids[in_clean]].to_numpy()).sum())
+        broke = int(
+            (rel["before"].to_numpy()[in_clean] == true.loc[ids[in_clean]].to_numpy()).sum()
+        )
+        print(
+            f"curation: relabelled {len(rel)} rows: {fixed} now carry their true label, "
+            f"{broke} had it before (made wrong), {int((~in_clean).sum())} are planted duplicates"
+        )
 
     cfg = TrainConfig(
         epochs=args.epochs,
@@ -207,7 +221,7 @@ def gain(args) -> None:
         model=args.model,
         config=cfg,
         work_dir=out,
-        cache_dir=out / "cache",
+        cache_dir=Path(args.cache_dir) if args.cache_dir else out / "cache",
         progress=True,
     )
     report.save(out / "finetune.json")

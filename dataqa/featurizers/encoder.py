@@ -37,8 +37,19 @@ def encoder_features(
             hint="re-save it with save_pretrained(..., safe_serialization=True)",
         )
     dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
-    model = AutoModel.from_pretrained(str(folder), use_safetensors=True, trust_remote_code=False)
+    from transformers.utils import logging as hf_logging
+
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    if not progress:
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar in piped output
+    try:
+        tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+        model = AutoModel.from_pretrained(
+            str(folder), use_safetensors=True, trust_remote_code=False
+        )
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
     model = model.to(dev).eval()
     order = np.argsort([len(t) for t in texts], kind="stable")
     out: np.ndarray | None = None
