@@ -31,9 +31,11 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=15)
     n = ap.parse_args().n
     exe = shutil.which("dataqa") or str(Path(sys.executable).parent / "dataqa")
-    rows = [("python -c pass", [sys.executable, "-c", "pass"]),
-            ("dataqa --help", [exe, "--help"]),
-            ("dataqa audit --help", [exe, "audit", "--help"])]
+    rows = [
+        ("python -c pass", [sys.executable, "-c", "pass"]),
+        ("dataqa --help", [exe, "--help"]),
+        ("dataqa audit --help", [exe, "audit", "--help"]),
+    ]
     print(f"{'command':<22} {'min s':>7} {'median s':>9}   (n={n}, target < 0.3 s)")
     for name, cmd in rows:
         t = timed(cmd, n)

@@ -552,7 +552,10 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = T
         if ROW_ID in out.columns:
             out = out.drop(columns=[ROW_ID])
         ids = out.index
-        if ids.inferred_type in ("mixed", "mixed-integer"):  # e.g. raw ints + "aug-3": text for typed formats
+        if ids.inferred_type in (
+            "mixed",
+            "mixed-integer",
+        ):  # e.g. raw ints + "aug-3": text for typed formats
             ids = ids.map(str)
         out.insert(0, ROW_ID, ids)
     out = out.reset_index(drop=True)

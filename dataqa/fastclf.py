@@ -19,11 +19,24 @@ def make_fast_classifier(seed: int = 0, *, C: float = 10.0, max_iter: int = 1000
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, make_pipeline
 
-    features = FeatureUnion([
-        ("word", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True)),
-        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                                 max_features=200_000)),
-    ])
+    features = FeatureUnion(
+        [
+            (
+                "word",
+                TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True),
+            ),
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    min_df=2,
+                    sublinear_tf=True,
+                    max_features=200_000,
+                ),
+            ),
+        ]
+    )
     return make_pipeline(features, LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
 
 

@@ -50,7 +50,7 @@ def test_header_only(tmp_path):
 
 
 def test_latin1_file_names_line_and_encoding_flag(tmp_path):
-    data = "text,label\ngood,1\n".encode() + "café crème,0\n".encode("latin-1")
+    data = b"text,label\ngood,1\n" + "café crème,0\n".encode("latin-1")
     res, text = run("audit", write(tmp_path / "l.csv", data))
     assert_clear_error(res, text, "l.csv", "line 3", "--encoding latin-1")
     ok, _ = run(
