@@ -393,6 +393,13 @@ def main() -> None:
     ap.add_argument(
         "--sets", default="raw,curated,clean", help="which training sets to fine-tune on"
     )
+    ap.add_argument(
+        "--label-errors",
+        default="quarantine",
+        choices=["quarantine", "relabel"],
+        help="what clean does with the labels check's suspects",
+    )
+    ap.add_argument("--cache-dir", help="run cache (default: OUT/cache); share it to reuse runs")
     args = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"Banking77 not found at {DATA}; see ../shared/data/README.md")

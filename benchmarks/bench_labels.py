@@ -171,7 +171,7 @@ def compare(name: str, texts: list[str], labels: np.ndarray, args) -> list[dict]
     return rows
 
 
-def top20() -> None:
+def top20(featurizer: str = "auto") -> None:
     from dataqa.audit import audit
     from dataqa.dataset import from_frame
 
@@ -179,13 +179,16 @@ def top20() -> None:
     ds = from_frame(df, text_col="sentence", label_col="label", source="sst2/train.tsv")
     start = time.perf_counter()
     report = audit(
-        ds, checks=["labels"], options={"labels": {"outliers": False, "near_duplicates": False}}
+        ds,
+        checks=["labels"],
+        options={"labels": {"outliers": False, "near_duplicates": False, "featurizer": featurizer}},
     )
     took = time.perf_counter() - start
     issues = sorted(report.by_check("labels.issue"), key=lambda f: f.evidence["rank"])
     st = report.stats["labels"]
     print(
-        f"\n## Unmodified SST-2 train ({len(ds):,} rows): {len(issues):,} suspects flagged, "
+        f"\n## Unmodified SST-2 train ({len(ds):,} rows), featurizer {featurizer}: "
+        f"{len(issues):,} suspects flagged, "
         f"estimated noise rate {st['noise_rate']['overall']:.1%}, {took:.0f} s, pool {st['members']}"
     )
     print("| rank | row | text | given | suggested | confidence |")
@@ -222,6 +225,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--ensemble", action="store_true", help="also run the MiniLM encoder ensemble")
     ap.add_argument("--top20", action="store_true")
+    ap.add_argument("--top20-featurizer", default="auto", help="labels.featurizer for --top20")
     ap.add_argument("--million", action="store_true")
     ap.add_argument("--skip-compare", action="store_true")
     ap.add_argument("--only", choices=["banking77", "sst2"])
@@ -260,7 +264,7 @@ def main() -> int:
                 f"CPU x{r['x_anchor_cpu']} ({'met' if t_ok else 'MISSED'})"
             )
     if args.top20:
-        top20()
+        top20(args.top20_featurizer)
     if args.million:
         million()
     return 0

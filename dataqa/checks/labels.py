@@ -148,8 +148,13 @@ def detect(
 
     `y` holds class codes 0..n_classes-1; `params` are the check's options.
     """
-    from dataqa.labelprobs import pooled_probs, select_issues
+    from dataqa.errors import DataQAError
+    from dataqa.labelprobs import FILTERS, pooled_probs, select_issues
 
+    if params["filter_by"] not in FILTERS:
+        raise DataQAError(
+            f"labels.filter_by must be one of {', '.join(FILTERS)}, not {params['filter_by']!r}"
+        )
     features, members, names, passes, notes = _plan(texts, n_classes, params, ctx)
     ctx.notes.extend(notes)
     result = pooled_probs(

@@ -11,4 +11,5 @@ Modules, each with one job (all heavy imports happen inside functions):
 - `search`   grid / random hyperparameter search, selected on validation only
 - `stage`    the `finetune` stage function the CLI and `dataqa run` call
 - `pipeline` `dataqa run pipeline.yaml`: audit -> clean -> augment -> finetune
+- `commands` the `dataqa finetune` / `dataqa run` Click commands (click only)
 """
