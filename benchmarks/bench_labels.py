@@ -10,7 +10,7 @@ For every (data set, noise) the same process measures, one after the other:
   anchor: TF-IDF word 1-2 gram -> 5-fold cross_val_predict LogisticRegression ->
           cleanlab find_label_issues(filter_by='prune_by_noise_rate');
   dataqa: `dataqa.checks.labels.detect` with the check's defaults (the audit path, without
-          the Datalab outlier/near-duplicate extras, which are timed separately once);
+          the Datalab outlier/near-duplicate extras, which add no label-error findings);
   and, with --ensemble, dataqa with the MiniLM encoder added (a slower path on CPU).
 Precision, recall, F1 of the flagged set vs the flipped rows, AUPR of the ranking, wall
 time. Nothing is cached between measured runs (features are rebuilt every time).
