@@ -158,11 +158,18 @@ class Report:
                 path=str(path),
                 hint="give a file written by `dataqa audit --json`",
             ) from None
-        if not isinstance(data, dict) or "findings" not in data:
+        if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
             raise DataQAError(
                 "not a dataqa report (no 'findings' list)",
                 path=str(path),
                 hint="give a file written by `dataqa audit --json`",
+            )
+        bad = next((i for i, f in enumerate(data["findings"]) if not _finding_ok(f)), None)
+        if bad is not None:
+            raise DataQAError(
+                f"finding #{bad} is malformed",
+                path=str(path),
+                hint="each finding needs check, severity (info|warning|error), message and a row_ids list",
             )
         return cls.from_dict(data)
 

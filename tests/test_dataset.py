@@ -105,3 +105,12 @@ def test_report_json_round_trip(tmp_path, demo_ds):
     assert [f.to_dict() for f in again.findings] == json.loads((tmp_path / "r.json").read_text())[
         "findings"
     ]
+
+
+def test_malformed_report_json_is_a_clear_error(tmp_path):
+    from dataqa.findings import Report
+
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"findings": [{"check": "x", "severity": "fatal", "message": "m"}]}))
+    with pytest.raises(DataQAError, match="finding #0 is malformed"):
+        Report.load(path)
