@@ -6,6 +6,7 @@ The Python API mirrors the CLI::
     ds = dataqa.load("train.csv", label_col="label")
     report = dataqa.audit(ds)                 # or dataqa.audit(df, text_col="text")
     result = dataqa.clean(ds, report=report)  # kept rows, quarantine, change log
+    bigger, stats = dataqa.augment(result.kept, "synonym,eda", target="balance")
 
 Heavy modules load on first use, so `import dataqa` stays cheap.
 """
@@ -23,6 +24,8 @@ _API = {
     "Roles": "dataqa.dataset",
     "audit": "dataqa.audit",
     "clean": "dataqa.clean",
+    "augment": "dataqa.augment.stage",
+    "finetune": "dataqa.train.stage",
     "Finding": "dataqa.findings",
     "Report": "dataqa.findings",
     "DataQAError": "dataqa.errors",
