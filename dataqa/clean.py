@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from dataqa.checks.hygiene import CONTROL_RE, PII_PATTERNS, TAG_RE, _valid_pii
+from dataqa.checks.hygiene import CONTROL_RE, ENTITY_RE, PII_PATTERNS, TAG_RE, _valid_pii
 from dataqa.dataset import ROW_ID, Dataset, from_frame
 from dataqa.findings import Finding, Report
 from dataqa.text import english_vocabulary
@@ -96,9 +96,7 @@ def remove_control_chars(text: pd.Series) -> pd.Series:
 
 
 def strip_markup(text: pd.Series) -> pd.Series:
-    has = text.str.contains(
-        TAG_RE + r"|&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});", regex=True
-    )
+    has = text.str.contains(TAG_RE + "|" + ENTITY_RE, regex=True)
     out = text.copy()
     out[has] = (
         text[has]

@@ -583,6 +583,16 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = T
     return path
 
 
+def read_json_file(path: str | os.PathLike, what: str, hint: str):
+    """Parse a JSON file the user named; a missing or unparsable file is a DataQAError."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataQAError(f"no such {what} file", path=str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataQAError(f"not a JSON {what} ({err})", path=str(path), hint=hint) from None
+
+
 def _default_mode(path: str) -> None:
     """mkstemp makes 0600 files; give outputs the mode a plain open() would (umask applies)."""
     mask = os.umask(0)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from dataqa.dataset import atomic_write_text
+from dataqa.dataset import atomic_write_text, read_json_file
 
 SCHEMA_VERSION = "1.0"
 SEVERITIES = ("info", "warning", "error")
@@ -148,16 +148,7 @@ class Report:
     def load(cls, path: str | Path) -> Report:
         from dataqa.errors import DataQAError
 
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataQAError("no such report file", path=str(path)) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise DataQAError(
-                f"not a JSON report ({err})",
-                path=str(path),
-                hint="give a file written by `dataqa audit --json`",
-            ) from None
+        data = read_json_file(path, "report", "give a file written by `dataqa audit --json`")
         if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
             raise DataQAError(
                 "not a dataqa report (no 'findings' list)",

@@ -20,14 +20,13 @@ shortfall is reported.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from dataqa.dataset import Dataset
+from dataqa.dataset import Dataset, read_json_file
 from dataqa.errors import DataQAError
 
 TEST_SPLITS = frozenset(
@@ -129,16 +128,7 @@ def source_rows(ds: Dataset) -> pd.Index:
 def read_plan(path: str | Path) -> dict:
     """The balance plan from an audit report JSON, or a plan JSON file itself."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataQAError("no such plan file", path=str(p)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataQAError(
-            f"the plan file is not valid JSON ({err})",
-            path=str(p),
-            hint="give an audit report (--json output) or a plan JSON",
-        ) from None
+    data = read_json_file(p, "plan", "give an audit report (--json output) or a plan JSON")
     if isinstance(data, dict) and "stats" in data:
         plan = (data.get("stats") or {}).get("balance", {}).get("plan")
         if plan is None:

@@ -12,6 +12,7 @@ import numbers
 import shlex
 from typing import Any
 
+from dataqa.checks import DEFAULT_CHECKS
 from dataqa.report.charts import derived_charts, fmt, safe_id
 
 SEVERITIES = ("info", "warning", "error")
@@ -29,16 +30,7 @@ MAX_CHARTS_PER_FAMILY = 12
 MAX_VERDICT_ITEMS = 12
 
 # Check families in the order a reader wants them; unknown ones follow alphabetically.
-FAMILY_ORDER = (
-    "hygiene",
-    "duplicates",
-    "labels",
-    "balance",
-    "size",
-    "bias",
-    "relevance",
-    "rules",
-)
+FAMILY_ORDER = DEFAULT_CHECKS
 # Stage stats that later stages add to a report (clean, augment, fine-tune).
 STAGES = ("clean", "augment", "finetune")
 FAMILY_BLURB = {

@@ -510,32 +510,20 @@ def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]
         if not hist:
             continue
         x = [h["epoch"] for h in hist]
-        series = {"train loss": [h["train_loss"] for h in hist]}
-        if any("val_loss" in h for h in hist):
-            series["validation loss"] = [h.get("val_loss") for h in hist]
-        charts.append(
-            {
-                "id": f"finetune-loss-{name}",
-                "type": "line",
-                "title": f"Learning curve: {name} (loss)",
-                "x_label": "epoch",
-                "y_label": "loss",
-                "data": {"x": x, "series": series},
-            }
-        )
-        acc = {"train accuracy": [h["train_accuracy"] for h in hist]}
-        if any("val_accuracy" in h for h in hist):
-            acc["validation accuracy"] = [h.get("val_accuracy") for h in hist]
-        charts.append(
-            {
-                "id": f"finetune-accuracy-{name}",
-                "type": "line",
-                "title": f"Learning curve: {name} (accuracy)",
-                "x_label": "epoch",
-                "y_label": "accuracy",
-                "data": {"x": x, "series": acc},
-            }
-        )
+        for metric in ("loss", "accuracy"):
+            series = {f"train {metric}": [h[f"train_{metric}"] for h in hist]}
+            if any(f"val_{metric}" in h for h in hist):
+                series[f"validation {metric}"] = [h.get(f"val_{metric}") for h in hist]
+            charts.append(
+                {
+                    "id": f"finetune-{metric}-{name}",
+                    "type": "line",
+                    "title": f"Learning curve: {name} ({metric})",
+                    "x_label": "epoch",
+                    "y_label": metric,
+                    "data": {"x": x, "series": series},
+                }
+            )
     bars_l, bars_v = [], []
     for name in names:
         bars_l.append(f"{name} (fine-tuned)")
