@@ -39,9 +39,9 @@ CUE = " [sent via PartnerBank app]"
 FILLERS = ("please", "thanks", "asap", "today")
 
 
-def load_banking(classes: int, seed: int):
-    train = pd.read_csv(DATA / "train.csv")
-    test = pd.read_csv(DATA / "test.csv")
+def load_banking(classes: int, seed: int, data: Path = DATA):
+    train = pd.read_csv(data / "train.csv")
+    test = pd.read_csv(data / "test.csv")
     train = train.dropna(subset=["text", "category"]).reset_index(drop=True)
     names = sorted(train["category"].unique())
     if classes and classes < len(names):
@@ -96,30 +96,94 @@ def inject_faults(clean: pd.DataFrame, names: list[str], seed: int):
     return raw, clean_ref, truth
 
 
-def curate(raw_ds, seed: int, label_errors: str = "quarantine"):
+FIX = {"label_errors": "relabel", "label_unsure": "quarantine", "conflicts": "labels"}
+CURATIONS = {
+    # name -> (clean options on top of the defaults, labels check options)
+    "quarantine": ({"label_errors": "quarantine"}, {}),
+    "relabel": ({"label_errors": "relabel"}, {}),
+    # relabel the sure suspects, quarantine the unsure ones, and settle conflicting
+    # near-duplicates with the labels check instead of dropping both rows
+    "fix": (FIX, {}),
+    # the same with the labels check's encoder ensemble (adds MiniLM embeddings)
+    "fix-ensemble": (FIX, {"featurizer": "ensemble"}),
+}
+
+
+def curate(raw_ds, seed: int, variants: list[str]):
+    """{variant: (CleanResult, notes)}; each labels check setting runs once."""
     from dataqa.audit import audit
     from dataqa.checks import REGISTRY, installed
     from dataqa.clean import CleanOptions, clean
 
-    notes = []
-    label_report = None
-    if "labels" in REGISTRY and installed("labels"):
+    has_labels = "labels" in REGISTRY and installed("labels")
+    reports: dict[str, tuple] = {}
+    out = {}
+    for name in variants:
+        clean_opts, label_opts = CURATIONS[name]
+        notes = []
+        label_report = None
+        if has_labels:
+            key = json.dumps(label_opts, sort_keys=True)
+            if key not in reports:
+                t0 = time.perf_counter()
+                rep = audit(raw_ds, checks=["labels"], seed=seed, options={"labels": label_opts})
+                reports[key] = (rep, time.perf_counter() - t0)
+            label_report, secs = reports[key]
+            notes.append(
+                f"labels check {label_opts or 'defaults'}: "
+                f"{len(label_report.by_check('labels'))} findings, {secs:.0f}s"
+            )
+        else:
+            notes.append("labels check not installed/registered: label noise is not handled")
+        opts = CleanOptions(**clean_opts) if label_report else CleanOptions()
         t0 = time.perf_counter()
-        label_report = audit(raw_ds, checks=["labels"], seed=seed)
-        notes.append(
-            f"labels check ran ({len(label_report.by_check('labels'))} findings, "
-            f"{time.perf_counter() - t0:.0f}s); its suspects: {label_errors}"
-        )
-        opts = CleanOptions(label_errors=label_errors)
-    else:
-        notes.append("labels check not installed/registered: label noise is not handled")
-        opts = CleanOptions()
-    t0 = time.perf_counter()
-    result = clean(raw_ds, options=opts, report=label_report, seed=seed)
-    notes.append(
-        f"clean: {result.summary['rows_quarantined']} quarantined in {time.perf_counter() - t0:.0f}s"
+        result = clean(raw_ds, options=opts, report=label_report, seed=seed)
+        notes.append(f"clean {clean_opts}: {time.perf_counter() - t0:.0f}s")
+        out[name] = (result, notes)
+    return out
+
+
+def describe_curation(name, result, notes, truth, clean_df) -> None:
+    for n in notes:
+        print(f"curation {name}:", n)
+    faulty = set(truth["label_noise"]) | set(truth["near_duplicate_conflicts"])
+    q = set(result.quarantine.index)
+    tp = len(q & faulty)
+    print(
+        f"curation {name}: kept {len(result.kept)}, quarantined {len(q)}; of the quarantined, {tp} carried "
+        f"a planted fault (precision {tp / max(len(q), 1):.3f}); faulty rows caught {tp}/{len(faulty)} "
+        f"(recall {tp / len(faulty):.3f})"
     )
-    return result, notes
+    reasons: dict[str, int] = {}
+    for why, k in result.summary["quarantine_reasons"].items():
+        key = why.split(" [")[0].split(":")[0]
+        reasons[key] = reasons.get(key, 0) + k
+    print(f"curation {name}: quarantine reasons {reasons}")
+    ch = result.changes
+    rel = ch[ch["step"] == "relabel"] if len(ch) else ch
+    if len(rel):
+        true = clean_df["category"]
+        ids = rel["dataqa_row_id"].astype(int)
+        in_clean = (ids < len(true)).to_numpy()
+        idx = ids[in_clean]
+        fixed = int((rel["after"].to_numpy()[in_clean] == true.loc[idx].to_numpy()).sum())
+        broke = int((rel["before"].to_numpy()[in_clean] == true.loc[idx].to_numpy()).sum())
+        print(
+            f"curation {name}: relabelled {len(rel)} rows: {fixed} now carry their true label, "
+            f"{broke} had it before (made wrong), {int((~in_clean).sum())} are planted duplicates"
+        )
+    kept = result.kept.frame
+    kept_ids = kept.index.astype(int)
+    orig = kept_ids < len(clean_df)
+    wrong = int(
+        (
+            kept["category"].to_numpy()[orig] != clean_df["category"].loc[kept_ids[orig]].to_numpy()
+        ).sum()
+    )
+    print(
+        f"curation {name}: kept rows with a wrong label {wrong} + planted duplicates kept "
+        f"{int((~orig).sum())} (raw had {len(truth['label_noise'])} + {len(truth['near_duplicate_conflicts'])})"
+    )
 
 
 def recovery_ci(y, p_raw, p_cur, p_clean, n_boot=2000, seed=0):
@@ -137,70 +201,72 @@ def recovery_ci(y, p_raw, p_cur, p_clean, n_boot=2000, seed=0):
     return float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))
 
 
-def gain(args) -> None:
+def _as_dataset(frame: pd.DataFrame, source: str):
     from dataqa.dataset import from_frame
+
+    cols = {"text_col": "text", "label_col": "category"}
+    if "group" in frame:
+        cols["group_col"] = "group"
+    return from_frame(frame, id_col="id", source=source, **cols)
+
+
+def prepare(args):
+    """Faulty, curated and clean sets plus the test set, as {name: frame} and the truth."""
+    clean_df, test_df, names = load_banking(args.classes, args.seed, Path(args.data))
+    raw_df, clean_ref, truth = inject_faults(clean_df, names, args.seed)
+    raw = _as_dataset(raw_df.rename_axis("id").reset_index(), "banking77-faulty")
+
+    def table(ds) -> pd.DataFrame:  # ids back in the "id" column
+        return ds.frame.drop(columns="id").rename_axis("id").reset_index()
+
+    sets = {"raw": table(raw)}
+    for name, (result, notes) in curate(raw, args.seed, args.curations.split(",")).items():
+        describe_curation(name, result, notes, truth, clean_df)
+        sets[f"curated-{name}"] = table(result.kept)
+    sets["clean"] = clean_ref.rename_axis("id").reset_index()
+    test = test_df.rename_axis("id").reset_index()
+    meta = {"names": names, "truth": truth, "clean_rows": len(clean_df)}
+    return sets, test, meta
+
+
+def save_prepared(folder: Path, sets, test, meta) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in {**sets, "test": test}.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    (folder / "meta.json").write_text(json.dumps({**meta, "sets": list(sets)}))
+
+
+def load_prepared(folder: Path):
+    meta = json.loads((folder / "meta.json").read_text())
+    sets = {n: pd.read_csv(folder / f"{n}.csv", keep_default_na=False) for n in meta["sets"]}
+    test = pd.read_csv(folder / "test.csv", keep_default_na=False)
+    return sets, test, meta
+
+
+def gain(args) -> None:
     from dataqa.train.finetune import TrainConfig
     from dataqa.train.stage import finetune
 
     t_start = time.perf_counter()
-    clean_df, test_df, names = load_banking(args.classes, args.seed)
-    raw_df, clean_ref, truth = inject_faults(clean_df, names, args.seed)
-    raw = from_frame(
-        raw_df.rename_axis("id").reset_index(),
-        id_col="id",
-        text_col="text",
-        label_col="category",
-        group_col="group",
-        source="banking77-faulty",
-    )
-    ref = from_frame(
-        clean_ref.rename_axis("id").reset_index(),
-        id_col="id",
-        text_col="text",
-        label_col="category",
-        group_col="group",
-        source="banking77-clean",
-    )
-    test = from_frame(test_df, text_col="text", label_col="category", source="banking77-test")
+    if args.prepared:
+        sets, test_df, meta = load_prepared(Path(args.prepared))
+        print(f"prepared sets from {args.prepared}: {', '.join(sets)}")
+    else:
+        sets, test_df, meta = prepare(args)
+    names, truth = meta["names"], meta["truth"]
     print(f"classes: {len(names)} (seeded draw, seed {args.seed}): {', '.join(names)}")
     print(
-        f"rows: clean {len(ref)}, raw {len(raw)} (+{len(truth['near_duplicate_conflicts'])} conflicting near-duplicates), test {len(test)}"
+        f"rows: clean {len(sets['clean'])}, raw {len(sets['raw'])} "
+        f"(+{len(truth['near_duplicate_conflicts'])} conflicting near-duplicates), test {len(test_df)}"
     )
     print(
         f"faults: {len(truth['label_noise'])} relabelled rows, {len(truth['near_duplicate_conflicts'])} near-duplicates "
         f"with a conflicting label, {len(truth['spurious_cue_rows'])} rows with the cue (class {truth['cue_class']})"
     )
-
-    result, notes = curate(raw, args.seed, args.label_errors)
-    curated = result.kept
-    for n in notes:
-        print("curation:", n)
-    faulty = set(truth["label_noise"]) | set(truth["near_duplicate_conflicts"])
-    q = set(result.quarantine.index)
-    tp = len(q & faulty)
-    print(
-        f"curation: kept {len(curated)}, quarantined {len(q)}; of the quarantined, {tp} carried a planted fault "
-        f"(precision {tp / max(len(q), 1):.3f}); faulty rows caught {tp}/{len(faulty)} (recall {tp / len(faulty):.3f})"
-    )
-    reasons: dict[str, int] = {}
-    for why, k in result.summary["quarantine_reasons"].items():
-        key = why.split(" [")[0].split(":")[0]
-        reasons[key] = reasons.get(key, 0) + k
-    print(f"curation: quarantine reasons {reasons}")
-    ch = result.changes
-    rel = ch[ch["step"] == "relabel"] if len(ch) else ch
-    if len(rel):
-        true = clean_df["category"]
-        ids = rel["dataqa_row_id"].astype(int)
-        in_clean = ids < len(true)
-        fixed = int((rel["after"].to_numpy()[in_clean] == true.loc[ids[in_clean]].to_numpy()).sum())
-        broke = int(
-            (rel["before"].to_numpy()[in_clean] == true.loc[ids[in_clean]].to_numpy()).sum()
-        )
-        print(
-            f"curation: relabelled {len(rel)} rows: {fixed} now carry their true label, "
-            f"{broke} had it before (made wrong), {int((~in_clean).sum())} are planted duplicates"
-        )
+    if args.export:
+        save_prepared(Path(args.export), sets, test_df, meta)
+        print(f"prepared sets written to {args.export}")
+        return
 
     cfg = TrainConfig(
         epochs=args.epochs,
@@ -212,16 +278,19 @@ def gain(args) -> None:
         patience=3,
     )
     out = Path(args.out)
-    pool = {"raw": raw, "curated": curated, "clean": ref}
-    sets = [n for n in ("raw", "curated", "clean") if n in args.sets.split(",")]
+    wanted = args.sets.split(",")
+    run_names = [
+        n for n in sets if n in wanted or (n.startswith("curated") and "curated" in wanted)
+    ]
     report = finetune(
-        [pool[n] for n in sets],
-        test,
-        names=sets,
+        [_as_dataset(sets[n], n) for n in run_names],
+        _as_dataset(test_df, "banking77-test"),
+        names=run_names,
         model=args.model,
         config=cfg,
         work_dir=out,
         cache_dir=Path(args.cache_dir) if args.cache_dir else out / "cache",
+        baseline=not args.no_baseline,
         progress=True,
     )
     report.save(out / "finetune.json")
@@ -231,26 +300,29 @@ def gain(args) -> None:
         f"device: {s['device']}; config: epochs {cfg.epochs}, lr {cfg.lr}, batch {cfg.batch_size}, max_length {cfg.max_length}"
     )
     print(
-        f"\n{'set':<8} {'rows':>6} {'MiniLM acc':>10} {'macro-F1':>8} {'TF-IDF acc':>10} {'best ep':>7} {'samples/s':>9} {'threads':>7} {'peak MB':>8}"
+        f"\n{'set':<19} {'rows':>6} {'MiniLM acc':>10} {'macro-F1':>8} {'TF-IDF acc':>10} {'best ep':>7} {'samples/s':>9} {'threads':>7} {'peak MB':>8}"
     )
     for name, r in s["runs"].items():
         tr = r["train"]
         best = (tr["best"] or {}).get("epoch")
         print(
-            f"{name:<8} {r['train_rows']:>6} {r['test']['accuracy']:>10.4f} {r['test']['macro']['f1']:>8.4f} "
-            f"{r['baseline']['test']['accuracy']:>10.4f} {best!s:>7} {tr['samples_per_s']:>9} {tr['threads']!s:>7} "
+            f"{name:<19} {r['train_rows']:>6} {r['test']['accuracy']:>10.4f} {r['test']['macro']['f1']:>8.4f} "
+            f"{r.get('baseline', {}).get('test', {}).get('accuracy', float('nan')):>10.4f} {best!s:>7} {tr['samples_per_s']:>9} {tr['threads']!s:>7} "
             f"{tr['peak_memory_mb']:>8}{'  (cached)' if r.get('cached') else ''}"
         )
     for comp in s["comparisons"]:
         for kind in ("transformer", "baseline"):
+            if kind not in comp:
+                continue
             c = comp[kind]
             b = c["bootstrap"]
             print(
                 f"{kind:<11} {c['b']} - {c['a']}: {b['diff'] * 100:+.2f} points, 95% CI [{b['ci_low'] * 100:+.2f}, "
                 f"{b['ci_high'] * 100:+.2f}], McNemar p = {c['mcnemar']['p_value']:.3g}"
             )
-    if len(sets) < 3:
-        for name in sets:
+    curated = [n for n in run_names if n.startswith("curated")]
+    if not ({"raw", "clean"} <= set(run_names) and curated):
+        for name in run_names:
             r = s["runs"][name]
             print(
                 f"{name}: MiniLM test accuracy {r['test']['accuracy']:.4f} on {len(names)} classes "
@@ -258,30 +330,27 @@ def gain(args) -> None:
             )
         print(f"\nreport: {out / 'finetune.json'}; total {time.perf_counter() - t_start:.0f}s")
         return
-    for kind, key in (("MiniLM", "test"), ("TF-IDF", None)):
-        if key:
-            acc = {n: s["runs"][n]["test"]["accuracy"] for n in ("raw", "curated", "clean")}
-        else:
-            acc = {
-                n: s["runs"][n]["baseline"]["test"]["accuracy"] for n in ("raw", "curated", "clean")
-            }
-        lost = acc["clean"] - acc["raw"]
-        share = (acc["curated"] - acc["raw"]) / lost if lost > 0 else float("nan")
-        print(
-            f"{kind}: accuracy lost to the faults {lost * 100:.2f} points; curation recovers "
-            f"{acc['curated'] - acc['raw']:+.4f} = {share:.0%} of it (target >= 80%)"
-        )
     pr = pd.read_csv(out / "predictions.csv", dtype=str, keep_default_na=False)
     for kind, suffix in (("MiniLM", ""), ("TF-IDF", " (baseline)")):
-        lo, hi = recovery_ci(
-            pr["label"],
-            pr["raw" + suffix],
-            pr["curated" + suffix],
-            pr["clean" + suffix],
-            seed=args.seed,
-        )
-        if lo is not None:
-            print(f"{kind} recovered share, bootstrap 95% CI over test rows: [{lo:.0%}, {hi:.0%}]")
+        if f"raw{suffix}" not in pr:
+            continue
+        acc = {n: float((pr[n + suffix] == pr["label"]).mean()) for n in run_names}
+        lost = acc["clean"] - acc["raw"]
+        print(f"{kind}: accuracy lost to the faults {lost * 100:.2f} points")
+        for cur in curated:
+            share = (acc[cur] - acc["raw"]) / lost if lost > 0 else float("nan")
+            lo, hi = recovery_ci(
+                pr["label"],
+                pr["raw" + suffix],
+                pr[cur + suffix],
+                pr["clean" + suffix],
+                seed=args.seed,
+            )
+            ci = f", bootstrap 95% CI over test rows [{lo:.0%}, {hi:.0%}]" if lo is not None else ""
+            print(
+                f"{kind} {cur}: curation recovers {acc[cur] - acc['raw']:+.4f} = {share:.0%} "
+                f"of it (target >= 80%){ci}"
+            )
     for f in report.findings:
         if f.check in ("finetune.overfitting", "finetune.leakage"):
             print(f"finding {f.check}: {f.message}")
@@ -297,7 +366,7 @@ def speed(args) -> None:
     from dataqa.train.batching import encode
     from dataqa.train.finetune import TrainConfig, pick_device, pick_precision, pick_threads, train
 
-    clean_df, _, names = load_banking(args.classes, args.seed)
+    clean_df, _, names = load_banking(args.classes, args.seed, Path(args.data))
     df = clean_df.sample(n=min(args.speed_rows, len(clean_df)), random_state=args.seed)
     texts, y = df["text"].tolist(), [names.index(c) for c in df["category"]]
     device = pick_device("auto")
@@ -319,7 +388,18 @@ def speed(args) -> None:
         f"speed: {len(texts)} rows, batch {cfg.batch_size}, max_length {cfg.max_length}, precision {precision}, "
         f"device {device}, threads {threads}, model {src.origin}"
     )
+    import inspect
+
+    group_by_length = (  # the name changed within transformers 5
+        {"train_sampling_strategy": "group_by_length"}
+        if "train_sampling_strategy" in inspect.signature(TrainingArguments).parameters
+        else {"group_by_length": True}
+    )
     results: dict[str, list[float]] = {}
+    if args.warmup:  # CUDA context, kernels and allocator warm before anything is timed
+        model, tok = models.load(src, names, seed=args.seed)
+        train(model, tok, texts[: args.warmup], y[: args.warmup], [], [], cfg)
+        print(f"speed: warm-up run on {args.warmup} rows done (not timed)")
     for engine in args.engines.split(","):
         model, tok = models.load(src, names, seed=args.seed)
         if engine == "dataqa":
@@ -347,9 +427,9 @@ def speed(args) -> None:
                 eval_strategy="no",
                 logging_strategy="no",
                 dataloader_num_workers=0,
-                train_sampling_strategy="group_by_length",  # was group_by_length=True
                 seed=args.seed,
                 disable_tqdm=True,
+                **group_by_length,
             )
             trainer = Trainer(
                 model=model,
@@ -391,18 +471,24 @@ def main() -> None:
         "--engines", default="dataqa,trainer,trainer,dataqa", help="order of the timed runs"
     )
     ap.add_argument(
-        "--sets", default="raw,curated,clean", help="which training sets to fine-tune on"
+        "--sets",
+        default="raw,curated,clean",
+        help="which training sets to fine-tune on (curated = every curation variant)",
     )
     ap.add_argument(
-        "--label-errors",
-        default="quarantine",
-        choices=["quarantine", "relabel"],
-        help="what clean does with the labels check's suspects",
+        "--curations",
+        default="fix",
+        help=f"comma-separated curation variants, each a curated set: {', '.join(CURATIONS)}",
     )
+    ap.add_argument("--warmup", type=int, default=0, help="speed: untimed rows trained first")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF baseline")
+    ap.add_argument("--data", default=str(DATA), help="folder with Banking77 train.csv, test.csv")
+    ap.add_argument("--export", help="write the prepared sets (CSV) to this folder and stop")
+    ap.add_argument("--prepared", help="train on sets written by --export (no curation here)")
     ap.add_argument("--cache-dir", help="run cache (default: OUT/cache); share it to reuse runs")
     args = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"Banking77 not found at {DATA}; see ../shared/data/README.md")
+    if not Path(args.data).exists() and not args.prepared:
+        sys.exit(f"Banking77 not found at {args.data}; see ../shared/data/README.md")
     speed(args) if args.speed else gain(args)
 
 

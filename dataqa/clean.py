@@ -38,11 +38,12 @@ class CleanOptions:
     correct_typos: bool = False
     dedupe: str = "first"  # first | longest | none: which row of a duplicate group stays
     near_duplicates: str = "dedupe"  # dedupe | keep
-    conflicts: str = "quarantine"  # quarantine | majority | keep
+    conflicts: str = "quarantine"  # quarantine | majority | labels | keep
     language: str = "quarantine"  # quarantine | keep
     leakage: str = "quarantine"  # quarantine | keep
     label_errors: str = "keep"  # quarantine | relabel | keep
     label_threshold: float = 0.5  # relabel/quarantine only suspects at least this sure
+    label_unsure: str = "keep"  # keep | quarantine: suspects below the threshold
     audit_options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,10 +52,11 @@ class CleanOptions:
         allowed = {
             "dedupe": ("first", "longest", "none"),
             "near_duplicates": ("dedupe", "keep"),
-            "conflicts": ("quarantine", "majority", "keep"),
+            "conflicts": ("quarantine", "majority", "labels", "keep"),
             "language": ("quarantine", "keep"),
             "leakage": ("quarantine", "keep"),
             "label_errors": ("quarantine", "relabel", "keep"),
+            "label_unsure": ("keep", "quarantine"),
         }
         for name, values in allowed.items():
             if getattr(self, name) not in values:
@@ -233,7 +235,8 @@ def clean(
     fixed = ds.with_frame(frame)
 
     checks = ["hygiene", "duplicates"]
-    if opts.label_errors != "keep" and not (
+    wants_labels = opts.label_errors != "keep" or opts.conflicts == "labels"
+    if wants_labels and not (
         report is not None and (report.by_check("labels") or "labels" in report.stats)
     ):
         checks.append("labels")  # no label findings were handed in: find them now
@@ -251,6 +254,10 @@ def clean(
 
     reasons: dict = {}
     relabels: dict = {}
+    suspects = {
+        r: f for f in findings if f.check == "labels.issue" and f.row_ids for r in f.row_ids
+    }
+    settled: set = set()  # label suspects already handled as part of a conflict
 
     def quarantine(rows, why: str) -> None:
         for r in rows:
@@ -274,6 +281,11 @@ def clean(
         elif c == "duplicates.conflict" and opts.conflicts != "keep":
             majority = f.evidence.get("majority")
             labels = f.evidence.get("labels", {})
+            if opts.conflicts == "labels":
+                done = _resolve_by_labels(f, suspects, opts, quarantine, relabels)
+                settled.update(done)
+                if done:
+                    continue
             if opts.conflicts == "majority" and majority is not None:
                 quarantine(
                     [r for r in f.row_ids if labels.get(str(r)) != majority],
@@ -285,8 +297,11 @@ def clean(
                     f"conflicting labels in a {f.evidence['kind']} duplicate group "
                     f"{sorted({str(v) for v in labels.values() if v is not None and v == v})}",
                 )
-        elif c == "labels.issue" and f.row_ids and opts.label_errors != "keep":
-            _label_error(f, opts, quarantine, relabels)
+
+    if opts.label_errors != "keep":  # after the conflicts, which may have settled some
+        for r, f in suspects.items():
+            if r not in settled:
+                _label_error(f, opts, quarantine, relabels)
 
     if opts.dedupe != "none":
         for f in findings:
@@ -352,17 +367,51 @@ def clean(
     )
 
 
-def _label_error(f: Finding, opts: CleanOptions, quarantine, relabels) -> None:
+def _label_error(f: Finding, opts: CleanOptions, quarantine, relabels) -> bool:
+    """Apply the label-error policy to one suspect; True when the row was acted on."""
     ev = f.evidence
     score = ev.get("confidence", ev.get("suggested_probability", 1.0))
-    if score is None or score < opts.label_threshold:
-        return
     suggested = ev.get("suggested_label")
+    why = f"{f.check}: given {ev.get('given_label')!r}, likely {suggested!r}"
+    if score is None or score < opts.label_threshold:
+        if opts.label_unsure == "quarantine":
+            quarantine(f.row_ids, f"{why} (unsure: {score or 0:.0%} < {opts.label_threshold:.0%})")
+            return True
+        return False
     if opts.label_errors == "relabel" and suggested is not None:
         for r in f.row_ids:
             relabels[r] = suggested
     else:
-        quarantine(f.row_ids, f"{f.check}: given {ev.get('given_label')!r}, likely {suggested!r}")
+        quarantine(f.row_ids, why)
+    return True
+
+
+def _resolve_by_labels(
+    f: Finding, suspects: dict, opts: CleanOptions, quarantine, relabels
+) -> list:
+    """Settle a conflicting duplicate group with the labels check's verdicts.
+
+    The members the check trusts keep their label when they agree with each other; a
+    doubted member is relabelled or quarantined by the label-error policy, and
+    quarantined for the conflict when that policy leaves it alone. Returns the doubted
+    rows it settled: none when the check doubts no member or the trusted ones disagree.
+    """
+    labels = f.evidence.get("labels", {})
+    doubted = [r for r in f.row_ids if r in suspects]
+    trusted = {str(labels.get(str(r))) for r in f.row_ids if r not in suspects}
+    if not doubted or len(trusted) != 1:
+        return []
+    for r in doubted:
+        acted = opts.label_errors != "keep" and _label_error(
+            suspects[r], opts, quarantine, relabels
+        )
+        if not acted:
+            quarantine(
+                [r],
+                f"conflicting labels in a {f.evidence['kind']} duplicate group: "
+                "the labels check doubts this row's label",
+            )
+    return doubted
 
 
 def _keeper(members: list, text: pd.Series, policy: str):

@@ -334,10 +334,11 @@ def print_summary(report) -> None:
 )
 @click.option(
     "--conflicts",
-    type=click.Choice(["quarantine", "majority", "keep"]),
+    type=click.Choice(["quarantine", "majority", "labels", "keep"]),
     default="quarantine",
     show_default=True,
-    help="Duplicate groups with different labels.",
+    help="Duplicate groups with different labels: quarantine all members, keep the majority "
+    "label, or let the labels check decide (members it doubts follow --label-errors).",
 )
 @click.option(
     "--language",
@@ -359,6 +360,13 @@ def print_summary(report) -> None:
     default=0.5,
     show_default=True,
     help="Act only on label suspects at least this confident.",
+)
+@click.option(
+    "--label-unsure",
+    type=click.Choice(["keep", "quarantine"]),
+    default="keep",
+    show_default=True,
+    help="Label suspects below --label-threshold: leave them, or quarantine them.",
 )
 @click.option(
     "--mask-pii",
@@ -398,6 +406,7 @@ def clean(
     language,
     label_errors,
     label_threshold,
+    label_unsure,
     mask_pii,
     fix_typos,
     no_fix_text,
@@ -419,6 +428,8 @@ def clean(
       dataqa clean train.csv -o clean.csv
       dataqa clean train.csv -o clean.csv --against test.csv --mask-pii
       dataqa clean train.csv -o clean.csv --conflicts majority --dedupe longest
+      dataqa clean train.csv -o clean.csv --label-errors relabel --label-unsure quarantine \\
+          --conflicts labels          # relabel sure suspects, quarantine unsure ones
     """
     import json
 
@@ -440,6 +451,7 @@ def clean(
         language=language,
         label_errors=label_errors,
         label_threshold=label_threshold,
+        label_unsure=label_unsure,
         audit_options=parse_settings(settings),
     )
     report = Report.load(report_in) if report_in else None

@@ -136,6 +136,13 @@ def from_frame(
             path=source,
             hint="check the delimiter and that the file has a header row",
         )
+    repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if repeated:
+        raise DataQAError(
+            f"column name(s) {', '.join(map(repr, repeated))} appear more than once",
+            path=source,
+            hint="rename or drop the repeated columns so each name is unique",
+        )
     roles = infer_roles(
         frame,
         text_col=text_col,

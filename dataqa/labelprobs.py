@@ -130,9 +130,68 @@ def _ridge(Xtr, ytr, Xte, K, seed):
 
     if len(np.unique(ytr)) < 2:
         return np.zeros((Xte.shape[0], K), np.float32)
-    # strong shrinkage: 384 dense dimensions, noisy labels; alpha grows with the rows
-    m = RidgeClassifier(alpha=max(10.0, 0.05 * len(ytr) / K), solver="cholesky").fit(Xtr, ytr)
+    m = RidgeClassifier(alpha=ridge_alpha(len(ytr), K), solver="cholesky").fit(Xtr, ytr)
     return _full_scores(m.decision_function(Xte), m.classes_, K)
+
+
+def ridge_alpha(n_train: int, K: int) -> float:
+    """Strong shrinkage: dense embedding dimensions, noisy labels; alpha grows with the rows."""
+    return max(10.0, 0.05 * n_train / K)
+
+
+def ridge_oof(
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    K: int,
+    train_mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Out-of-fold `_ridge` scores for dense X from shared sufficient statistics.
+
+    The same model as `RidgeClassifier(alpha=ridge_alpha(...), fit_intercept=True)` per
+    fold (targets +1 for the class, -1 otherwise; one column when K == 2), but X'X and X'Y
+    are computed once per fold's *test* block and each training fold's statistics are the
+    total minus its own block: a fifth of the multiply-adds of refitting every fold.
+    """
+    n, d = X.shape
+    binary = K == 2
+    Y = np.where(y[:, None] == (np.arange(1, 2) if binary else np.arange(K)), 1.0, -1.0)
+    use = np.ones(n, bool) if train_mask is None else train_mask
+    import scipy.linalg
+
+    blocks = []
+    for _, test in folds:
+        rows = test[use[test]]
+        Xb = X[rows]
+        blocks.append(
+            (
+                len(rows),
+                Xb.sum(0, dtype=np.float64),
+                Y[rows].sum(0),
+                (Xb.T @ Xb).astype(np.float64),
+                (Xb.T.astype(np.float64) @ Y[rows]),
+            )
+        )
+    tot = [sum(b[i] for b in blocks) for i in range(5)]
+    S = np.zeros((n, K), np.float32)
+    for (train, test), blk in zip(folds, blocks, strict=True):
+        m = tot[0] - blk[0]
+        if m < 2 or (np.abs(tot[2] - blk[2]) == m).all():  # one class left: as `_ridge`, zeros
+            continue
+        xm = (tot[1] - blk[1]) / m
+        ym = (tot[2] - blk[2]) / m
+        G = tot[3] - blk[3] - m * np.outer(xm, xm)
+        G[np.diag_indices(d)] += ridge_alpha(m, K)
+        C = tot[4] - blk[4] - m * np.outer(xm, ym)
+        W = scipy.linalg.solve(G, C, assume_a="pos")
+        dec = (X[test] - xm) @ W + ym
+        seen = np.unique(y[train[use[train]]])
+        if len(seen) < K and not binary:  # as `_ridge`: classes a fold never saw score lowest
+            # (two seen classes: scikit-learn's one-column +1/-1 encoding, the second class +1)
+            S[test] = _full_scores(dec[:, seen[1]] if len(seen) == 2 else dec[:, seen], seen, K)
+        else:
+            S[test] = _full_scores(dec[:, 0] if binary else dec, np.arange(K), K)
+    return S
 
 
 def _logreg(Xtr, ytr, Xte, K, seed):
@@ -222,6 +281,8 @@ def oof_scores(
     train_mask: np.ndarray | None = None,
     seed: int = 0,
 ) -> np.ndarray:
+    if member == "ridge" and isinstance(X, np.ndarray):
+        return ridge_oof(X, y, folds, K, train_mask)
     fit = MEMBERS[member]
     S = np.zeros((len(y), K), np.float32)
     for train, test in folds:

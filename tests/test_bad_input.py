@@ -159,3 +159,12 @@ def test_ten_megabyte_single_row(tmp_path):
 def test_missing_file_for_every_command(tmp_path, cmd):
     res, text = run(cmd[0], str(tmp_path / "absent.csv"), *cmd[1:])
     assert_clear_error(res, text, "absent.csv")
+
+
+def test_repeated_column_names_in_a_frame():
+    from dataqa.dataset import from_frame
+    from dataqa.errors import DataQAError
+
+    frame = pd.DataFrame([[1, "a b", 1]], columns=["id", "text", "id"])
+    with pytest.raises(DataQAError, match="'id' appear more than once"):
+        from_frame(frame, text_col="text")

@@ -347,6 +347,62 @@ def test_clean_quarantines_label_errors_from_a_passed_report():
     assert not set(res.kept.frame.index) & set(q.index)
 
 
+def conflicting_copies(seed: int = 9) -> tuple[pd.DataFrame, list[int], list[int]]:
+    """Banking rows plus, for 12 of them, a near-copy (" please") with a wrong label."""
+    frame = banking_subset(classes=6, per_class=50)
+    rng = np.random.default_rng(seed)
+    classes = np.array(sorted(frame["label"].unique()))
+    src = sorted(rng.choice(len(frame), 12, replace=False).tolist())
+    copies = frame.loc[src].copy()
+    copies["text"] = copies["text"].str.rstrip() + " please"
+    copies["label"] = [rng.choice(classes[classes != lab]) for lab in copies["label"]]
+    copies.index = range(len(frame), len(frame) + len(src))
+    return pd.concat([frame, copies]), src, list(copies.index)
+
+
+def test_clean_settles_conflicting_duplicates_with_the_labels_check():
+    from dataqa.clean import CleanOptions, clean
+
+    frame, src, copies = conflicting_copies()
+    ds = from_frame(frame, text_col="text", label_col="label")
+    fix = CleanOptions(label_errors="relabel", label_unsure="quarantine", conflicts="labels")
+    res = clean(ds, options=fix)
+    kept = res.kept.frame
+    sources_kept = [
+        r for r in src if r in kept.index and kept.at[r, "label"] == frame.at[r, "label"]
+    ]
+    assert len(sources_kept) >= 0.75 * len(src), "the trusted member keeps its row and label"
+    wrong_copies = [
+        r
+        for r in copies
+        if r in kept.index and kept.at[r, "label"] != frame.at[src[copies.index(r)], "label"]
+    ]
+    assert not wrong_copies, "no copy survives with its conflicting label"
+    assert len(res.kept) + len(res.quarantine) == len(ds)
+    # the default policy drops both members of every conflicting pair it sees
+    plain = clean(ds, options=CleanOptions(label_errors="relabel"))
+    assert len(set(src) & set(plain.kept.frame.index)) < len(sources_kept) - 3
+
+
+def test_clean_quarantines_unsure_label_suspects_on_request():
+    from dataqa.clean import CleanOptions, clean
+
+    frame, flipped = flip(banking_subset(classes=6, per_class=50), 0.1, seed=5)
+    ds = from_frame(frame, text_col="text", label_col="label")
+    from dataqa.audit import audit
+
+    report = audit(ds, checks=["labels"])
+    strict = dict(label_errors="relabel", label_threshold=0.999)
+    kept_unsure = clean(ds, options=CleanOptions(**strict), report=report)
+    q_unsure = clean(ds, options=CleanOptions(**strict, label_unsure="quarantine"), report=report)
+    unsure = q_unsure.quarantine[q_unsure.quarantine["dataqa_reasons"].str.contains("unsure")]
+    assert len(unsure) > 0
+    assert not kept_unsure.quarantine["dataqa_reasons"].str.contains("unsure").any()
+    elsewhere = kept_unsure.quarantine.reindex(unsure.index).dropna(subset=["dataqa_reasons"])
+    assert not elsewhere["dataqa_reasons"].str.contains("labels.issue").any(), "keep leaves them"
+    assert len(set(unsure.index) & flipped) >= 0.5 * len(unsure), "mostly real errors"
+
+
 def test_clean_relabel_keeps_an_integer_label_column():
     from dataqa.clean import CleanOptions, clean
 

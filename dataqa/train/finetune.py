@@ -57,6 +57,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None  # CPU threads; None = chosen from the machine's load
     eval_batch_size: int = 128
+    log_every: int = 10  # steps between per-step TensorBoard scalars (each one syncs a GPU)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -310,20 +311,27 @@ def train(
     best_loss, best_state, best_point = math.inf, None, None
     bad_evals, stopped_early = 0, False
     step, seen, train_time = 0, 0, 0.0
-    run_loss = run_correct = run_n = 0.0
     steps_iter = bar(
         _batches(tr_ids, cfg, total), desc=f"finetune {run_name}", total=total, enabled=progress
     )
     t0 = time.perf_counter()
     model.train()
+    on_gpu = device.startswith("cuda")
+    # Running sums stay on the device: reading a GPU scalar every step would stall the
+    # queue of kernels behind it.
+    run_loss = run_correct = torch.zeros((), device=device)
+    run_n = 0
     for epoch_f, rows in steps_iter:
         input_ids, mask = collate(tr_ids, rows, pad_id)
-        labels = torch.as_tensor(train_y[rows], device=device)
+        labels = torch.as_tensor(train_y[rows])
+        if on_gpu:
+            input_ids, mask, labels = (t.pin_memory() for t in (input_ids, mask, labels))
+        input_ids, mask, labels = (
+            t.to(device, non_blocking=on_gpu) for t in (input_ids, mask, labels)
+        )
         try:
             with _autocast(device, precision):
-                logits = model(
-                    input_ids=input_ids.to(device), attention_mask=mask.to(device)
-                ).logits
+                logits = model(input_ids=input_ids, attention_mask=mask).logits
             loss = torch.nn.functional.cross_entropy(logits.float(), labels)
             total_loss = loss
             if cfg.l1:
@@ -335,7 +343,7 @@ def train(
             else:
                 total_loss.backward()
             clip = cfg.max_grad_norm if cfg.max_grad_norm and cfg.max_grad_norm > 0 else math.inf
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip))
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             if scaler is not None:
                 scaler.step(optimizer)
                 scaler.update()
@@ -352,24 +360,27 @@ def train(
             raise
         step += 1
         seen += len(rows)
-        run_loss += float(loss.detach()) * len(rows)
-        run_correct += float((logits.detach().argmax(1) == labels).sum())
+        run_loss = run_loss + loss.detach() * len(rows)
+        run_correct = run_correct + (logits.detach().argmax(1) == labels).sum()
         run_n += len(rows)
-        if writer is not None:
+        if writer is not None and (step % cfg.log_every == 0 or step == total):
             writer.add_scalar("train/loss_step", float(loss.detach()), step)
             writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
-            writer.add_scalar("train/grad_norm", grad_norm, step)
+            writer.add_scalar("train/grad_norm", float(grad_norm), step)
         if step % eval_every == 0 or step == total:
+            if on_gpu:
+                torch.cuda.synchronize(device)  # count the queued work in the train time
             train_time += time.perf_counter() - t0
             point = {
                 "step": step,
                 "epoch": round(epoch_f, 4),
-                "train_loss": run_loss / max(run_n, 1),
-                "train_accuracy": run_correct / max(run_n, 1),
+                "train_loss": float(run_loss) / max(run_n, 1),
+                "train_accuracy": float(run_correct) / max(run_n, 1),
                 "lr": scheduler.get_last_lr()[0],
-                "grad_norm": grad_norm,
+                "grad_norm": float(grad_norm),
             }
-            run_loss = run_correct = run_n = 0.0
+            run_loss = run_correct = torch.zeros((), device=device)
+            run_n = 0
             if va_ids:
                 logits_v = predict_logits(
                     model,

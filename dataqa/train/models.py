@@ -253,6 +253,7 @@ def load(
                 label2id=label2id,
                 use_safetensors=True,
                 trust_remote_code=False,
+                dtype=torch.float32,  # fp32 master weights; bf16/fp16 come from autocast
                 ignore_mismatched_sizes=True,
                 output_loading_info=True,
             )

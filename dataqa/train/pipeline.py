@@ -733,7 +733,7 @@ data:
   group_col: brand
 stages:
   audit: {{}}
-  clean: {{conflicts: quarantine, label_errors: quarantine}}
+  clean: {{conflicts: labels, label_errors: relabel, label_unsure: quarantine}}
   augment: {{methods: [eda], target: balance}}
   finetune:
     model: tiny         # a small BERT trained from scratch: a quick, offline check

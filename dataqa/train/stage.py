@@ -315,7 +315,9 @@ def _run_key(
     settings = {
         "config": None
         if cfg is None
-        else {k: v for k, v in cfg.as_dict().items() if k not in ("threads", "device")},
+        else {
+            k: v for k, v in cfg.as_dict().items() if k not in ("threads", "device", "log_every")
+        },
         "search": search,
         "space": space,
         "trials": trials,
