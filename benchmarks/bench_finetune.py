@@ -106,6 +106,8 @@ CURATIONS = {
     "fix": (FIX, {}),
     # the same with the labels check's encoder ensemble (adds MiniLM embeddings)
     "fix-ensemble": (FIX, {"featurizer": "ensemble"}),
+    # ... with MiniLM fine-tuned once per fold as the labeller (out-of-fold probabilities)
+    "fix-finetuned": (FIX, {"featurizer": "finetuned"}),
 }
 
 

@@ -308,6 +308,26 @@ def test_encoder_from_any_local_checkpoint(tmp_path):
         run(frame, featurizer="encoder", encoder=str(tmp_path / "nope"))
 
 
+def test_finetuned_out_of_fold_probabilities_join_the_pool():
+    minilm()
+    from dataqa.checks.labels import LabelCheck, detect
+
+    frame, flipped = flip(banking_subset(classes=4, per_class=20), 0.15, seed=4)
+    classes = sorted(frame["label"].unique())
+    y = frame["label"].map(classes.index).to_numpy()
+    truth = banking_subset(classes=4, per_class=20)["label"].map(classes.index).to_numpy()
+    params = LabelCheck.defaults() | {"featurizer": "finetuned", "folds": 3, "finetune_epochs": 2}
+    det = detect(frame["text"].tolist(), y, 4, params, Context(seed=0))
+    f = {feat.name: feat for feat in det.features}["finetuned"]
+    assert f.X.shape == (len(frame), 4) and f.info["folds"] == 3
+    assert np.allclose(np.exp(f.X).sum(1), 1, atol=1e-4)
+    # out of fold, trained on 15% wrong labels: it predicts the true class, not the given one
+    assert (f.X.argmax(1) == truth).mean() >= 0.7
+    assert (f.X.argmax(1)[sorted(flipped)] == truth[sorted(flipped)]).mean() >= 0.5
+    assert det.probs.weights.get("probs:finetuned", 0) > 0
+    assert len(set(np.flatnonzero(det.selection.issues)) & flipped) >= 0.6 * len(flipped)
+
+
 # ---- clean acts on the findings -----------------------------------------------------------
 
 

