@@ -233,7 +233,7 @@ def prepare(args):
         sets[f"curated-{name}"] = table(result.kept)
     sets["clean"] = clean_ref.rename_axis("id").reset_index()
     test = test_df.rename_axis("id").reset_index()
-    meta = {"names": names, "truth": truth, "clean_rows": len(clean_df)}
+    meta = {"names": names, "truth": truth}
     return sets, test, meta
 
 

@@ -153,12 +153,12 @@ def ridge_oof(
     are computed once per fold's *test* block and each training fold's statistics are the
     total minus its own block: a fifth of the multiply-adds of refitting every fold.
     """
+    import scipy.linalg
+
     n, d = X.shape
     binary = K == 2
     Y = np.where(y[:, None] == (np.arange(1, 2) if binary else np.arange(K)), 1.0, -1.0)
     use = np.ones(n, bool) if train_mask is None else train_mask
-    import scipy.linalg
-
     blocks = []
     for _, test in folds:
         rows = test[use[test]]

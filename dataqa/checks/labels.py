@@ -241,8 +241,9 @@ def _plan(texts: list[str], y: np.ndarray, n_classes: int, p: dict, ctx: Context
 
         if installed_model():
             wanted.append("spacy")
-        if choice in ("ensemble", "finetuned"):
-            wanted.append(choice if choice == "finetuned" else "encoder")
+        extra = {"ensemble": "encoder", "finetuned": "finetuned"}.get(choice)
+        if extra:
+            wanted.append(extra)
     else:
         wanted = [choice]
     features = []

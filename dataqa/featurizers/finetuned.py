@@ -33,7 +33,7 @@ def finetuned_features(
     seed: int = 0,
     progress: bool = False,
 ) -> Features:
-    from dataqa.labelprobs import log_softmax, make_folds, plan_folds
+    from dataqa.labelprobs import make_folds, plan_folds
     from dataqa.train import models
     from dataqa.train.finetune import TrainConfig, predict_proba, train
 
@@ -67,7 +67,7 @@ def finetuned_features(
         device = res.device
         per_s.append(res.samples_per_s)
         P = predict_proba(model, tok, [texts[j] for j in te], cfg=cfg)
-        X[te] = log_softmax(np.log(np.clip(P, 1e-12, None))).astype(np.float32)
+        X[te] = np.log(np.clip(P, 1e-12, None))  # P is already a softmax
         del model
     return Features(
         "finetuned",

