@@ -90,6 +90,7 @@ def audit(
         timings[name] = round(time.perf_counter() - start, 3)
         report.findings.extend(result.findings)
         report.stats[name] = result.stats
+        report.tables.update(result.tables)
         ctx.results[name] = result
     report.stats["dataset"] = dataset_stats(ds)
     attach_examples(report.findings, ds)

@@ -21,6 +21,9 @@ from dataqa.findings import Finding
 class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
+    """Per-row tables (name -> pandas DataFrame), e.g. the labels check's score for every
+    row; saved beside the JSON report as Parquet sidecars, not inside it."""
 
 
 @dataclass

@@ -119,9 +119,18 @@ class LabelCheck(Check):
             det.passes,
         )
         raw = _raw_values(ds, labels, use, classes)
-        findings += _issue_findings(ids, y, classes, result.probs, sel, p, raw)
         stats.update(_noise_stats(y, classes, sel, len(ids)))
-        findings.append(_noise_finding(stats, sel))
+        stats["reliability"] = _reliability_stats(sel)
+        if sel.reliability == "chance":
+            findings.append(_cannot_estimate_finding(sel, p))
+            ctx.notes.append("labels: " + findings[-1].message)
+        else:
+            if sel.reliability == "weak":
+                findings.append(_weak_model_finding(sel, p))
+                ctx.notes.append("labels: " + findings[-1].message)
+            findings += _issue_findings(ids, y, classes, result.probs, sel, p, raw)
+            findings.append(_noise_finding(stats, sel))
+        tables = {"labels": score_table(ds, use, y, classes, result.probs, sel)}
         if p["outliers"] or p["near_duplicates"]:
             findings += _datalab_findings(ids, y, classes, features, p, ctx)
         stats.update(
@@ -136,7 +145,7 @@ class LabelCheck(Check):
                 "timings_s": result.timings | {"total": round(time.perf_counter() - started, 3)},
             }
         )
-        return CheckResult(findings, stats)
+        return CheckResult(findings, stats, tables)
 
 
 # ---- detection over arrays (the benchmark calls this too) ----------------------------------
@@ -179,7 +188,7 @@ def detect(
         progress=ctx.progress,
     )
     ctx.notes.extend(result.notes)
-    sel = select_issues(y, result.probs, filter_by=params["filter_by"])
+    sel = select_issues(y, result.probs, filter_by=params["filter_by"], seed=ctx.seed)
     return Detection(features, result, sel, names, passes)
 
 
@@ -317,10 +326,8 @@ def _plain(value):
 
 def _issue_findings(ids, y, classes, P, sel, p, raw) -> list[Finding]:
     rows = np.flatnonzero(sel.issues)
-    order = rows[np.argsort(sel.p_correct[rows], kind="stable")]
-    from cleanlab.rank import get_label_quality_scores
-
-    quality = get_label_quality_scores(y, P, method="self_confidence")
+    order = rows[np.argsort(sel.quality[rows], kind="stable")]
+    quality = sel.quality
     out = []
     rank = 0
     for r in order:
@@ -352,7 +359,13 @@ def _issue_findings(ids, y, classes, P, sel, p, raw) -> list[Finding]:
 
 
 def _noise_stats(y, classes, sel, n) -> dict:
-    joint = sel.joint
+    # the confident joint's off-diagonal mass, scaled to the calibrated count (selection)
+    joint = sel.joint.copy()
+    cl = sel.estimates.get("confident_joint", 0)
+    factor = sel.num_issues / cl if cl > 0 else 0.0
+    diag = np.diag(joint).copy()
+    joint *= factor
+    np.fill_diagonal(joint, diag + (1 - factor) * (sel.joint.sum(1) - diag))
     given = joint.sum(1)
     per_class = {
         c: round(float(1 - joint[i, i] / given[i]), 4) if given[i] > 0 else 0.0
@@ -371,6 +384,7 @@ def _noise_stats(y, classes, sel, n) -> dict:
     return {
         "noise_rate": {"overall": overall, "per_class": per_class},
         "num_issues_estimated": int(sel.num_issues),
+        "estimates": {k: int(v) for k, v in sel.estimates.items()},
         "confident_joint": {"classes": list(classes), "counts": counts.tolist()},
         "charts": [
             {
@@ -396,21 +410,120 @@ def _noise_stats(y, classes, sel, n) -> dict:
 def _noise_finding(stats: dict, sel) -> Finding:
     rate = stats["noise_rate"]["overall"]
     worst = sorted(stats["noise_rate"]["per_class"].items(), key=lambda kv: -kv[1])[:5]
+    est = sel.estimates
+    how = (
+        f"the smaller of the confident joint's {est['confident_joint']:,} and the mixture "
+        f"bound's {est['mixture_bound']:,}"
+        + (
+            f", cut to the {est['less_likely_than_not']:,} less likely than not"
+            if "less_likely_than_not" in est
+            else ""
+        )
+    )
     return Finding(
         "labels.noise_rate",
         "warning" if rate >= 0.05 else "info",
-        f"about {rate:.1%} of labels look wrong (cleanlab estimate: {sel.num_issues:,} of "
-        f"{stats['rows_analysed']:,} rows; {int(sel.issues.sum()):,} flagged); noisiest classes: "
-        + ", ".join(f"{k!r} {v:.0%}" for k, v in worst),
+        f"about {rate:.1%} of labels look wrong ({sel.num_issues:,} of "
+        f"{stats['rows_analysed']:,} rows: {how}; {int(sel.issues.sum()):,} flagged); "
+        "noisiest classes: " + ", ".join(f"{k!r} {v:.0%}" for k, v in worst),
         [],
         evidence={
             "noise_rate": rate,
             "per_class": stats["noise_rate"]["per_class"],
             "num_issues_estimated": int(sel.num_issues),
+            "estimates": {k: int(v) for k, v in est.items()},
             "flagged": int(sel.issues.sum()),
         },
         fix={"action": "review"},
     )
+
+
+def _reliability_stats(sel) -> dict:
+    return {
+        "level": sel.reliability,
+        "oof_accuracy": round(float(sel.oof_accuracy), 4),
+        "chance_accuracy": round(float(sel.chance), 4),
+        "skill": round(float(sel.skill), 4),
+    }
+
+
+STRONGER = (
+    "a stronger featuriser may separate them: -s labels.featurizer=ensemble (adds encoder "
+    "embeddings) or -s labels.featurizer=finetuned (fine-tunes the encoder per fold; use a GPU)"
+)
+
+
+def _weak_model_finding(sel, p) -> Finding:
+    return Finding(
+        "labels.weak_model",
+        "warning",
+        f"the features separate the classes poorly (out-of-fold accuracy {sel.oof_accuracy:.0%} "
+        f"against the given labels, {sel.chance:.0%} by always answering the largest class; "
+        f"skill {sel.skill:.2f}): many of the model's mistakes are hard rows, not wrong labels, "
+        f"so only the {int(sel.issues.sum()):,} rows whose given label is less likely than not "
+        f"are flagged (precision first); {STRONGER if p['featurizer'] == 'auto' else 'more rows per class would help'}",
+        [],
+        evidence=_reliability_stats(sel),
+        fix={"action": "review"},
+    )
+
+
+def _cannot_estimate_finding(sel, p) -> Finding:
+    return Finding(
+        "labels.cannot_estimate",
+        "warning",
+        f"cannot estimate label errors here: no model did better than chance (out-of-fold "
+        f"accuracy {sel.oof_accuracy:.0%}, {sel.chance:.0%} by always answering the largest "
+        f"class; skill {sel.skill:.2f}), so the text says too little about the label for any "
+        f"row to be called mislabelled; no row is flagged. Check that the label column is the "
+        f"right one; {STRONGER if p['featurizer'] == 'auto' else 'more rows per class may help'}",
+        [],
+        evidence=_reliability_stats(sel),
+        fix={"action": "review"},
+    )
+
+
+def score_table(ds: Dataset, use: pd.Series, y, classes, P, sel) -> pd.DataFrame:
+    """A score for every row (cleanlab's `get_label_issues()` columns, plus ours).
+
+    Index: the row ids of `ds`. Columns: `is_label_issue` (flagged), `label_quality`
+    (0-1, low = suspect; the ranking score), `given_label`, `predicted_label` (the most
+    likely true label, may equal the given one), `suggested_label` (the most likely
+    *other* label), `suggested_probability` (the model's out-of-sample probability of it),
+    `p_given_label_correct` (posterior that the given label is right), `rank` (1 = most
+    suspect, among flagged rows) and `analysed` (False for rows without a label or of a
+    class too small to learn; their scores are empty).
+    """
+    n_all = len(ds)
+    mask = use.to_numpy()
+    names = np.asarray(classes, dtype=object)
+    rows = np.arange(len(y))
+    post_best = np.where(sel.p_correct >= sel.suggested_prob, y, sel.suggested)
+    flagged = np.flatnonzero(sel.issues)
+    rank = np.full(len(y), np.nan)
+    rank[flagged[np.argsort(sel.quality[flagged], kind="stable")]] = np.arange(1, len(flagged) + 1)
+
+    def spread(values, fill):
+        out = np.full(n_all, fill, dtype=object if fill is None else float)
+        out[mask] = values
+        return out
+
+    frame = pd.DataFrame(
+        {
+            "is_label_issue": spread(sel.issues, 0.0).astype(bool),
+            "label_quality": spread(sel.quality, np.nan),
+            "given_label": spread(names[y], None),
+            "predicted_label": spread(names[post_best], None),
+            "suggested_label": spread(names[sel.suggested], None),
+            "suggested_probability": spread(P[rows, sel.suggested], np.nan),
+            "p_given_label_correct": spread(sel.p_correct, np.nan),
+            "rank": pd.array(spread(rank, np.nan), dtype="Int64"),
+            "analysed": mask,
+        },
+        index=ds.frame.index,
+    )
+    frame.index.name = None
+    return frame
 
 
 def _dense_view(features):
