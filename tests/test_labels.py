@@ -84,7 +84,7 @@ def test_finding_contract(planted):
         assert 0 <= ev["quality"] <= 1 and 0 < ev["confidence"] <= 1
         assert f.fix == {"action": "relabel", "to": ev["suggested_label"]}
         assert (f.severity == "error") == (ev["confidence"] >= 0.9)
-    quality = [f.evidence["p_given_label_correct"] for f in issues]
+    quality = [f.evidence["quality"] for f in issues]
     assert quality == sorted(quality), "rank 1 is the most suspect"
     noise = [f for f in res.findings if f.check == "labels.noise_rate"]
     assert len(noise) == 1 and noise[0].row_ids == []

@@ -27,6 +27,7 @@ from dataqa.findings import Finding
 
 HEATMAP_MAX_CLASSES = 30
 KNN_MAX_ROWS = 15_000
+RANKINGS = ("auto", "pooled", "loss")
 FEATURIZER_CHOICES = (
     "auto",
     "tfidf",
@@ -53,6 +54,7 @@ class LabelCheck(Check):
             "members": None,  # e.g. "svm:tfidf,ridge:static" (model:features); None = by featurizer
             "passes": 2,  # 2 = refit without first-pass suspects (1 on large sets)
             "filter_by": "posterior",  # posterior | any cleanlab find_label_issues filter_by
+            "ranking": "auto",  # auto | pooled | loss (auto: loss when featurizer=finetuned)
             "min_confidence": 0.0,  # report suspects whose suggested label is at least this likely
             "error_confidence": 0.9,  # severity "error" at or above this confidence
             "min_class_rows": 3,  # classes with fewer rows are left out of the analysis
@@ -174,6 +176,18 @@ def detect(
         raise DataQAError(
             f"labels.filter_by must be one of {', '.join(FILTERS)}, not {params['filter_by']!r}"
         )
+    ranking = params.get("ranking", "auto")
+    if ranking not in RANKINGS:
+        raise DataQAError(f"labels.ranking must be one of {', '.join(RANKINGS)}, not {ranking!r}")
+    if (
+        ranking == "loss"
+        and params["featurizer"] != "finetuned"
+        and "finetuned" not in str(params["members"] or "")
+    ):
+        raise DataQAError(
+            "labels.ranking=loss ranks rows by a fine-tuned model's out-of-fold loss",
+            hint="use it with -s labels.featurizer=finetuned",
+        )
     features, members, names, passes, notes = _plan(texts, y, n_classes, params, ctx)
     ctx.notes.extend(notes)
     result = pooled_probs(
@@ -188,7 +202,14 @@ def detect(
         progress=ctx.progress,
     )
     ctx.notes.extend(result.notes)
-    sel = select_issues(y, result.probs, filter_by=params["filter_by"], seed=ctx.seed)
+    quality = None
+    tuned = next((f for f in features if f.name == "finetuned"), None)
+    if tuned is not None and ranking in ("auto", "loss"):
+        # Chong, Hong & Manning (2022): rank by the fine-tuned model's out-of-fold loss
+        quality = np.exp(tuned.X[np.arange(len(y)), y].astype(np.float64))
+    sel = select_issues(
+        y, result.probs, filter_by=params["filter_by"], seed=ctx.seed, quality=quality
+    )
     return Detection(features, result, sel, names, passes)
 
 
