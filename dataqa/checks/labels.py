@@ -1,10 +1,17 @@
 """Label errors: rows whose given label is probably wrong, by confident learning.
 
 Out-of-sample probabilities come from `dataqa.labelprobs` (stratified K-fold, pooled
-cheap models, two passes); cleanlab's confident joint then estimates how many labels are
-wrong and between which classes, and each suspect row becomes one `labels.issue`
-finding with the suggested label. On the same features, cleanlab Datalab's `outlier`
-and `near_duplicate` issue types become `labels.outlier` / `labels.near_duplicate`.
+cheap models, two passes); `dataqa.labelprobs.select_issues` then decides how many labels
+are wrong (the smaller of cleanlab's confident-joint count and a mixture-proportion bound,
+so a weak model's own mistakes are not counted as label errors) and which rows they are
+(lowest label quality), and each suspect row becomes one `labels.issue` finding with the
+suggested label. How far the model can be trusted is part of the result: a
+`labels.weak_model` warning when the features separate the classes poorly (then only rows
+whose label is less likely than not are flagged), and a `labels.cannot_estimate` warning
+and no suspects when no model beats chance. Every analysed row gets a score in the
+`labels` table (`CheckResult.tables`), which the report saves beside its JSON as Parquet.
+On the same features, cleanlab Datalab's `outlier` and `near_duplicate` issue types become
+`labels.outlier` / `labels.near_duplicate`.
 
 Rows without a label are skipped (and counted), classes with fewer than
 `min_class_rows` rows are left out (too few to learn from), and data sets this check
@@ -434,12 +441,7 @@ def _noise_finding(stats: dict, sel) -> Finding:
     est = sel.estimates
     how = (
         f"the smaller of the confident joint's {est['confident_joint']:,} and the mixture "
-        f"bound's {est['mixture_bound']:,}"
-        + (
-            f", cut to the {est['less_likely_than_not']:,} less likely than not"
-            if "less_likely_than_not" in est
-            else ""
-        )
+        f"bound's {est.get('mixture_bound', est['confident_joint']):,}"
     )
     return Finding(
         "labels.noise_rate",
@@ -479,10 +481,12 @@ def _weak_model_finding(sel, p) -> Finding:
         "labels.weak_model",
         "warning",
         f"the features separate the classes poorly (out-of-fold accuracy {sel.oof_accuracy:.0%} "
-        f"against the given labels, {sel.chance:.0%} by always answering the largest class; "
-        f"skill {sel.skill:.2f}): many of the model's mistakes are hard rows, not wrong labels, "
-        f"so only the {int(sel.issues.sum()):,} rows whose given label is less likely than not "
-        f"are flagged (precision first); {STRONGER if p['featurizer'] == 'auto' else 'more rows per class would help'}",
+        f"against the given labels, {sel.chance:.0%} by always answering the largest class): "
+        f"many of the model's mistakes are hard rows, not wrong labels. Only "
+        f"{int(sel.issues.sum()):,} rows are flagged, not the confident joint's "
+        f"{sel.estimates['confident_joint']:,} (precision first), and the ranking is less sure "
+        f"than usual; "
+        + (STRONGER if p["featurizer"] == "auto" else "more rows per class would help"),
         [],
         evidence=_reliability_stats(sel),
         fix={"action": "review"},
@@ -495,7 +499,7 @@ def _cannot_estimate_finding(sel, p) -> Finding:
         "warning",
         f"cannot estimate label errors here: no model did better than chance (out-of-fold "
         f"accuracy {sel.oof_accuracy:.0%}, {sel.chance:.0%} by always answering the largest "
-        f"class; skill {sel.skill:.2f}), so the text says too little about the label for any "
+        f"class; log-loss skill over the class shares {sel.skill:.2f}), so the text says too little about the label for any "
         f"row to be called mislabelled; no row is flagged. Check that the label column is the "
         f"right one; {STRONGER if p['featurizer'] == 'auto' else 'more rows per class may help'}",
         [],
