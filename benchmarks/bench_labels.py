@@ -167,21 +167,29 @@ def compare(key: str, kinds: list[tuple[str, float]], args) -> list[dict]:
         print("  ", rows[-1], flush=True)
         for name in args.variants:
             det, t_m, c_m = timed(run_dataqa, texts, noisy, K, **VARIANTS[name])
-            sel = det.selection
-            rows.append(
-                {
-                    **base,
-                    "method": name,
-                    **metrics(sel.issues, flipped, 1.0 - sel.quality),
-                    "wall_s": round(t_m, 1),
-                    "cpu_s": round(c_m, 1),
-                    "x_anchor_cpu": round(c_m / max(c_a, 1e-9), 2),
-                    "oof_accuracy": round(float(sel.oof_accuracy), 3),
-                    "separable": bool(sel.separable),
-                    "pool": det.probs.weights,
-                }
-            )
-            print("  ", rows[-1], flush=True)
+            selections = [(name, det.selection)]
+            if name == "finetuned":  # the same run, ranked by the pool instead of the loss
+                from dataqa.labelprobs import select_issues
+
+                selections.append(
+                    (f"{name} (pooled ranking)", select_issues(noisy, det.probs.probs))
+                )
+            for label, sel in selections:
+                rows.append(
+                    {
+                        **base,
+                        "method": label,
+                        **metrics(sel.issues, flipped, 1.0 - sel.quality),
+                        "wall_s": round(t_m, 1),
+                        "cpu_s": round(c_m, 1),
+                        "x_anchor_cpu": round(c_m / max(c_a, 1e-9), 2),
+                        "oof_accuracy": round(float(sel.oof_accuracy), 3),
+                        "reliability": sel.reliability,
+                        "estimates": sel.estimates,
+                        "pool": det.probs.weights,
+                    }
+                )
+                print("  ", rows[-1], flush=True)
     return rows
 
 
@@ -290,9 +298,12 @@ def main() -> int:
     print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, seed {args.seed}")
     rows: list[dict] = []
     if not args.skip_compare:
-        wanted = args.only.split(",") if args.only else list(label_sets.SETS)
+        grid = GRID
+        if args.grid:
+            grid = [(a, b, float(c)) for a, b, c in (g.split(":") for g in args.grid.split(","))]
+        wanted = args.only.split(",") if args.only else list(dict.fromkeys(s for s, _, _ in grid))
         for key in wanted:
-            kinds = [(k, r) for s, k, r in GRID if s == key]
+            kinds = [(k, r) for s, k, r in grid if s == key]
             rows += compare(key, kinds, args)
         table(rows)
         if args.json:

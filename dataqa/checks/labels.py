@@ -482,10 +482,10 @@ def _weak_model_finding(sel, p) -> Finding:
         "warning",
         f"the features separate the classes poorly (out-of-fold accuracy {sel.oof_accuracy:.0%} "
         f"against the given labels, {sel.chance:.0%} by always answering the largest class): "
-        f"many of the model's mistakes are hard rows, not wrong labels. Only "
-        f"{int(sel.issues.sum()):,} rows are flagged, not the confident joint's "
-        f"{sel.estimates['confident_joint']:,} (precision first), and the ranking is less sure "
-        f"than usual; "
+        f"many of the model's mistakes are hard rows, not wrong labels. Only the "
+        f"{int(sel.issues.sum()):,} rows for which another label is at least 10x as likely "
+        f"are flagged, not the confident joint's {sel.estimates['confident_joint']:,} "
+        f"(precision first); "
         + (STRONGER if p["featurizer"] == "auto" else "more rows per class would help"),
         [],
         evidence=_reliability_stats(sel),
