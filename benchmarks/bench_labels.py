@@ -285,6 +285,7 @@ def main() -> int:
     ap.add_argument(
         "--max-rows", type=int, default=0, help="subsample every set (e.g. finetuned on CPU)"
     )
+    ap.add_argument("--grid", help="SET:NOISE:RATE,... instead of the built-in grid")
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--top20", action="store_true")
     ap.add_argument("--top20-featurizer", default="auto", help="labels.featurizer for --top20")
