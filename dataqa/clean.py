@@ -13,14 +13,15 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
 
-from dataqa.checks.hygiene import CONTROL_RE, ENTITY_RE, PII_PATTERNS, TAG_RE, _valid_pii
-from dataqa.dataset import ROW_ID, Dataset, from_frame
+from dataqa.checks.hygiene import ENTITY_RE, PII_PATTERNS, TAG_RE, _valid_pii
+from dataqa.dataset import ROW_ID, Dataset, from_frame, label_like
 from dataqa.findings import Finding, Report
-from dataqa.text import english_vocabulary
+from dataqa.io.write import SURROGATE_RE
+from dataqa.text import INVISIBLE_RE, english_vocabulary, remove_invisible_junk
 
 REASONS_COL = "dataqa_reasons"
 PTB_MAP = {"-lrb-": "(", "-rrb-": ")", "-lsb-": "[", "-rsb-": "]", "-lcb-": "{", "-rcb-": "}"}
@@ -94,7 +95,14 @@ def fix_encoding(text: pd.Series) -> pd.Series:
 
 
 def remove_control_chars(text: pd.Series) -> pd.Series:
-    return text.str.replace(CONTROL_RE, "", regex=True)
+    """Drop invisible characters that are junk; keep those a script or emoji needs
+    (see `dataqa.text.invisible_junk`)."""
+    has = text.str.contains(INVISIBLE_RE, regex=True)
+    if not has.any():
+        return text
+    out = text.copy()
+    out[has] = text[has].map(remove_invisible_junk)
+    return out
 
 
 def strip_markup(text: pd.Series) -> pd.Series:
@@ -209,9 +217,8 @@ def clean(
     opts = options or CleanOptions()
     ds = data if isinstance(data, Dataset) else from_frame(data, **roles)
     text_col = ds.roles.text
-    raw_text = ds.text
-    text = raw_text
-    change_frames = []
+    text = ds.text
+    change_frames = [_surrogate_repairs(ds)] if opts.fix_text and ds.io.surrogates else []
     for step, (flag, fn) in TEXT_FIXES.items():
         if not getattr(opts, flag):
             continue
@@ -333,7 +340,7 @@ def clean(
                     }
                 )
             )
-            frame.at[r, ds.roles.label] = label
+            frame.at[r, ds.roles.label] = label_like(frame[ds.roles.label], label)
 
     q_ids = [r for r in frame.index if r in reasons]
     kept_frame = frame.drop(index=q_ids)
@@ -358,12 +365,38 @@ def clean(
         "quarantine_reasons": reason_counts.value_counts().to_dict() if len(reason_counts) else {},
         "options": asdict(opts),
     }
+    kept_io = replace(
+        ds.io,
+        surrogates={k: v for k, v in ds.io.surrogates.items() if k[0] in reasons}
+        if opts.fix_text
+        else ds.io.surrogates,
+    )
     return CleanResult(
-        kept=ds.with_frame(kept_frame),
+        kept=ds.with_frame(kept_frame, io=kept_io),
         quarantine=q_frame,
         changes=changes,
         report=post,
         summary=summary,
+    )
+
+
+def _surrogate_repairs(ds: Dataset) -> pd.DataFrame:
+    """Change-log rows for the lone surrogates the loader set aside (shown as U+FFFD in
+    every check, so the repair is already in the frame); `before` spells each surrogate
+    as a JSON escape because the log is UTF-8."""
+    rows = [
+        (rid, col, SURROGATE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(before)), after)
+        for (rid, col), before in ds.io.surrogates.items()
+        for after in [ds.frame.at[rid, col]]
+    ]
+    return pd.DataFrame(
+        {
+            ROW_ID: [r[0] for r in rows],
+            "field": [r[1] for r in rows],
+            "before": [r[2] for r in rows],
+            "after": [r[3] for r in rows],
+            "step": "repair_surrogates",
+        }
     )
 
 

@@ -108,6 +108,32 @@ def parse_settings(settings: tuple[str, ...]) -> dict[str, dict]:
     return out
 
 
+def force_option(fn):
+    return click.option(
+        "--force",
+        is_flag=True,
+        help="Allow an output to replace an input file (refused by default: the raw data "
+        "would be lost).",
+    )(fn)
+
+
+def clean_paths(out: str, q_out: str | None, changes_out: str | None) -> tuple[Path, Path, Path]:
+    """Kept, quarantine and change-log paths: `clean.csv` -> `clean.quarantine.csv`,
+    `clean.changes.csv` (a `datasets` folder `clean` -> `clean.quarantine`)."""
+    outp = Path(out)
+    name, suffix = outp.name, ""
+    for ext in (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".pq", ".ndjson", ".txt"):
+        for comp in ("", ".gz", ".bz2", ".xz"):
+            if name.lower().endswith(ext + comp) and len(name) > len(ext + comp):
+                name, suffix = name[: -len(ext + comp)], name[-len(ext + comp) :]
+                break
+        if suffix:
+            break
+    q_path = Path(q_out) if q_out else outp.with_name(f"{name}.quarantine{suffix}")
+    c_path = Path(changes_out) if changes_out else outp.with_name(f"{name}.changes.csv")
+    return outp, q_path, c_path
+
+
 def fail_on_option(fn):
     return click.option(
         "--fail-on",
@@ -129,6 +155,14 @@ class DataQAGroup(click.Group):
             sys.exit(EXIT_USAGE)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
+        except OSError as err:  # a path the user gave: missing, unreadable, a full disk
+            where = f" {err.filename}" if err.filename else ""
+            click.echo(
+                f"dataqa: error: could not use{where}: {err.strerror or err}. Check the path, "
+                "its permissions and the free disk space.",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
         except MemoryError:
             click.echo(
                 "dataqa: error: ran out of memory. Try a smaller input, or fewer checks "
@@ -214,6 +248,7 @@ def cli() -> None:
     "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary and no progress on the terminal.")
+@force_option
 def audit(
     path,
     against,
@@ -226,6 +261,7 @@ def audit(
     fail_on,
     seed,
     quiet,
+    force,
     **kw,
 ):
     """Find data problems in PATH and report them.
@@ -240,7 +276,13 @@ def audit(
       dataqa audit train.csv --rules rules/strict.yaml --fail-on error
     """
     from dataqa.audit import audit as run_audit
+    from dataqa.io import refuse_overwriting_inputs
 
+    refuse_overwriting_inputs(
+        [path, against, reference, rules_file],
+        [None if json_out == "-" else json_out, html_out],
+        force=force,
+    )
     ds = load_input(path, kw)
     other = load_against(against, ds, kw)
     ref = load_against(reference, ds, kw)
@@ -266,13 +308,13 @@ def audit(
         seed=seed,
         progress=not quiet,
     )
-    write_outputs(report, json_out, html_out, ds=ds)
+    write_report_files(report, json_out, html_out, ds=ds)
     if not quiet and json_out != "-":
         print_summary(report)
     sys.exit(report.exit_code(fail_on))
 
 
-def write_outputs(report, json_out, html_out, ds=None) -> None:
+def write_report_files(report, json_out, html_out, ds=None) -> None:
     if json_out == "-":
         click.echo(report.to_json())
     elif json_out:
@@ -287,6 +329,9 @@ def write_outputs(report, json_out, html_out, ds=None) -> None:
         else:
             render(report, html_out)
             click.echo(f"HTML report: {html_out}", err=True)
+
+
+write_outputs = write_report_files  # the name train/commands.py imports
 
 
 def _html_renderer():
@@ -393,6 +438,7 @@ def print_summary(report) -> None:
 @click.option("--json", "json_out", metavar="OUT", help="Write a JSON summary of the run here.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
+@force_option
 def clean(
     path,
     out,
@@ -415,6 +461,7 @@ def clean(
     json_out,
     seed,
     quiet,
+    force,
     **kw,
 ):
     """Fix what can be fixed in PATH and quarantine the rest; nothing is lost.
@@ -435,9 +482,13 @@ def clean(
 
     from dataqa.clean import CleanOptions
     from dataqa.clean import clean as run_clean
-    from dataqa.dataset import atomic_write_text, write_table
     from dataqa.findings import Report
+    from dataqa.io import refuse_overwriting_inputs, serialize, write_outputs
 
+    outp, q_path, c_path = clean_paths(out, q_out, changes_out)
+    refuse_overwriting_inputs(
+        [path, against, report_in], [outp, q_path, c_path, json_out], force=force
+    )
     ds = load_input(path, kw)
     other = load_against(against, ds, kw)
     opts = CleanOptions(
@@ -458,30 +509,20 @@ def clean(
     result = run_clean(
         ds, options=opts, against=other, report=report, seed=seed, progress=not quiet
     )
-    outp = Path(out)
-    q_path = (
-        Path(q_out) if q_out else outp.with_name(f"{outp.stem}.quarantine{outp.suffix or '.csv'}")
-    )
-    c_path = Path(changes_out) if changes_out else outp.with_name(f"{outp.stem}.changes.csv")
-    write_table(result.kept.frame, outp)
-    write_table(result.quarantine, q_path)
-    write_table(result.changes, c_path, index=False)
+    outp, q_path, c_path = clean_paths(out, q_out, changes_out)
+    summary = {
+        **result.summary,
+        "outputs": {"kept": str(outp), "quarantine": str(q_path), "changes": str(c_path)},
+    }
+    jobs = [
+        (outp, lambda t: serialize(result.kept.frame, t, outp, source=result.kept.io)),
+        (q_path, lambda t: serialize(result.quarantine, t, q_path, source=ds.io)),
+        (c_path, lambda t: serialize(result.changes, t, c_path, index=False)),
+    ]
     if json_out:
-        atomic_write_text(
-            json_out,
-            json.dumps(
-                {
-                    **result.summary,
-                    "outputs": {
-                        "kept": str(outp),
-                        "quarantine": str(q_path),
-                        "changes": str(c_path),
-                    },
-                },
-                indent=1,
-                default=str,
-            ),
-        )
+        text = json.dumps(summary, indent=1, default=str)
+        jobs.append((Path(json_out), lambda t: t.write_text(text, encoding="utf-8")))
+    write_outputs(jobs)  # one set: a reader never sees new kept rows beside an old quarantine
     s = result.summary
     if not quiet:
         click.echo(

@@ -17,11 +17,16 @@ import pyarrow.compute as pc
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
-from dataqa.text import PTB_TOKENS, UniqueText, typo_rate
+from dataqa.text import (
+    CJK_CHARS_RE,
+    INVISIBLE_RE,
+    PTB_TOKENS,
+    UniqueText,
+    invisible_junk,
+    typo_rate,
+    word_units,
+)
 
-CONTROL_RE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-"""Control, soft-hyphen, zero-width and bidi-override characters (real characters, not
-escapes, so that both Python's re and Arrow's RE2 read the class)."""
 TAG_RE = r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>"
 ENTITY_RE = r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});"
 BOILERPLATE_RE = (
@@ -112,6 +117,7 @@ class HygieneCheck(Check):
             "language": None,  # expected ISO 639-1 code; None = the dataset's main language
             "language_min_prob": 0.95,
             "language_min_words": 4,
+            "language_min_letters": 25,  # shorter rows are "undetermined", never flagged
             "typo_rate": 0.34,  # share of out-of-dictionary words that flags a row
             "typo_min_words": 3,
         }
@@ -168,7 +174,7 @@ class HygieneCheck(Check):
             findings.extend(_label_variants(ds, labels))
 
         chars_u = pc.utf8_length(u.arrow).to_numpy(zero_copy_only=False)
-        words_u = pc.count_substring_regex(u.arrow, r"\S+").to_numpy(zero_copy_only=False)
+        words_u = word_units(u.arrow)  # CJK and Thai count too, though written without spaces
         chars, words = chars_u[u.codes], words_u[u.codes]
         stats["chars"] = _describe(chars)
         stats["words"] = _describe(words)
@@ -218,11 +224,25 @@ class HygieneCheck(Check):
             fix={"action": "fix_text"},
             values=mojibake,
         )
+        broken = ds.io.surrogates
+        if broken:
+            bad_ids = {rid for rid, _col in broken}
+            add(
+                "invalid_unicode",
+                "warning",
+                ds.ids.isin(bad_ids),
+                "{n} rows hold lone surrogates (an emoji or other character cut in half); "
+                "clean repairs them to U+FFFD",
+                fix={"action": "fix_text"},
+            )
+        screened = np.flatnonzero(u.match(INVISIBLE_RE))
+        junk = [i for i in screened if invisible_junk(u.values[i])]
         add(
             "control_chars",
             "warning",
-            u.rows(u.match(CONTROL_RE)),
-            "{n} rows contain control, zero-width or bidirectional-override characters",
+            u.rows(junk),
+            "{n} rows contain control, zero-width or bidirectional-override characters that "
+            "are not part of their script (zero-width joiners in Persian or emoji are kept)",
             fix={"action": "fix_text"},
         )
         tags, entities = u.rows(u.match(TAG_RE)), u.rows(u.match(ENTITY_RE))
@@ -307,10 +327,15 @@ class HygieneCheck(Check):
         return CheckResult(findings, stats)
 
     def _language(self, u: UniqueText, typos: pd.DataFrame, present, words_u, ctx: Context):
-        """Main language from a sample; flag rows confidently not in it.
+        """Main language from a sample; flag rows that are confidently not in it.
 
-        When the main language is English, texts whose words are mostly in the English
-        dictionary skip the identifier: that keeps 1M-row audits fast.
+        A row is judged only with enough evidence: at least `language_min_words` words
+        and `language_min_letters` letters (identifiers guess wildly on fragments such
+        as SST-2's "a bad movie ,"), an identifier probability of at most
+        1 - `language_min_prob` for the main language, and - when the main language is
+        English - most of its words outside the English dictionary. Rows too short to
+        judge are counted as "undetermined", never flagged. Texts mostly made of
+        dictionary words skip the identifier, which keeps 1M-row audits fast.
         """
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -318,22 +343,37 @@ class HygieneCheck(Check):
             "langid", lambda: LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         )
         p = self.params
-        usable = np.zeros(len(u.values), dtype=bool)
-        usable[u.codes[present]] = True
-        usable &= words_u >= 3
-        pool = np.flatnonzero(usable)
+
+        def count(pattern: str) -> np.ndarray:
+            return pc.count_substring_regex(u.arrow, pattern).to_numpy(zero_copy_only=False)
+
+        letters_u = count(r"\pL")
+        words = count(r"[\pL\pM]+")  # words with letters: "," and "--" are no evidence
+        cjk = count(CJK_CHARS_RE)  # no spaces: one character is about one word
+        is_present = np.zeros(len(u.values), dtype=bool)
+        is_present[u.codes[present]] = True
+        enough = (
+            is_present
+            & ((words >= p["language_min_words"]) | (cjk >= p["language_min_words"] * 2))
+            & (letters_u >= p["language_min_letters"])
+        )
+        pool = np.flatnonzero(enough)
         rng = np.random.default_rng(ctx.seed)
         sample = rng.choice(pool, size=min(len(pool), 2000), replace=False) if len(pool) else pool
         votes = Counter(ident.classify(u.values[i])[0] for i in np.sort(sample))
         main = p["language"] or (votes.most_common(1)[0][0] if votes else None)
-        stats = {"main": main, "sample_votes": dict(votes.most_common(10))}
+        stats = {
+            "main": main,
+            "sample_votes": dict(votes.most_common(10)),
+            "undetermined_rows": int((~enough[u.codes] & present).sum()),
+        }
         if main is None:
             return None, stats
-        candidates = usable & (words_u >= p["language_min_words"])
+        candidates = enough.copy()
         if main == "en":
             tok_u, oov_u = typos.attrs["unique_tokens"], typos.attrs["unique_oov"]
             in_vocab = 1.0 - oov_u / np.maximum(tok_u, 1)
-            candidates &= ~((in_vocab >= 0.75) & (tok_u >= 3))
+            candidates &= in_vocab < 0.5
         idx = np.flatnonzero(candidates)
         stats["identified_texts"] = int(idx.size)
         if idx.size == 0:
@@ -392,23 +432,33 @@ def _top_and_main(ranking: list[tuple[str, float]], main: str) -> tuple[str, flo
 
 
 def _label_variants(ds: Dataset, labels: pd.Series) -> list[Finding]:
-    """Labels that differ only by case or surrounding space ('Positive' vs 'positive ')."""
+    """Labels that differ only by case or surrounding space ('Positive' vs 'positive ').
+
+    Whitespace is never part of a label: the canonical spelling is the most common
+    spelling once trimmed, so `"negative  "` on most rows still canonicalises to
+    `"negative"`; a label that only ever appears with surrounding space is trimmed too.
+    """
     present = labels.dropna()
-    canon = present.str.strip().str.casefold()
-    groups = present.groupby(canon).unique()
+    trimmed = present.str.strip()
+    canon = trimmed.str.casefold()
     out = []
-    for key, variants in groups.items():
-        if len(variants) < 2:
+    for rows_of in present.groupby(canon).groups.values():
+        raw = present.loc[rows_of]
+        variants = raw.unique()
+        if len(variants) < 2 and variants[0] == variants[0].strip():
             continue
-        counts = present[canon == key].value_counts()
-        keep = counts.index[0]
-        rows = present.index[(canon == key).to_numpy() & (present != keep).to_numpy()]
+        keep = trimmed.loc[rows_of].value_counts().index[0]
+        rows = raw.index[(raw != keep).to_numpy()]
+        counts = raw.value_counts()
         out.append(
             Finding(
                 check="hygiene.label_variants",
                 severity="error",
                 row_ids=list(rows),
-                message=f"label {keep!r} is also spelt {sorted(set(variants) - {keep})} in {len(rows)} rows",
+                message=(
+                    f"label {keep!r} is also spelt "
+                    f"{sorted(str(v) for v in set(variants) - {keep})} in {len(rows)} rows"
+                ),
                 evidence={"variants": counts.to_dict(), "canonical": keep},
                 fix={"action": "relabel", "to": keep},
             )

@@ -127,7 +127,7 @@ class SizeCheck(Check):
             )
             stats["learning_curve"] = curve
             fit = curve.get("fit")
-            if fit:
+            if fit and fit["reliable"]:
                 gain = fit["expected_gain_2x"]
                 stats["verdict"]["expected_gain_2x"] = gain
                 if gain >= p["gain_info"]:
@@ -343,7 +343,9 @@ def fit_power_law(sizes: list[float], errors: list[float], *, n_now: int) -> dic
     from scipy.optimize import curve_fit
 
     n = np.asarray(sizes, dtype=float)
-    e = np.clip(np.asarray(errors, dtype=float), 1e-6, 1.0)
+    e = np.asarray(errors, dtype=float)
+    ok = np.isfinite(n) & np.isfinite(e) & (n > 0)  # a fold that failed gives NaN
+    n, e = n[ok], np.clip(e[ok], 1e-6, 1.0)
     if len(n) < 3 or len(np.unique(n)) < 3:
         return None
     model = "a*n^-b + c"
@@ -368,6 +370,8 @@ def fit_power_law(sizes: list[float], errors: list[float], *, n_now: int) -> dic
         model = "a*n^-b (floor fixed at 0)"
     pred = power_law(n, a, b, c)
     rmse = float(np.sqrt(np.mean((pred - e) ** 2)))
+    if not np.isfinite([a, b, c, rmse]).all():
+        return None
     e_now = float(np.clip(power_law(np.array([n_now]), a, b, c)[0], 0, 1))
     e_2x = float(np.clip(power_law(np.array([2 * n_now]), a, b, c)[0], 0, 1))
     return {
@@ -381,16 +385,22 @@ def fit_power_law(sizes: list[float], errors: list[float], *, n_now: int) -> dic
         "accuracy_at_2n": round(1 - e_2x, 4),
         "expected_gain_2x": round(max(e_now - e_2x, 0.0), 4),
         "rows_for_plus_1pt": _rows_for_gain(a, b, c, e_now, 0.01),
+        # a curve that jumps about (tiny or noisy sets) fits badly: no forecast from it
+        "reliable": rmse <= MAX_FIT_RMSE,
     }
+
+
+MAX_FIT_RMSE = 0.03
+"""Largest root-mean-square error (accuracy units) of a fit we forecast from."""
 
 
 def _rows_for_gain(a: float, b: float, c: float, e_now: float, gain: float) -> int | None:
     """Rows the fit says reach e_now - gain, or None when the floor makes it unreachable."""
     goal = e_now - gain - c
-    if goal <= 0 or a <= 0 or b <= 0:
-        return None
-    n = (a / goal) ** (1.0 / b)
-    return int(math.ceil(n)) if np.isfinite(n) and n < 1e12 else None
+    if not all(np.isfinite([a, b, c, e_now])) or goal <= 0 or a <= 0 or b <= 1e-9:
+        return None  # a flat curve: no number of rows reaches the goal
+    log_n = (math.log(a) - math.log(goal)) / b  # in logs: a flat fit overflows n itself
+    return int(math.ceil(math.exp(log_n))) if log_n < math.log(1e12) else None
 
 
 def _charts(curve: dict) -> list[dict]:
