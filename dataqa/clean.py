@@ -20,7 +20,7 @@ import pandas as pd
 from dataqa.checks.hygiene import ENTITY_RE, PII_PATTERNS, TAG_RE, _valid_pii
 from dataqa.dataset import ROW_ID, Dataset, from_frame, label_like
 from dataqa.findings import Finding, Report
-from dataqa.io.write import SURROGATE_RE
+from dataqa.io.writers import SURROGATE_RE
 from dataqa.text import INVISIBLE_RE, english_vocabulary, remove_invisible_junk
 
 REASONS_COL = "dataqa_reasons"

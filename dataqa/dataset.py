@@ -27,8 +27,8 @@ from dataqa.io import (  # noqa: F401  (re-exported: the dataset API in one plac
     read_table,
     write_table,
 )
-from dataqa.io.read import Source
-from dataqa.io.write import SURROGATE_RE, recover
+from dataqa.io.readers import Source
+from dataqa.io.writers import SURROGATE_RE, recover
 
 TEXT_NAMES = (
     "text",

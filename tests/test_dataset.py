@@ -88,7 +88,7 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("dataqa.io.write._write_delimited", boom)
+    monkeypatch.setattr("dataqa.io.writers._write_delimited", boom)
     with pytest.raises(DataQAError, match="No space left"):
         write_table(frame().head(1), path)
     assert path.read_bytes() == before

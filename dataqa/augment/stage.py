@@ -107,14 +107,14 @@ def parse_methods(methods) -> tuple[str, ...]:
 
 def check_language(ds: Dataset, sources: pd.Index, seed: int = 0) -> None:
     """Refuse text that is mostly not English (WordNet and Apertium's pair are English)."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from dataqa.text import language_identifier
 
     text = ds.text.loc[sources]
     text = text[text.str.count(r"\S+") >= 3]
     if text.empty:
         return
     sample = text.sample(min(len(text), 300), random_state=seed)
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident = language_identifier()
     votes = pd.Series([ident.classify(t)[0] for t in sample]).value_counts()
     if votes.index[0] != "en" and votes.iloc[0] > 0.5 * len(sample):
         raise DataQAError(

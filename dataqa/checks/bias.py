@@ -52,7 +52,7 @@ import pandas as pd
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
-from dataqa.text import typo_rate
+from dataqa.text import LANGUAGE_DEFAULTS, UniqueText, identify_languages, typo_rate
 
 CUES = (
     "typo_rate",
@@ -148,7 +148,7 @@ class BiasCheck(Check):
             return CheckResult(findings, stats)
         text = ds.text
         typos = ctx.cached("typo_rate", lambda: typo_rate(text))
-        other_lang = ctx.cached("bias.other_language", lambda: other_language(text, typos, ctx))
+        other_lang = other_language(ds, typos, ctx)
         cues_all = surface_cues(text, typos, other_lang)
         cues = cues_all.loc[present.index]
         codes, classes = pd.factorize(present, sort=True)
@@ -344,35 +344,17 @@ def surface_cues(text: pd.Series, typos: pd.DataFrame, other_lang: pd.Series) ->
     )
 
 
-def other_language(text: pd.Series, typos: pd.DataFrame, ctx: Context) -> pd.Series:
-    """1.0 for rows confidently in another language than the dataset's main one.
-
-    As in the hygiene check, rows whose words are mostly in the English dictionary skip
-    the identifier when the main language is English.
-    """
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    ident = ctx.cached(
-        "langid", lambda: LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+def other_language(ds: Dataset, typos: pd.DataFrame, ctx: Context) -> pd.Series:
+    """1.0 for rows confidently in another language than the dataset's main one: the
+    same verdicts as the hygiene check (`dataqa.text.identify_languages`)."""
+    text = ds.text
+    u = ctx.cached("unique_text", lambda: UniqueText.of(text))
+    d = LANGUAGE_DEFAULTS
+    langs = ctx.cached(
+        ("languages", None, d["min_prob"], d["min_words"], d["min_letters"]),
+        lambda: identify_languages(u, typos, (text.str.strip() != "").to_numpy(), seed=ctx.seed),
     )
-    out = pd.Series(0.0, index=text.index)
-    words = text.str.count(r"\S+")
-    pool = text[words >= 3]
-    if pool.empty:
-        return out
-    sample = pool.sample(min(len(pool), 500), random_state=ctx.seed)
-    votes = pd.Series([ident.classify(t)[0] for t in sample]).value_counts()
-    main = votes.index[0]
-    candidates = words >= 4
-    if main == "en":
-        candidates &= typos["typo_rate"].reindex(text.index, fill_value=0.0) > 0.25
-    uniq = pd.Series(text[candidates].unique())
-    if uniq.empty:
-        return out
-    p_main = uniq.map(lambda t: dict(ident.rank(t)).get(main, 0.0))
-    other = set(uniq[(p_main <= 0.05).to_numpy()])
-    out[text.isin(other) & candidates] = 1.0
-    return out
+    return pd.Series(u.rows(langs.other.index).astype(float), index=text.index)
 
 
 def best_rule(x: np.ndarray, codes: np.ndarray, k: int, min_support: int) -> dict[str, Any] | None:

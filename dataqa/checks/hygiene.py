@@ -18,10 +18,10 @@ from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
 from dataqa.text import (
-    CJK_CHARS_RE,
     INVISIBLE_RE,
     PTB_TOKENS,
     UniqueText,
+    identify_languages,
     invisible_junk,
     typo_rate,
     word_units,
@@ -294,18 +294,35 @@ class HygieneCheck(Check):
             )
 
         typos = ctx.cached("typo_rate", lambda: typo_rate(text, unique=u))
-        lang, lang_stats = self._language(u, typos, present, words_u, ctx)
-        stats["language"] = lang_stats
-        if lang is not None:
-            main = lang_stats["main"]
+        langs = ctx.cached(
+            (
+                "languages",
+                p["language"],
+                p["language_min_prob"],
+                p["language_min_words"],
+                p["language_min_letters"],
+            ),
+            lambda: identify_languages(
+                u,
+                typos,
+                present,
+                expected=p["language"],
+                min_prob=p["language_min_prob"],
+                min_words=p["language_min_words"],
+                min_letters=p["language_min_letters"],
+                seed=ctx.seed,
+            ),
+        )
+        lang_stats = stats["language"] = langs.stats
+        if len(langs.other):
             add(
                 "language",
                 "warning",
-                u.rows(lang.index),
-                f"{{n}} rows are not in the dataset's language ({main!r})",
+                u.rows(langs.other.index),
+                f"{{n}} rows are not in the dataset's language ({langs.main!r})",
                 fix={"action": "quarantine"},
-                values=lang,
-                expected=main,
+                values=langs.other,
+                expected=langs.main,
             )
         if lang_stats.get("main") == "en":
             rate = typos["typo_rate"].to_numpy()
@@ -325,70 +342,6 @@ class HygieneCheck(Check):
             )
         stats["charts"] = _charts(stats, findings)
         return CheckResult(findings, stats)
-
-    def _language(self, u: UniqueText, typos: pd.DataFrame, present, words_u, ctx: Context):
-        """Main language from a sample; flag rows that are confidently not in it.
-
-        A row is judged only with enough evidence: at least `language_min_words` words
-        and `language_min_letters` letters (identifiers guess wildly on fragments such
-        as SST-2's "a bad movie ,"), an identifier probability of at most
-        1 - `language_min_prob` for the main language, and - when the main language is
-        English - most of its words outside the English dictionary. Rows too short to
-        judge are counted as "undetermined", never flagged. Texts mostly made of
-        dictionary words skip the identifier, which keeps 1M-row audits fast.
-        """
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        ident = ctx.cached(
-            "langid", lambda: LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        )
-        p = self.params
-
-        def count(pattern: str) -> np.ndarray:
-            return pc.count_substring_regex(u.arrow, pattern).to_numpy(zero_copy_only=False)
-
-        letters_u = count(r"\pL")
-        words = count(r"[\pL\pM]+")  # words with letters: "," and "--" are no evidence
-        cjk = count(CJK_CHARS_RE)  # no spaces: one character is about one word
-        is_present = np.zeros(len(u.values), dtype=bool)
-        is_present[u.codes[present]] = True
-        enough = (
-            is_present
-            & ((words >= p["language_min_words"]) | (cjk >= p["language_min_words"] * 2))
-            & (letters_u >= p["language_min_letters"])
-        )
-        pool = np.flatnonzero(enough)
-        rng = np.random.default_rng(ctx.seed)
-        sample = rng.choice(pool, size=min(len(pool), 2000), replace=False) if len(pool) else pool
-        votes = Counter(ident.classify(u.values[i])[0] for i in np.sort(sample))
-        main = p["language"] or (votes.most_common(1)[0][0] if votes else None)
-        stats = {
-            "main": main,
-            "sample_votes": dict(votes.most_common(10)),
-            "undetermined_rows": int((~enough[u.codes] & present).sum()),
-        }
-        if main is None:
-            return None, stats
-        candidates = enough.copy()
-        if main == "en":
-            tok_u, oov_u = typos.attrs["unique_tokens"], typos.attrs["unique_oov"]
-            in_vocab = 1.0 - oov_u / np.maximum(tok_u, 1)
-            candidates &= in_vocab < 0.5
-        idx = np.flatnonzero(candidates)
-        stats["identified_texts"] = int(idx.size)
-        if idx.size == 0:
-            return None, stats
-        # "confidently not the main language" beats "confidently language X": close
-        # relatives (pt/gl, es/ca) split the probability between them
-        verdict = [_top_and_main(ident.rank(u.values[i]), main) for i in idx]
-        keep = [
-            (i, lang)
-            for i, (lang, p_main) in zip(idx, verdict, strict=True)
-            if lang != main and p_main <= 1 - p["language_min_prob"]
-        ]
-        if not keep:
-            return None, stats
-        return pd.Series([lang for _, lang in keep], index=[i for i, _ in keep]), stats
 
 
 def _charts(stats: dict, findings: list[Finding]) -> list[dict]:
@@ -425,10 +378,6 @@ def _charts(stats: dict, findings: list[Finding]) -> list[dict]:
             }
         )
     return charts
-
-
-def _top_and_main(ranking: list[tuple[str, float]], main: str) -> tuple[str, float]:
-    return ranking[0][0], dict(ranking).get(main, 0.0)
 
 
 def _label_variants(ds: Dataset, labels: pd.Series) -> list[Finding]:

@@ -5,8 +5,8 @@
 atomically, as one set when several files belong together.
 """
 
-from dataqa.io.read import FORMATS, Source, guess_format, read, read_json_file, read_table
-from dataqa.io.write import (
+from dataqa.io.readers import FORMATS, Source, guess_format, read, read_json_file, read_table
+from dataqa.io.writers import (
     ROW_ID,
     atomic_write_text,
     output_format,

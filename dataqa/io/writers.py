@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dataqa.errors import DataQAError
-from dataqa.io.read import COMPRESSIONS, OPENERS, Source, guess_format
+from dataqa.io.readers import COMPRESSIONS, OPENERS, Source, guess_format
 
 ROW_ID = "dataqa_row_id"
 """Column that carries row ids in every file dataqa writes."""
