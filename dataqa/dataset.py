@@ -277,6 +277,30 @@ def repair_surrogates(value):
     return value
 
 
+def as_dataset(data, **roles) -> Dataset:
+    """A `Dataset` from what a user holds: a Dataset (returned as is), a pandas
+    DataFrame or a Hugging Face `datasets.Dataset` (roles from `text_col=`... or guessed).
+
+    Raises
+    ------
+    DataQAError
+        Anything else, or a frame without a usable text column.
+    """
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return from_frame(data, **roles)
+    if hasattr(data, "features") and hasattr(data, "to_pandas"):  # datasets.Dataset
+        from dataqa.io.readers import _from_hf
+
+        frame, stored = _from_hf(data, "datasets")
+        return from_frame(frame, stored=stored, **roles)
+    raise DataQAError(
+        f"cannot read a {type(data).__name__} as a dataset",
+        hint="pass a dataqa Dataset, a pandas DataFrame, a datasets.Dataset, or a path to dataqa.load",
+    )
+
+
 def load(
     path: str | os.PathLike,
     *,

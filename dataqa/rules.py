@@ -732,7 +732,7 @@ def redundant_duplicates(ds, results: dict, kind: str) -> tuple[list | None, str
         members: dict = {}
         for f in results["duplicates"].findings:
             if f.check in wanted and f.row_ids:
-                keep = (f.fix or {}).get("keep", f.row_ids[0])
+                keep = getattr(f.fix, "keep", None) or f.row_ids[0]
                 keepers.add(keep)
                 for r in f.row_ids:
                     members.setdefault(r, None)

@@ -72,7 +72,8 @@ def test_demo_brand_confound_is_found_with_its_rows(demo, demo_ds, demo_result):
     # the cue's link to the label runs through the brand: near chance within brands
     assert top.evidence["cue_label_auc"] > 0.55
     assert top.evidence["cue_label_auc_within_groups"] < 0.56
-    assert top.fix["labels"]["positive"] > 0 and "correct_typos" in top.fix["alternatives"]
+    assert top.fix.details["labels"]["positive"] > 0
+    assert "correct_typos" in top.fix.details["alternatives"]
     dunmore = set(demo_ds.ids[(demo_ds.groups == "Dunmore").to_numpy()])
     assert set(top.row_ids) <= dunmore
     planted = set(truth["brand_typos"])

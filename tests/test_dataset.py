@@ -96,8 +96,8 @@ def test_write_is_atomic(tmp_path, monkeypatch):
 
 
 def test_report_json_round_trip(tmp_path, demo_ds):
-    from dataqa.audit import audit
     from dataqa.findings import Report
+    from dataqa.stages.audit import audit
 
     report = audit(demo_ds, checks=["hygiene"])
     report.save(tmp_path / "r.json")

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from dataqa.audit import audit
-from dataqa.clean import CleanOptions, clean
 from dataqa.cli import cli
 from dataqa.dataset import ROW_ID, from_frame, load
 from dataqa.errors import DataQAError
+from dataqa.stages.audit import audit
+from dataqa.stages.clean import CleanOptions, clean
 from dataqa.text import invisible_junk, normalize_for_dedup, remove_invisible_junk
 
 SENTENCES = [

@@ -128,8 +128,8 @@ def test_bad_options_and_tiny_reference_are_user_errors():
 
 
 def test_audit_and_cli_pass_the_reference_through(corpora, tmp_path):
-    from dataqa.audit import audit
     from dataqa.cli import cli
+    from dataqa.stages.audit import audit
 
     frame, planted, ref = mix(corpora, n=3000, share=0.1, n_ref=1500, seed=4)
     report = audit(frame, checks=["relevance"], reference=ref, id_col="id")

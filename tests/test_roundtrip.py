@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dataqa.clean import CleanOptions, clean
 from dataqa.dataset import ROW_ID, load
 from dataqa.io import serialize, write_outputs
+from dataqa.stages.clean import CleanOptions, clean
 
 HARD = [
     "a",

@@ -391,7 +391,7 @@ def test_native_rules_on_planted_data(tmp_path):
 
 def test_audit_runs_rules_last_and_reads_duplicates(tmp_path):
     pytest.importorskip("great_expectations")
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     frame = pd.DataFrame({"text": [f"text {i} here" for i in range(40)] + ["dup row"] * 10})
     path = write(tmp_path, "rules:\n  - {name: dups, type: max_duplicate_rate, max: 0.05}\n")

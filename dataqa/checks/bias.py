@@ -44,14 +44,17 @@ from __future__ import annotations
 import importlib.util
 import math
 import re
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
+from dataqa.fixes import Augment, Kind, Review
+from dataqa.options import Options
 from dataqa.text import LANGUAGE_DEFAULTS, UniqueText, identify_languages, typo_rate
 
 CUES = (
@@ -96,31 +99,58 @@ MAX_CHART_ROWS = 30
 MAX_CONFOUND_GROUPS = 20
 
 
+class BiasOptions(Options):
+    """Options of the bias check."""
+
+    alpha: float = Field(0.01, gt=0, lt=1, description="Significance after correction.")
+    correction: Literal["bh", "holm"] = Field(
+        "bh", description="Multiple testing: Benjamini-Hochberg or Holm."
+    )
+    permutations: int = Field(1000, ge=100, description="Label shuffles for the cue baseline.")
+    cue_warn: float = Field(0.65, gt=0.5, le=1, description="AUC of one cue: warning.")
+    cue_error: float = Field(0.8, gt=0.5, le=1, description="... error.")
+    rule_min_precision: float = Field(
+        0.8, gt=0, le=1, description="Wilson lower bound of a cue/token rule's precision."
+    )
+    rule_min_lift: float = Field(0.25, ge=0, le=1, description="... over the label's base rate.")
+    min_support: int = Field(20, ge=1, description="Rows a cue rule or token must cover.")
+    min_group_rows: int = Field(20, ge=1, description="Smaller groups are not tested for skew.")
+    min_skew: float = Field(
+        0.1, ge=0, le=1, description="Total variation distance of a group from the median."
+    )
+    min_group_share: float = Field(
+        0.2, gt=0, le=1, description="Under-represented: fewer rows than this x mean group."
+    )
+    cue_group_effect: float = Field(
+        0.15, ge=0, le=0.5, description="|AUC - 0.5| of a cue between a group and the rest."
+    )
+    entities: Literal["auto", "heuristic", "spacy", "none"] = Field(
+        "auto", description="How shortcut entities are found."
+    )
+    spacy_model: str | None = Field(
+        None, description="spaCy package or path (auto: en_core_web_*)."
+    )
+    ner_max_rows: int = Field(20000, ge=100, description="spaCy NER runs on a sample above this.")
+    max_rows: int = Field(200000, ge=1000, description="Cue statistics on a sample above this.")
+    max_token_findings: int = Field(20, ge=0, description="Most shortcut-token findings.")
+
+
+KINDS = (
+    Kind("bias.surface_cue", "warning", Augment, "a surface feature that predicts the label"),
+    Kind("bias.group_skew", "warning", Augment, "a group whose label mix differs"),
+    Kind("bias.group_underrepresented", "info", Augment, "a group with few rows"),
+    Kind("bias.confound", "warning", Augment, "a group whose rows carry a cue and a label"),
+    Kind("bias.shortcut_token", "warning", Review, "a token or entity that predicts the label"),
+)
+
+
 class BiasCheck(Check):
     name = "bias"
     needs = ("text", "label")
 
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        return {
-            "alpha": 0.01,  # significance after multiple-testing correction
-            "correction": "bh",  # bh (Benjamini-Hochberg) | holm
-            "permutations": 1000,  # label shuffles for the surface-cue baseline
-            "cue_warn": 0.65,  # AUC-equivalent strength of one cue: warning
-            "cue_error": 0.8,  # ... error
-            "rule_min_precision": 0.8,  # Wilson lower bound of a cue/token rule's precision
-            "rule_min_lift": 0.25,  # ... and by how much it must beat the label's base rate
-            "min_support": 20,  # rows a cue rule or token must cover
-            "min_group_rows": 20,  # groups smaller than this are not tested for skew
-            "min_skew": 0.1,  # total variation distance of a group's label mix from the median group
-            "min_group_share": 0.2,  # under-represented: fewer rows than this x mean group size
-            "cue_group_effect": 0.15,  # |AUC - 0.5| of a cue between a group and the rest
-            "entities": "auto",  # auto | heuristic | spacy | none
-            "spacy_model": None,  # spaCy package name or path; auto picks an installed en_core_web_*
-            "ner_max_rows": 20000,  # spaCy NER runs on at most this many rows (a seeded sample)
-            "max_rows": 200000,  # cue statistics run on a seeded sample above this
-            "max_token_findings": 20,
-        }
+    Options = BiasOptions
+    kinds = KINDS
+    reusable = True
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params

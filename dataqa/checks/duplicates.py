@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
+from dataqa.fixes import Dedupe, Kind, Quarantine, ResolveConflict
+from dataqa.options import Options
 from dataqa.text import normalize_for_dedup
 
 
@@ -82,7 +86,7 @@ def group_findings(
                 row_ids=ids,
                 message=f"{len(ids)} rows are {kind} duplicates of each other",
                 evidence=evidence,
-                fix={"action": "dedupe", "keep": ids[0]},
+                fix=Dedupe(keep=ids[0]),
             )
         )
         if row_labels is None or gid not in conflicted:
@@ -104,7 +108,7 @@ def group_findings(
                         "majority": majority,
                         "group": gid,
                     },
-                    fix={"action": "quarantine", "majority": majority},
+                    fix=ResolveConflict(labels=row_labels, majority=majority),
                 )
             )
     return out
@@ -271,21 +275,62 @@ def _order_key(value):
     return (0, value, "") if isinstance(value, (int, np.integer)) else (1, 0, str(value))
 
 
-class DuplicateCheck(Check):
-    name = "duplicates"
+class DuplicateOptions(Options):
+    """Options of the duplicates check. Character 3-grams at Jaccard 0.78: why, see
+    `dataqa.minhash` (recall 0.98 at precision 0.99 of planted edits on SST-2,
+    benchmarks/bench_near_dups.py)."""
 
-    @classmethod
-    def defaults(cls):
-        # char 3-grams at Jaccard 0.78: why, see dataqa/minhash.py (recall and precision
-        # of planted edits on SST-2 in benchmarks/bench_near_dups.py)
-        return {
-            "near": True,
-            "threshold": 0.78,
-            "num_perm": 128,
-            "shingle": "char",
-            "ngram": 3,
-            "seed": 1,
-        }
+    near: bool = Field(True, description="Also find near-duplicates (MinHash LSH).")
+    threshold: float = Field(
+        0.78, gt=0.0, le=1.0, description="Jaccard similarity of shingle sets for a near pair."
+    )
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations.")
+    shingle: Literal["char", "word"] = Field("char", description="Shingle unit.")
+    ngram: int = Field(3, ge=1, le=16, description="Shingle length (5 for long documents).")
+    seed: int = Field(1, description="Seed of the MinHash permutations.")
+
+
+KINDS = (
+    Kind(
+        "duplicates.exact",
+        "warning",
+        Dedupe,
+        "rows equal up to case, space, quotes and clause punctuation",
+        "first",
+        ("dedupe",),
+    ),
+    Kind(
+        "duplicates.near",
+        "info",
+        Dedupe,
+        "rows one small edit apart (MinHash LSH)",
+        "first",
+        ("dedupe", "near_duplicates"),
+    ),
+    Kind(
+        "duplicates.conflict",
+        "error",
+        ResolveConflict,
+        "duplicates whose labels disagree",
+        "quarantine",
+        ("conflicts",),
+    ),
+    Kind(
+        "duplicates.leakage",
+        "error",
+        Quarantine,
+        "training rows also in the --against split",
+        "quarantine",
+        ("leakage",),
+    ),
+)
+
+
+class DuplicateCheck(Check):
+    Options = DuplicateOptions
+    kinds = KINDS
+
+    name = "duplicates"
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         keys = ctx.cached("dedup_key", lambda: normalize_for_dedup(ds.text))

@@ -38,12 +38,17 @@ Two paths, one finding (`relevance.off_topic`, every flagged row with its score)
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding
+from dataqa.fixes import Kind, Review
+from dataqa.options import Options
 from dataqa.progress import bar
 
 FEATURES = ("tfidf", "minilm")
@@ -60,20 +65,33 @@ AUTO_Z = {"minilm": 3.0, "tfidf": 4.0}
 distance separates a 5% Banking77 block best near z 3 (BENCHMARKS.md)."""
 
 
+class RelevanceOptions(Options):
+    """Options of the relevance check."""
+
+    features: Literal["tfidf", "minilm"] = Field(
+        "tfidf", description="TF-IDF, or MiniLM sentence embeddings (needs torch)."
+    )
+    fdr: float = Field(
+        0.02, gt=0, lt=1, description="With a reference: false discovery rate of the flagged set."
+    )
+    z: float | None = Field(
+        None, gt=0, description="Without a reference: robust z above which a row is flagged."
+    )
+    folds: int = Field(5, ge=2, description="Cross-fitting folds.")
+    min_rows: int = Field(50, ge=2, description="Fewer scorable rows: the check stops.")
+    batch_size: int = Field(64, ge=1, description="MiniLM batch size.")
+
+
+KINDS = (Kind("relevance.off_topic", "warning", Review, "rows unlike the target domain"),)
+
+
 class RelevanceCheck(Check):
+    Options = RelevanceOptions
+    kinds = KINDS
+    reusable = True
+
     name = "relevance"
     needs = ("text",)
-
-    @classmethod
-    def defaults(cls) -> dict:
-        return {
-            "features": "tfidf",  # tfidf | minilm (sentence embeddings, needs torch)
-            "fdr": 0.02,  # with a reference: nominal false discovery rate of the flagged set
-            "z": None,  # without a reference: robust z above which a row is flagged (None: auto)
-            "folds": 5,
-            "min_rows": 50,  # fewer scorable rows than this: the check says so and stops
-            "batch_size": 64,  # MiniLM batch size
-        }
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params

@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
+from dataqa.fixes import Augment, Kind
+from dataqa.options import Options
 from dataqa.progress import bar
 
 CHEAP_PARAMS = {
@@ -42,23 +45,43 @@ CHEAP_PARAMS = {
 }
 
 
+class SizeOptions(Options):
+    """Options of the size check."""
+
+    min_total: int = Field(3000, ge=1, description='Rows overall ("several thousand").')
+    min_per_class: int = Field(50, ge=1, description="Rows a class needs at the very least.")
+    learning_curve: bool = Field(True, description="Measure a cross-validated learning curve.")
+    fractions: list[float] = Field(
+        [0.1, 0.2, 0.4, 0.8, 1.0], min_length=3, description="Training fractions of the curve."
+    )
+    folds: int | None = Field(None, ge=2, description="Folds (None: 5, or 3 above 5,000 rows).")
+    max_rows: int = Field(20000, ge=100, description="The curve runs on a sample above this.")
+    classifier: Literal["cheap", "full"] = Field("cheap", description="Curve classifier.")
+    gain_info: float = Field(0.01, ge=0, le=1, description="Gain from 2x data worth an info.")
+    gain_warn: float = Field(0.05, ge=0, le=1, description="... worth a warning.")
+
+    @field_validator("fractions")
+    @classmethod
+    def _fractions(cls, value: list[float]) -> list[float]:
+        if any(not 0 < f <= 1 for f in value):
+            raise ValueError("fractions are shares of the rows, in (0, 1]")
+        return sorted(set(value))
+
+
+KINDS = (
+    Kind("size.total", "warning", Augment, "fewer rows than a fine-tune usually needs", rows=False),
+    Kind("size.per_class", "info", Augment, "classes below min_per_class"),
+    Kind("size.learning_curve", "info", Augment, "the learning curve is still rising", rows=False),
+)
+
+
 class SizeCheck(Check):
+    Options = SizeOptions
+    kinds = KINDS
+    reusable = True
+
     name = "size"
     needs = ("text", "label")
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        return {
-            "min_total": 3000,  # "several thousand" rows overall
-            "min_per_class": 50,  # rows a class needs at the very least
-            "learning_curve": True,
-            "fractions": [0.1, 0.2, 0.4, 0.8, 1.0],
-            "folds": None,  # None: 5, or 3 above 5,000 rows
-            "max_rows": 20000,  # the curve runs on a stratified sample above this
-            "classifier": "cheap",  # cheap | full (see the module docstring)
-            "gain_info": 0.01,  # expected accuracy gain from 2x data worth an info finding
-            "gain_warn": 0.05,  # ... worth a warning
-        }
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params
