@@ -570,19 +570,19 @@ def run_expectations(
 # -------------------------------------------------------------------- native rules
 
 
-def cramers_v(
+def group_label_v(
     groups: pd.Series, labels: pd.Series, min_rows: int = 0
 ) -> tuple[float, pd.DataFrame]:
-    """Cramér's V of the group x label table (groups with fewer than min_rows rows left out)."""
+    """Cramér's V of the group x label table (groups with fewer than min_rows rows left
+    out): the bias-corrected V of `dataqa.stats.cramers_v`, the number the bias check
+    reports, so a YAML threshold is checked against the figure the report shows."""
+    from dataqa.stats import cramers_v
+
     table = pd.crosstab(groups, labels)
     table = table[table.sum(axis=1) >= max(min_rows, 1)]
     if table.shape[0] < 2 or table.shape[1] < 2:
         return 0.0, table
-    observed = table.to_numpy(dtype=float)
-    n = observed.sum()
-    expected = observed.sum(1, keepdims=True) * observed.sum(0, keepdims=True) / n
-    chi2 = float(((observed - expected) ** 2 / expected).sum())
-    return math.sqrt(chi2 / (n * (min(observed.shape) - 1))), table
+    return cramers_v(table.to_numpy())[2], table
 
 
 def evaluate_native(rule: Rule, ds, results: dict) -> dict:
@@ -658,7 +658,7 @@ def evaluate_native(rule: Rule, ds, results: dict) -> dict:
         if groups is None:
             return skipped("the data has no group column (--group-col)")
         mask = groups.notna() & labels.notna()
-        v, table = cramers_v(groups[mask], labels[mask], int(p.get("min_rows", 0)))
+        v, table = group_label_v(groups[mask], labels[mask], int(p.get("min_rows", 0)))
         if v <= p["max"]:
             return passed(round(v, 4))
         share = table.div(table.sum(axis=1), axis=0)

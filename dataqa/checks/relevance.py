@@ -50,6 +50,7 @@ from dataqa.findings import Finding
 from dataqa.fixes import Kind, Review
 from dataqa.options import Options
 from dataqa.progress import bar
+from dataqa.stats import bh_reject
 
 FEATURES = ("tfidf", "minilm")
 MIN_SEED = 20
@@ -233,14 +234,14 @@ def reference_scores(
     words = word_presence(all_texts, min_df=MIN_DF)
     s1 = crossfit(words, is_data, fold, lambda: BernoulliNB(alpha=1.0, fit_prior=False))
     p1 = conformal_pvalues(s1[:n], s1[n:])
-    flag1 = benjamini_hochberg(p1, SEED_FDR)
+    flag1 = bh_reject(p1, SEED_FDR)
     out = {
         "stage1_flagged": int(flag1.sum()),
         "score_name": "domain log-odds",
     }
     if flag1.sum() < MIN_SEED:
         scores, ref_scores, pvalues = s1[:n], s1[n:], p1
-        flagged = benjamini_hochberg(p1, fdr)
+        flagged = bh_reject(p1, fdr)
     else:
         X = featurize(all_texts, features, batch_size=batch_size, progress=progress)
         train = np.r_[flag1, np.ones(len(ref_texts), dtype=bool)]
@@ -253,7 +254,7 @@ def reference_scores(
         )
         scores, ref_scores = s2[:n], s2[n:]
         pvalues = conformal_pvalues(scores, ref_scores)
-        flagged = benjamini_hochberg(pvalues, fdr)
+        flagged = bh_reject(pvalues, fdr)
     out.update(
         scores=scores,
         ref_scores=ref_scores,
@@ -314,17 +315,6 @@ def conformal_pvalues(scores: np.ndarray, null_scores: np.ndarray, tail: int = 5
             beyond = scores > u
             p[beyond] = (k / (n + 1.0)) * np.exp(-(scores[beyond] - u) / beta)
     return p
-
-
-def benjamini_hochberg(pvalues: np.ndarray, q: float) -> np.ndarray:
-    """Rows rejected by the Benjamini-Hochberg step-up procedure at false discovery rate q."""
-    m = len(pvalues)
-    order = np.argsort(pvalues, kind="stable")
-    ok = pvalues[order] <= q * np.arange(1, m + 1) / m
-    k = int(np.flatnonzero(ok).max()) + 1 if ok.any() else 0
-    flagged = np.zeros(m, dtype=bool)
-    flagged[order[:k]] = True
-    return flagged
 
 
 # ------------------------------------------------------------- without a reference
