@@ -1,4 +1,7 @@
-"""The rules check: the user's YAML rules, run on the dataset (see dataqa/rules.py).
+"""The rules check: the user's YAML rules, run on the dataset.
+
+The file format is `spec`, row and table rules run through great-expectations in `gx`,
+the rules only dataqa can evaluate in `native`.
 
 Each failed rule becomes one Finding `rules.<rule name>` with the rule's severity and the
 ids of the rows that break it (when the rule is about rows), so
@@ -15,20 +18,15 @@ import pandas as pd
 from pydantic import Field
 
 from dataqa.checks.base import Check, CheckResult, Context
+from dataqa.checks.rules.gx import compile_rule, run_expectations
+from dataqa.checks.rules.native import evaluate_native, skipped
+from dataqa.checks.rules.spec import RULE_TYPES, Rule, load_rules, parse_rules
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
 from dataqa.fixes import Kind, Review
 from dataqa.options import Options
-from dataqa.rules import (
-    Rule,
-    compile_rule,
-    evaluate_native,
-    load_rules,
-    run_expectations,
-    skipped,
-)
 
-DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules" / "default.yaml"
+DEFAULT_RULES = Path(__file__).resolve().parents[3] / "rules" / "default.yaml"
 """rules/default.yaml of the source tree, used when no `path` is given."""
 
 
@@ -197,3 +195,6 @@ def rule_stats(path: str, rules: list[Rule], outcomes: dict[str, dict]) -> dict:
         if failed
         else [],
     }
+
+
+__all__ = ["DEFAULT_RULES", "RULE_TYPES", "RulesCheck", "RulesOptions", "load_rules", "parse_rules"]
