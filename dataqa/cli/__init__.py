@@ -14,19 +14,65 @@ import sys
 import click
 
 from dataqa import __version__
-from dataqa.cli.audit import audit_command
-from dataqa.cli.augment import augment_command
-from dataqa.cli.checks import checks_command
-from dataqa.cli.clean import clean_command
-from dataqa.cli.common import EPILOG_EXIT, role_options
-from dataqa.cli.common import write_report_files as write_outputs  # noqa: F401 (train)
-from dataqa.cli.demo import demo_command
-from dataqa.cli.report import report_command
 from dataqa.errors import EXIT_USAGE, DataQAError
+
+EPILOG_EXIT = "Exit codes: 0 ok, 1 findings at or above --fail-on, 2 dataqa could not run."
+COMMANDS = {
+    "audit": ("dataqa.cli.audit:audit_command", "Find data problems in PATH and report them."),
+    "clean": (
+        "dataqa.cli.clean:clean_command",
+        "Fix what can be fixed in PATH and quarantine the rest; nothing is lost.",
+    ),
+    "augment": (
+        "dataqa.cli.augment:augment_command",
+        "Add filtered paraphrases of training rows to the classes that need them.",
+    ),
+    "finetune": (
+        "dataqa.train.commands:finetune_command",
+        "Fine-tune one model on each training set and compare them on one test set.",
+    ),
+    "run": ("dataqa.train.commands:run_command", "Run audit -> clean -> augment -> finetune."),
+    "report": (
+        "dataqa.cli.report:report_command",
+        "Render a saved JSON report as HTML; give two to compare them.",
+    ),
+    "checks": (
+        "dataqa.cli.checks:checks_command",
+        "List the checks, their options, finding kinds and clean policies.",
+    ),
+    "demo": (
+        "dataqa.cli.demo:demo_command",
+        "Build the embedded demo set (planted problems), audit and clean it.",
+    ),
+}
+"""Command -> (where it lives, its one-line help). Modules load only when their command
+runs, so `dataqa --help` imports no stage, no pydantic model and no heavy library."""
 
 
 class DataQAGroup(click.Group):
-    """Turns DataQAError (and unexpected crashes) into one paragraph and exit code 2."""
+    """Loads each command's module on first use, and turns DataQAError (and unexpected
+    crashes) into one paragraph and exit code 2."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        import importlib
+
+        module, attr = COMMANDS[name][0].split(":")
+        command = getattr(importlib.import_module(module), attr)
+        if name == "finetune":
+            from dataqa.cli.common import role_options
+
+            command = role_options(command)
+        return command
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, help_) for name, (_, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx):
         try:
@@ -87,25 +133,17 @@ def cli() -> None:
     """
 
 
-for command in (
-    audit_command,
-    clean_command,
-    augment_command,
-    report_command,
-    demo_command,
-    checks_command,
-):
-    cli.add_command(command)
-
-from dataqa.train.commands import finetune_command, run_command  # noqa: E402  (click only)
-
-cli.add_command(role_options(finetune_command))
-cli.add_command(run_command)
-
-
 def main() -> None:
     cli(prog_name="dataqa")
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def __getattr__(name: str):
+    if name == "write_outputs":  # what dataqa.train.commands imports
+        from dataqa.cli.common import write_report_files
+
+        return write_report_files
+    raise AttributeError(name)
