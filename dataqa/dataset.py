@@ -199,6 +199,14 @@ def from_frame(
         group_col=group_col,
         source=source,
     )
+    if ROW_ID in frame.columns and roles.id != ROW_ID:
+        raise DataQAError(
+            f"the column {ROW_ID!r} is dataqa's own id column, but its values repeat or are "
+            "missing, so dataqa cannot keep them",
+            path=source,
+            column=ROW_ID,
+            hint=f"rename that column, or make its values unique (--id-col {ROW_ID})",
+        )
     frame = frame.copy()
     if roles.id is not None:
         ids = frame[roles.id]
@@ -404,8 +412,10 @@ def infer_roles(
     if label:
         taken.add(label)
     ident = id_col or _find(frame, ID_NAMES, taken)
-    if ident is not None and id_col is None and frame[ident].duplicated().any():
-        ident = None  # an inferred id column that is not unique is just data
+    if ident is not None and id_col is None:
+        col = frame[ident]
+        if col.duplicated().any() or col.isna().any():
+            ident = None  # an inferred id column that is not unique and full is just data
     if ident:
         taken.add(ident)
     group = group_col or _find(frame, GROUP_NAMES, taken)

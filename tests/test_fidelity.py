@@ -126,7 +126,7 @@ def test_jsonl_lone_surrogate_is_flagged_repaired_and_logged(tmp_path):
     assert res.exit_code == 0, text
     out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert out[2]["text"] == "emoji cut \ufffd in half, still a review"
-    changes = pd.read_csv(tmp_path / "out.changes.csv")
+    changes = pd.read_json(tmp_path / "out.changes.jsonl", lines=True)  # the kept file's format
     assert changes.loc[changes.step == "repair_surrogates", ROW_ID].tolist() == [2]
 
 

@@ -104,6 +104,8 @@ def _kind(name, severity, fix, summary, policy="keep", flags=(), step=None) -> K
 KINDS = (
     _kind("missing_text", "error", Quarantine, "no text at all", "quarantine"),
     _kind("empty", "error", Quarantine, "only whitespace", "quarantine"),
+    _kind("not_text", "warning", Review, "a number, list or object where text should be"),
+    _kind("header_row", "error", Quarantine, "a repeated header line (files joined)", "quarantine"),
     _kind("missing_label", "error", Quarantine, "no label", "quarantine"),
     _kind("label_variants", "error", Relabel, "label spelt differently", "relabel"),
     _kind("too_short", "info", Review, "fewer than min_words words"),
@@ -250,6 +252,38 @@ def missing_text(s: Scan):
 
 def empty(s: Scan):
     return Hit(s.blank, "{n} rows hold only whitespace", by_text=False)
+
+
+def not_text(s: Scan):
+    col = s.ds.frame[s.ds.roles.text]
+    if col.dtype != object:
+        return None
+    odd = col.map(lambda v: v is not None and v == v and not isinstance(v, str)).to_numpy()
+    kinds = Counter(type(v).__name__ for v in col[odd])
+    return Hit(
+        odd,
+        "{n} rows hold a " + " / ".join(sorted(kinds)) + " where text should be; "
+        "clean leaves them as they are",
+        evidence={"types": dict(kinds)},
+        by_text=False,
+    )
+
+
+def header_row(s: Scan):
+    """Rows that repeat the column names: two files joined with their headers."""
+    cols = [c for c in s.ds.frame.columns if isinstance(c, str)]
+    if len(cols) < 2:
+        return None
+    frame = s.ds.frame[cols].astype(object)
+    same = sum(
+        (frame[c].map(lambda v, c=c: isinstance(v, str) and v.strip() == c)).to_numpy()
+        for c in cols
+    )
+    return Hit(
+        same >= min(2, len(cols)),
+        "{n} rows repeat the header line (files joined with their headers?)",
+        by_text=False,
+    )
 
 
 def missing_label(s: Scan):
@@ -452,6 +486,8 @@ def _typos(s: Scan) -> pd.DataFrame:
 SUBCHECKS: dict[str, Callable[[Scan], Hit | list[Hit] | None]] = {
     "missing_text": missing_text,
     "empty": empty,
+    "not_text": not_text,
+    "header_row": header_row,
     "missing_label": missing_label,
     "too_short": too_short,
     "too_long": too_long,

@@ -49,6 +49,9 @@ COMMANDS = {
 runs, so `dataqa --help` imports no stage, no pydantic model and no heavy library."""
 
 
+_LOADED: dict = {}
+
+
 class DataQAGroup(click.Group):
     """Loads each command's module on first use, and turns DataQAError (and unexpected
     crashes) into one paragraph and exit code 2."""
@@ -61,13 +64,15 @@ class DataQAGroup(click.Group):
             return None
         import importlib
 
-        module, attr = COMMANDS[name][0].split(":")
-        command = getattr(importlib.import_module(module), attr)
-        if name == "finetune":
-            from dataqa.cli.common import role_options
+        if name not in _LOADED:
+            module, attr = COMMANDS[name][0].split(":")
+            command = getattr(importlib.import_module(module), attr)
+            if name == "finetune":
+                from dataqa.cli.common import role_options
 
-            command = role_options(command)
-        return command
+                command = role_options(command)
+            _LOADED[name] = command
+        return _LOADED[name]
 
     def format_commands(self, ctx, formatter):
         rows = [(name, help_) for name, (_, help_) in COMMANDS.items()]

@@ -42,7 +42,9 @@ choices, default and help come from the model)."""
 
 def clean_paths(out: str, q_out: str | None, changes_out: str | None) -> tuple[Path, Path, Path]:
     """Kept, quarantine and change-log paths: `clean.csv` -> `clean.quarantine.csv`,
-    `clean.changes.csv` (a `datasets` folder `clean` -> `clean.quarantine`)."""
+    `clean.changes.csv`; `clean.parquet` -> `clean.quarantine.parquet`,
+    `clean.changes.parquet`; a `datasets` folder `clean` -> `clean.quarantine`,
+    `clean.changes.csv`."""
     outp = Path(out)
     name, suffix = outp.name, ""
     for ext in (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".pq", ".ndjson", ".txt"):
@@ -53,8 +55,19 @@ def clean_paths(out: str, q_out: str | None, changes_out: str | None) -> tuple[P
         if suffix:
             break
     q_path = Path(q_out) if q_out else outp.with_name(f"{name}.quarantine{suffix}")
-    c_path = Path(changes_out) if changes_out else outp.with_name(f"{name}.changes.csv")
+    # the log takes the kept file's format too, so clean.csv and clean.parquet keep apart logs
+    c_path = (
+        Path(changes_out) if changes_out else outp.with_name(f"{name}.changes{suffix or '.csv'}")
+    )
     return outp, q_path, c_path
+
+
+def _as_text(changes):
+    """The change log with before/after as text: one type per column for Parquet."""
+    out = changes.copy()
+    for col in ("before", "after"):
+        out[col] = out[col].map(lambda v: None if v is None or v != v else str(v)).astype(object)
+    return out
 
 
 def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
@@ -87,7 +100,7 @@ def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
     "--changes",
     "changes_out",
     metavar="OUT",
-    help="Change log (default: OUT's name + .changes.csv).",
+    help="Change log (default: OUT's name + .changes + OUT's extension).",
 )
 @click.option(
     "--against", metavar="PATH", help="Another split: rows that leak into it are quarantined."
@@ -178,7 +191,7 @@ def clean_command(
     jobs = [
         (outp, lambda t: serialize(result.kept.frame, t, outp, source=result.kept.io)),
         (q_path, lambda t: serialize(result.quarantine, t, q_path, source=ds.io)),
-        (c_path, lambda t: serialize(result.changes, t, c_path, index=False)),
+        (c_path, lambda t: serialize(_as_text(result.changes), t, c_path, index=False)),
     ]
     if json_out:
         text = json.dumps(summary, indent=1, default=str)

@@ -201,6 +201,13 @@ def read(
     opener = _Opener(p, compression)
     head = opener.head()
     enc = _encoding(head, encoding)
+    bom = _encoding(head, None)
+    if encoding and bom != "utf-8" and not _same_family(bom, encoding):
+        raise DataQAError(
+            f"the file starts with a {bom} byte-order mark, but --encoding {encoding} was given",
+            path=path,
+            hint="drop --encoding (dataqa reads the byte-order mark), or fix the file",
+        )
     if b"\x00" in head and not enc.startswith("utf-16") and not enc.startswith("utf-32"):
         guess = _guess_encoding(head)
         if guess and guess.startswith(("utf_16", "utf_32", "utf-16", "utf-32")):
@@ -222,6 +229,12 @@ def read(
             frame = _read_delimited(opener, "\t" if fmt == "tsv" else ",", enc, source)
     except UnicodeDecodeError as err:
         raise _decode_error(opener, err, enc) from None
+    except UnicodeError as err:  # e.g. --encoding utf-16 on a file without a BOM
+        raise DataQAError(
+            f"the file cannot be decoded as {enc} ({err})",
+            path=path,
+            hint="drop --encoding to let dataqa read the byte-order mark, or give the right one",
+        ) from None
     except LookupError:
         raise DataQAError(
             f"unknown encoding {encoding!r}",
@@ -238,6 +251,13 @@ def _compression(path: Path, head: bytes) -> str | None:
     for magic, name in MAGIC:
         if head.startswith(magic):
             return name
+    named = COMPRESSIONS.get(path.suffix.lower())
+    if named is not None:
+        raise DataQAError(
+            f"the file is named {path.suffix} but is not {named}-compressed",
+            path=str(path),
+            hint="check the file is complete, or rename it to what it is",
+        )
     return None
 
 
@@ -305,6 +325,11 @@ def _encoding(head: bytes, encoding: str | None) -> str:
     return "utf-8"
 
 
+def _same_family(a: str, b: str) -> bool:
+    norm = [x.lower().replace("_", "-").removesuffix("-sig") for x in (a, b)]
+    return norm[0].split("-")[:2] == norm[1].split("-")[:2] or norm[0] in norm[1]
+
+
 def _guess_encoding(data: bytes) -> str | None:
     """charset-normalizer's best guess for bytes that are not UTF-8, or None."""
     try:
@@ -350,7 +375,10 @@ def _decode_error(opener: _Opener, err: UnicodeDecodeError, encoding: str) -> Da
 
 # ---- delimited text ----------------------------------------------------------------------
 
-_QUOTED_FIELD_START = re.compile(r'(?:^|\t)"', re.MULTILINE)
+_QUOTED_TSV_EVIDENCE = re.compile(
+    r'(?:^|\t)"(?:[^"]|"")*(?:""|[\t\r\n])(?:[^"]|"")*"(?=\t|\r?\n|$)', re.MULTILINE
+)
+"""A quoted TSV field that could not be written without quotes."""
 
 
 def _read_delimited(opener: _Opener, sep: str, encoding: str, source: Source) -> pd.DataFrame:
@@ -362,8 +390,11 @@ def _read_delimited(opener: _Opener, sep: str, encoding: str, source: Source) ->
     """
     quoted = sep == ","
     if sep == "\t":
+        # quotes are syntax only when the file needs them: a quoted field that holds a
+        # tab, a line break or a doubled quote (what pandas writes); otherwise a `"` is
+        # a character of the text, as in GLUE's plain TSVs
         with opener.text(encoding) as fh:
-            quoted = any(_QUOTED_FIELD_START.search(line) for line in fh)
+            quoted = _QUOTED_TSV_EVIDENCE.search(fh.read()) is not None
         if quoted:
             try:
                 rows = _parse(opener, sep, encoding, quoted=True)
@@ -580,14 +611,27 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Source]:
 
 
 def _pick_split(obj, split: str | None, where: str):
-    if hasattr(obj, "keys") and not hasattr(obj, "column_names"):
+    """The split to read from a DatasetDict (`split`, else "train", else the only one);
+    a single Dataset has no splits to pick from."""
+    import datasets
+
+    if isinstance(obj, datasets.DatasetDict | datasets.IterableDatasetDict):
         names = list(obj.keys())
         chosen = split or ("train" if "train" in names else names[0] if len(names) == 1 else None)
         if chosen is None or chosen not in names:
             raise DataQAError(
-                f"it holds the splits {names}", path=where, hint="pick one with --split NAME"
+                f"it holds the splits {names}"
+                + (f", not {split!r}" if split and split not in names else ""),
+                path=where,
+                hint="pick one with --split NAME",
             )
         return obj[chosen]
+    if split is not None and split != "train":
+        raise DataQAError(
+            f"it holds one dataset without splits, so --split {split} names nothing",
+            path=where,
+            hint="drop --split",
+        )
     return obj
 
 

@@ -117,7 +117,8 @@ def serialize(
         if fmt in ("jsonl", "json"):
             _write_json(out, fh, ids, source, lines=fmt == "jsonl")
         else:
-            _write_delimited(out, fh, "\t" if fmt == "tsv" else ",", final)
+            plain = source is None or (source.format == "tsv" and not source.tsv_quoted)
+            _write_delimited(out, fh, "\t" if fmt == "tsv" else ",", final, plain)
 
 
 def _with_ids(frame: pd.DataFrame) -> pd.DataFrame:
@@ -162,15 +163,22 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _write_delimited(out: pd.DataFrame, fh, sep: str, final: Path) -> None:
+def _write_delimited(out: pd.DataFrame, fh, sep: str, final: Path, plain: bool = True) -> None:
     """RFC 4180 quoting: a field is quoted when it holds the delimiter, a line break or
-    a quote (for TSV: when it starts with one; a quote inside a TSV field is plain, as
-    in GLUE's files) and a quote inside a quoted field is doubled."""
-    needs = re.compile(f'[{re.escape(sep)}\r\n"]' if sep == "," else '[\t\r\n]|^"')
-    columns = []
-    for name in out.columns:
-        values = [_cell(v) for v in out[name].tolist()]
-        columns.append([_quote(v, needs) for v in values])
+    a quote, and a quote inside a quoted field is doubled.
+
+    TSV keeps the convention it came in: a plain TSV (GLUE's, no quoting at all) stays
+    plain while no field holds a tab or line break, so a `"` stays a character; else
+    fields with a tab, a line break or a leading quote are quoted as pandas does.
+    """
+    values = {name: [_cell(v) for v in out[name].tolist()] for name in out.columns}
+    if sep == ",":
+        needs = re.compile('[,\r\n"]')
+    else:
+        breaks = re.compile("[\t\r\n]")
+        plain = plain and not any(breaks.search(v) for col in values.values() for v in col if v)
+        needs = re.compile("(?!)") if plain else re.compile('[\t\r\n]|^"')
+    columns = [[_quote(v, needs) for v in col] for col in values.values()]
     header = [_quote(str(c), needs) for c in out.columns]
     lines = [sep.join(header)] + [sep.join(row) for row in zip(*columns, strict=True)]
     text = "\n".join(lines) + "\n"
@@ -353,6 +361,8 @@ def write_outputs(jobs: Iterable[tuple[Path, Callable[[Path], None]]]) -> list[P
     for folder in {p.parent for p in finals}:
         _prepare_folder(folder)
         recover(folder)
+    for final in finals:
+        _refuse_replacing_a_folder(final)
     temps: list[Path] = []
     try:
         for final, writer in jobs:
@@ -378,6 +388,35 @@ def write_outputs(jobs: Iterable[tuple[Path, Callable[[Path], None]]]) -> list[P
         _remove(*temps)
         raise
     return finals
+
+
+DATASETS_FILES = {"dataset_info.json", "state.json", "dataset_dict.json"}
+
+
+def _refuse_replacing_a_folder(final: Path) -> None:
+    """An existing folder is replaced only when it is a `datasets` folder and nothing
+    else: `-o results/` must never delete what the user keeps there."""
+    if not final.is_dir() or final.is_symlink():
+        return
+    names = {p.name for p in final.iterdir()}
+    if not names:
+        return  # an empty folder: nothing to lose
+    subs = [p for p in final.iterdir() if p.is_dir()]
+    looks_saved = bool(names & DATASETS_FILES) or all(
+        {q.name for q in sub.iterdir()} & DATASETS_FILES for sub in subs
+    )
+    stray = [
+        n
+        for n in names
+        if n not in DATASETS_FILES and not n.endswith(".arrow") and not (final / n).is_dir()
+    ]
+    if not (looks_saved and not stray):
+        raise DataQAError(
+            "the output path is an existing folder, and dataqa will not replace a folder that "
+            "holds anything but a saved dataset",
+            path=str(final),
+            hint="give a file name (e.g. OUT/clean.csv), or an empty or new folder name",
+        )
 
 
 def _roll_forward(pairs: list[tuple[Path, Path]]) -> None:

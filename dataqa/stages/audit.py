@@ -160,7 +160,7 @@ def attach_examples(findings: list[Finding], ds: Dataset) -> None:
     audit has ~100k duplicate groups, and examples for all of them would make the JSON
     hundreds of MB for text nobody pages through (the HTML shows a capped number anyway).
     """
-    text = ds.frame[ds.roles.text]
+    text = ds.text  # what the checks saw: strings, lone surrogates shown as U+FFFD
     labels = ds.labels
     seen: dict[str, int] = {}
     position = pd.Series(np.arange(len(ds)), index=ds.frame.index)
@@ -176,8 +176,7 @@ def attach_examples(findings: list[Finding], ds: Dataset) -> None:
         labs = labels.iloc[pos] if labels is not None else None
         rows = []
         for k, i in enumerate(texts.index):
-            t = texts.iloc[k]
-            t = "" if pd.isna(t) else str(t)
+            t = str(texts.iloc[k])
             row = {
                 "row_id": i,
                 "text": t[:MAX_EXAMPLE_CHARS] + ("…" if len(t) > MAX_EXAMPLE_CHARS else ""),

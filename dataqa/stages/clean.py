@@ -123,9 +123,12 @@ def clean(
 
     text, changes, surrogates_fixed = _repair(ds, kinds, policy, opts, other, seed, progress)
     frame = ds.frame.copy()
-    frame[ds.roles.text] = text.where(
-        ds.frame[ds.roles.text].notna() | (text != ""), ds.frame[ds.roles.text]
-    )
+    original = ds.frame[ds.roles.text]
+    # only string values are text to repair: a number, a list or a missing value stays as is
+    if original.dtype == object:
+        frame[ds.roles.text] = text.astype(object).where(_is_string(original), original)
+    else:
+        frame[ds.roles.text] = text.where(original.notna(), original)
     fixed = ds.with_frame(frame)
     post, findings = _decide_audit(fixed, kinds, policy, opts, other, report, seed, progress)
 
@@ -171,7 +174,14 @@ def clean(
     q_ids = [r for r in frame.index if r in book.reasons]
     kept_frame = frame.drop(index=q_ids)
     q_frame = ds.frame.loc[q_ids].copy()  # quarantined rows keep their original values
-    q_frame[REASONS_COL] = ["; ".join(book.reasons[r]) for r in q_ids]
+    earlier = q_frame[REASONS_COL] if REASONS_COL in q_frame.columns else None
+    q_frame[REASONS_COL] = [  # a re-cleaned quarantine file keeps its earlier reasons
+        "; ".join(
+            ([str(earlier[r])] if earlier is not None and isinstance(earlier[r], str) else [])
+            + book.reasons[r]
+        )
+        for r in q_ids
+    ]
     _check_nothing_lost(ds, kept_frame, q_frame)
     log = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(columns=CHANGE_COLUMNS)
     kept_io = replace(
@@ -241,10 +251,11 @@ def _repair(ds, kinds, policy, opts, other, seed, progress):
     if surrogates:
         changes.append(_surrogate_repairs(ds))
     touched: set = set()  # a row one step changed goes through the later steps too
+    strings = set(ds.ids[_is_string(ds.frame[ds.roles.text]).to_numpy()])
     for step, fn in REPAIRS.items():
         if step not in steps:
             continue
-        wanted = rows_for.get(step, set()) | touched
+        wanted = (rows_for.get(step, set()) | touched) & strings
         target = [r for r in text.index if r in wanted]
         if not target:
             continue
@@ -295,6 +306,12 @@ def _decide_audit(fixed, kinds, policy, opts, other, report, seed, progress):
     if report is not None:
         findings += [f for f in report.findings if f.check.split(".", 1)[0] in reused]
     return post, findings
+
+
+def _is_string(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(values) and values.dtype != object:
+        return values.notna()
+    return values.map(lambda v: isinstance(v, str))
 
 
 # ---- applying fixes ----------------------------------------------------------------------
