@@ -119,9 +119,9 @@ CURATIONS = {
 
 def curate(raw_ds, seed: int, variants: list[str]):
     """{variant: (CleanResult, notes)}; each labels check setting runs once."""
-    from dataqa.audit import audit
     from dataqa.checks import REGISTRY, installed
-    from dataqa.clean import CleanOptions, clean
+    from dataqa.stages.audit import audit
+    from dataqa.stages.clean import CleanOptions, clean
 
     has_labels = "labels" in REGISTRY and installed("labels")
     reports: dict[str, tuple] = {}

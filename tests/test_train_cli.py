@@ -223,7 +223,7 @@ def test_run_skips_augment_with_a_note_when_it_is_not_installed(tmp_path, monkey
         "  finetune: {model: tiny, epochs: 1, lr: 0.002, max_length: 32, threads: 1}\n", ""
     )
     (tmp_path / "p.yaml").write_text(text)
-    monkeypatch.setitem(sys.modules, "dataqa.augment", None)  # import fails as if absent
+    monkeypatch.setitem(sys.modules, "dataqa.augmentation", None)  # import fails as if absent
     from dataqa.train.pipeline import run_pipeline
 
     result = run_pipeline(tmp_path / "p.yaml")

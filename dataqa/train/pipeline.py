@@ -156,7 +156,7 @@ def load_spec(path: str | Path) -> Spec:
 def validate_stages(spec: Spec) -> None:
     """Check every stage's options before anything runs (a typo fails in a second, not
     after an hour of audit)."""
-    from dataqa.clean import CleanOptions
+    from dataqa.stages.clean import CleanOptions
     from dataqa.train.finetune import TrainConfig
 
     stages = spec.data["stages"]
@@ -193,7 +193,8 @@ def _unknown(spec: Spec, mapping: dict, allowed: set, prefix: str) -> None:
 def _dataclass_kwargs(
     spec: Spec, cls, values: dict, prefix: str, extra: set = frozenset()
 ) -> tuple[dict, dict]:
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = getattr(cls, "model_fields", None)  # a pydantic options model, or a dataclass
+    names = set(fields) if fields is not None else {f.name for f in dataclasses.fields(cls)}
     _unknown(spec, values, names | set(extra), prefix)
     return {k: v for k, v in values.items() if k in names}, {
         k: v for k, v in values.items() if k in extra
@@ -210,7 +211,7 @@ def _key(*parts: Any) -> str:
 
 
 def _file_key(ds) -> str:
-    from dataqa.audit import input_hash
+    from dataqa.stages.audit import input_hash
 
     return _key("data", input_hash(ds), ds.roles.as_dict())
 
@@ -405,7 +406,7 @@ def _blame(spec: Spec, key: str):
 
 
 def _audit_cached(ds, test, opts, seed, cache: Cache, file: str, progress, note, label) -> Report:
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     if cache.has(file):
         note(label, "cached")
@@ -427,8 +428,8 @@ def _audit_cached(ds, test, opts, seed, cache: Cache, file: str, progress, note,
 def _clean_stage(
     spec, raw, test, before, opts, seed, cache, out, raw_key, test_key, progress, note
 ):
-    from dataqa.clean import CleanOptions, clean
     from dataqa.dataset import atomic_write_text, load, write_table
+    from dataqa.stages.clean import CleanOptions, clean
 
     kwargs, _ = _dataclass_kwargs(spec, CleanOptions, opts, "stages.clean")
     labels_findings = [f.to_dict() for f in before.findings if f.check.startswith("label")]
@@ -486,7 +487,7 @@ def _augment_stage(spec, ds, ds_key, opts, seed, cache, progress, note):
     from dataqa.dataset import atomic_write_text, load, write_table
 
     try:
-        from dataqa.augment import AugmentOptions, EdaRates, FilterOptions, augment
+        from dataqa.augmentation import AugmentOptions, EdaRates, FilterOptions, augment
     except ImportError as err:
         note(
             "augment", "skipped", note=f"the augment stage is not available in this install ({err})"

@@ -248,7 +248,7 @@ def finetune(
         "charts": _charts(names, runs, comparisons),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    from dataqa.audit import input_hash
+    from dataqa.stages.audit import input_hash
 
     report = Report(findings=findings, stats={FAMILY: stats})
     report.meta = {
