@@ -160,8 +160,8 @@ def test_weak_model_flags_fewer_and_says_so():
 
 
 def test_score_table_sidecar_round_trip(tmp_path):
-    from dataqa.audit import audit
     from dataqa.findings import Report
+    from dataqa.stages.audit import audit
 
     frame, flipped = plant(banking(10, 40), 0.1, seed=7)
     frame.loc[3, "label"] = None  # a row without a label still gets a (empty) row

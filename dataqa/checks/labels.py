@@ -6,8 +6,8 @@ are wrong (the smaller of cleanlab's confident-joint count and a mixture-proport
 so a weak model's own mistakes are not counted as label errors) and which rows they are
 (lowest label quality), and each suspect row becomes one `labels.issue` finding with the
 suggested label. How far the model can be trusted is part of the result: a
-`labels.weak_model` warning when the features separate the classes poorly (then only rows
-whose label is less likely than not are flagged), and a `labels.cannot_estimate` warning
+`labels.weak_model` warning when the features separate the classes poorly (with few rows
+per class only rows with strong evidence are then flagged), and a `labels.cannot_estimate` warning
 and no suspects when no model beats chance. Every analysed row gets a score in the
 `labels` table (`CheckResult.tables`), which the report saves beside its JSON as Parquet.
 On the same features, cleanlab Datalab's `outlier` and `near_duplicate` issue types become
@@ -537,10 +537,15 @@ def _weak_model_finding(sel, p) -> Finding:
         "warning",
         f"the features separate the classes poorly (out-of-fold accuracy {sel.oof_accuracy:.0%} "
         f"against the given labels, {sel.chance:.0%} by always answering the largest class): "
-        f"many of the model's mistakes are hard rows, not wrong labels. Only the "
-        f"{int(sel.issues.sum()):,} rows for which another label is at least 10x as likely "
-        f"are flagged, not the confident joint's {sel.estimates['confident_joint']:,} "
-        f"(precision first); "
+        f"many of the model's mistakes are hard rows, not wrong labels. "
+        + (
+            f"Only the {int(sel.issues.sum()):,} rows for which another label is at least 10x "
+            f"as likely are flagged, not the confident joint's "
+            f"{sel.estimates['confident_joint']:,} (precision first); "
+            if "strong_evidence" in sel.estimates
+            else f"{int(sel.issues.sum()):,} rows are flagged, not the confident joint's "
+            f"{sel.estimates['confident_joint']:,}; "
+        )
         + (STRONGER if p["featurizer"] == "auto" else "more rows per class would help"),
         [],
         evidence=_reliability_stats(sel),
