@@ -497,6 +497,11 @@ def _noise_finding(stats: dict, sel) -> Finding:
     how = (
         f"the smaller of the confident joint's {est['confident_joint']:,} and the mixture "
         f"bound's {est.get('mixture_bound', est['confident_joint']):,}"
+        + (
+            f", cut to the {est['strong_evidence']:,} with strong evidence"
+            if "strong_evidence" in est
+            else ""
+        )
     )
     return Finding(
         "labels.noise_rate",
