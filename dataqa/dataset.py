@@ -395,6 +395,16 @@ def infer_roles(
     """Pick columns by name, else by content; an explicit choice always wins."""
     given = {"text": text_col, "label": label_col, "id": id_col, "group": group_col}
     flags = {"text": "--text-col", "label": "--label-col", "id": "--id-col", "group": "--group-col"}
+    named = [n for n in given.values() if n is not None]
+    if len(named) != len(set(named)):
+        twice = next(n for n in named if named.count(n) > 1)
+        roles = [flags[r] for r, n in given.items() if n == twice]
+        raise DataQAError(
+            f"column {twice!r} is given two roles ({' and '.join(roles)})",
+            path=source,
+            column=twice,
+            hint="give each role its own column",
+        )
     for role, name in given.items():
         if name is not None:
             _require(frame, name, flags[role], source)

@@ -146,13 +146,17 @@ def drop_own_paraphrases(groups: pd.Series, ds: Dataset) -> pd.Series:
 
 
 CONTRAST_RE = re.compile(
-    r"[^\w\s'\"]|\d|^(?:not|no|never|nor|none|nothing|nobody|neither|without|cannot)$|n't$",
+    r"[^\w\s'\"]|\d|^(?:not|no|never|nor|none|nothing|nobody|neither|without|cannot"
+    r"|once|twice|thrice|zero|one|two|three|four|five|six|seven|eight|nine|ten|hundred"
+    r"|thousand|million|billion|first|second|third|half|double|triple)$|n't$",
     re.IGNORECASE,
 )
-"""A token whose change can flip meaning: a sign or other symbol (`+1`/`-1`, `A+`/`A-`),
-an emoji, a digit, or a negation. Punctuation that ends or separates clauses (`.`, `,`,
-`!`, `?`, `;`, `:`) is excluded below: it is the edit near-duplicates are made of."""
-_PLAIN_PUNCT = set(".,!?;:…()[]")
+"""A token whose change can flip meaning: a sign or other symbol (`+1`/`-1`, `A+`/`A-`,
+`?`), an emoji, a digit or a number word, or a negation. Punctuation that ends or
+separates clauses (`.`, `,`, `!`, `;`, `:`) is excluded below: it is the edit
+near-duplicates are made of."""
+_PLAIN_PUNCT = set(".,!;:…()[]")
+NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "non", "non-", "anti")
 MAX_CONTRAST_GROUP = 200
 """Near-duplicate groups up to this size are re-checked pair by pair for contrasts."""
 
@@ -199,7 +203,12 @@ def split_contrasts(
     if groups.empty:
         return groups, similarity
     texts = keys.loc[groups.index]
-    marked = texts.map(lambda t: any(_contrast_token(tok) for tok in _TOKEN_RE.findall(t)))
+    marked = texts.map(
+        lambda t: any(
+            _contrast_token(tok) or tok.startswith(NEGATING_PREFIXES)
+            for tok in _TOKEN_RE.findall(t)
+        )
+    )
     touched = set(groups[marked.to_numpy()].unique().tolist())
     out_ids, out_groups, sims = [], [], {}
     next_id = 0
@@ -233,9 +242,20 @@ def _is_contrast(a: str, b: str) -> bool:
 
     ta, tb = _TOKEN_RE.findall(a), _TOKEN_RE.findall(b)
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ta, b=tb, autojunk=False).get_opcodes():
-        if op != "equal" and any(_contrast_token(t) for t in ta[i1:i2] + tb[j1:j2]):
+        if op == "equal":
+            continue
+        if any(_contrast_token(t) for t in ta[i1:i2] + tb[j1:j2]):
+            return True
+        if op == "replace" and any(
+            _negated(x, y) or _negated(y, x) for x in ta[i1:i2] for y in tb[j1:j2]
+        ):
             return True
     return False
+
+
+def _negated(word: str, other: str) -> bool:
+    """`other` is `word` with a negating prefix: likely / unlikely, legal / illegal."""
+    return any(other == p + word for p in NEGATING_PREFIXES)
 
 
 def _shingles(text: str, n: int) -> set[str]:

@@ -449,6 +449,7 @@ def language(s: Scan):
         ),
     )
     s.stats["language"] = langs.stats
+    s.ctx.cache["other_language_rows"] = s.u.rows(langs.other.index)
     if not len(langs.other):
         return None
     return Hit(
@@ -469,6 +470,9 @@ def typos(s: Scan):
     rate = t["typo_rate"].to_numpy()
     s.stats["typo_rate"] = _describe(rate) | {"histogram": _histogram(rate, bins=10, upper=1.0)}
     high = (rate >= s.p["typo_rate"]) & (t["tokens"].to_numpy() >= s.p["typo_min_words"])
+    other = s.ctx.cache.get("other_language_rows")
+    if other is not None:
+        high &= ~other  # another language is not a pile of typos
     return Hit(
         high,
         f"{{n}} rows have {s.p['typo_rate']:.0%} or more words outside an 82k-word "
@@ -562,32 +566,52 @@ class HygieneCheck(Check):
         ]
 
     def _label_variants(self, labels: pd.Series) -> list[Finding]:
-        """Labels that differ only by case or surrounding space ('Positive' vs 'positive ').
+        """Labels that are one label spelt differently ('Positive' vs 'positive ').
 
-        Whitespace is never part of a label: the canonical spelling is the most common
-        spelling once trimmed, so `"negative  "` on most rows still canonicalises to
-        `"negative"`; a label that only ever appears with surrounding space is trimmed.
+        Whitespace, invisible characters and Unicode compatibility forms (full-width
+        `ｐｏｓ`) are never part of a label: they are folded always. Case is folded only
+        when one spelling clearly dominates (the others on at most 20% of the rows, or
+        on two rows): `us` and `US` on half the rows each may be two classes. The canonical spelling is the most common one once
+        folded, so `"negative  "` on most rows still becomes `"negative"`.
         """
+        import unicodedata
+
+        from dataqa.text import remove_invisible_junk
+
         present = labels.dropna()
-        trimmed = present.str.strip()
+        if present.empty:
+            return []
+        distinct = pd.Series(present.unique())
+        folded = distinct.map(
+            lambda v: remove_invisible_junk(unicodedata.normalize("NFKC", v)).strip()
+        )
+        strict = present.map(dict(zip(distinct, folded, strict=True)))
         out = []
-        for rows_of in present.groupby(trimmed.str.casefold()).groups.values():
-            raw = present.loc[rows_of]
-            variants = raw.unique()
-            if len(variants) < 2 and variants[0] == variants[0].strip():
-                continue
-            keep = trimmed.loc[rows_of].value_counts().index[0]
-            rows = raw.index[(raw != keep).to_numpy()]
-            others = sorted(str(v) for v in set(variants) - {keep})
-            out.append(
-                self.finding(
-                    "label_variants",
-                    f"label {keep!r} is also spelt {others} in {len(rows)} rows",
-                    rows,
-                    evidence={"variants": raw.value_counts().to_dict(), "canonical": keep},
-                    fix=Relabel(to=keep, confidence=1.0),
+        for rows_of in present.groupby(strict.str.casefold()).groups.values():
+            spellings = strict.loc[rows_of].value_counts()
+            minority = spellings.sum() - spellings.iloc[0]
+            if len(spellings) > 1 and minority > max(2, 0.2 * spellings.sum()):
+                groups = [
+                    strict.loc[rows_of][strict.loc[rows_of] == k].index for k in spellings.index
+                ]
+            else:
+                groups = [rows_of]
+            for ids in groups:
+                raw = present.loc[ids]
+                keep = strict.loc[ids].value_counts().index[0]
+                rows = raw.index[(raw != keep).to_numpy()]
+                if len(rows) == 0:
+                    continue
+                others = sorted(str(v) for v in set(raw.unique()) - {keep})
+                out.append(
+                    self.finding(
+                        "label_variants",
+                        f"label {keep!r} is also spelt {others} in {len(rows)} rows",
+                        rows,
+                        evidence={"variants": raw.value_counts().to_dict(), "canonical": keep},
+                        fix=Relabel(to=keep, confidence=1.0),
+                    )
                 )
-            )
         return out
 
 

@@ -104,7 +104,9 @@ def audit_command(
     ds = load_input(path, kw)
     other = load_against(against, ds, kw)
     ref = load_against(reference, ds, kw)
-    names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
+    names = [c.strip() for c in checks.split(",") if c.strip()] if checks is not None else None
+    if names is not None and not names:
+        raise DataQAError("--checks names no check", hint="e.g. --checks hygiene,duplicates")
     options = parse_settings(settings)
     encoder = kw.pop("encoder", None)
     if encoder:  # --encoder PATH: its embeddings join the TF-IDF ensemble unless told otherwise

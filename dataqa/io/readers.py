@@ -336,7 +336,14 @@ def _guess_encoding(data: bytes) -> str | None:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - a dependency of ours
         return None
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    names = [m.encoding for m in matches]
+    # Windows-1252 is by far the most common legacy encoding of Western text, and for
+    # short samples charset-normalizer often ranks a Central European code page above
+    # it (cp1250 reads "crème" as "crčme"): prefer it when it decodes the bytes too
+    if "cp1252" in names and (not names or names[0] in ("cp1250", "cp1257", "iso8859_2")):
+        return "cp1252"
+    best = matches.best()
     return best.encoding if best is not None else None
 
 
@@ -647,8 +654,11 @@ def _read_datasets_folder(path: Path, split: str | None) -> tuple[pd.DataFrame, 
         )
     import datasets  # heavy: only when a folder is read
 
+    from dataqa.io.writers import quiet_datasets
+
     try:
-        obj = datasets.load_from_disk(str(path))
+        with quiet_datasets():
+            obj = datasets.load_from_disk(str(path))
     except Exception as err:  # datasets raises many types for a damaged folder
         raise DataQAError(
             f"datasets could not load this folder ({type(err).__name__}: {err})",

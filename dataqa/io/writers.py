@@ -303,6 +303,20 @@ def _write_parquet(out: pd.DataFrame, tmp: Path, source: Source | None) -> None:
         ) from None
 
 
+@contextlib.contextmanager
+def quiet_datasets():
+    """`datasets` without its progress bars (they are not ours to show), restored after."""
+    import datasets
+
+    was = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was:
+            datasets.enable_progress_bars()
+
+
 def _write_datasets(out: pd.DataFrame, tmp: Path, source: Source | None) -> None:
     import datasets
 
@@ -318,12 +332,13 @@ def _write_datasets(out: pd.DataFrame, tmp: Path, source: Source | None) -> None
             ]
         if feat is not None:
             features[name] = feat
-    ds = datasets.Dataset.from_pandas(out, preserve_index=False)
-    if features:
-        merged = dict(ds.features)
-        merged.update(features)
-        ds = ds.cast(datasets.Features(merged))
-    ds.save_to_disk(str(tmp))
+    with quiet_datasets():
+        ds = datasets.Dataset.from_pandas(out, preserve_index=False)
+        if features:
+            merged = dict(ds.features)
+            merged.update(features)
+            ds = ds.cast(datasets.Features(merged))
+        ds.save_to_disk(str(tmp))
 
 
 # ---- atomic files and sets ---------------------------------------------------------------
@@ -558,6 +573,17 @@ def refuse_overwriting_inputs(
     DataQAError
         An output would replace an input file (the raw data would be lost).
     """
+    for out in outputs:  # a format dataqa cannot write fails now, not after an hour's run
+        if out and out != "-":
+            name = Path(out).name.lower()
+            for suffix, kind in COMPRESSIONS.items():
+                if name.endswith(suffix) and kind not in OPENERS:
+                    raise DataQAError(
+                        f"dataqa does not write {kind} files",
+                        path=str(out),
+                        hint="write .csv, .tsv, .jsonl or .json (optionally .gz, .bz2 or .xz), "
+                        ".parquet, or a folder for a datasets dataset",
+                    )
     if force:
         return
     ins = [str(p) for p in inputs if p and not str(p).startswith("hub:")]

@@ -22,7 +22,7 @@ def normalize_for_dedup(text: pd.Series) -> pd.Series:
     Folded: Unicode compatibility form (NFKC: full-width letters, ligatures, the
     non-breaking space), case, runs of whitespace, invisible junk (zero-width space,
     soft hyphen, BOM, bidi overrides), quote styles (curly, angled, primes -> ASCII),
-    clause punctuation (`. , ! ? ; :` and their CJK forms, but not a decimal point) and
+    clause punctuation (`. , ! ; :` and their CJK forms, but not a decimal point or `?`) and
     a hyphen between letters (`top-up` ~ `top up`). Kept, because they change meaning:
     signs and digits (`+1` vs `-1`, `1.5` vs `15`), emoji and other symbols (`A+` vs
     `A-`), and every letter and mark of every script. Computed once per distinct text
@@ -43,9 +43,10 @@ def normalize_for_dedup(text: pd.Series) -> pd.Series:
     return pd.Series(keys[u.codes], index=text.index, dtype=object)
 
 
-SENTENCE_PUNCT_RE = "[.,!?;:\u2026\u00a1\u00bf\u3002\u3001\uff0c\uff01\uff1f\uff1b\uff1a]+"
+SENTENCE_PUNCT_RE = "[.,!;:\u2026\u00a1\u3002\u3001\uff0c\uff01\uff1b\uff1a]+"
 """Punctuation that ends or separates clauses; a duplicate key ignores it ("Great!" is
-"great."), but keeps signs, symbols, emoji, digits and other punctuation."""
+"great."), but keeps the question mark (a question is not a statement), signs,
+symbols, emoji, digits and other punctuation."""
 
 
 # ---- invisible characters ---------------------------------------------------------------
