@@ -158,9 +158,9 @@ def test_filter_rejects_planted_bad_candidates(clf):
     post = "When will my new card arrive in the post?"
     planted = [  # (candidate, source, expected reason)
         (src, src, "unchanged"),
-        ("my card STILL has not arrived when will it come", src, "unchanged"),
+        ("my card STILL has not arrived, when will it come ?", src, "unchanged"),
         ("My card still has not arrived, when will it come!?", src, "unchanged"),
-        ("I am still waiting on my card", src, "duplicate"),  # already in the dataset
+        ("I am still waiting on my card?", src, "duplicate"),  # already in the dataset
         ("My card still has arrived, when will it come?", src, "negation_changed"),
         ("My card still has none arrived, when will it come?", post, "too_different"),
         ("The weather in Paris is lovely this spring.", src, "too_different"),

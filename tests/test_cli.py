@@ -53,6 +53,7 @@ def write_demo(tmp_path, demo):
     return str(tmp_path / "train.csv"), str(tmp_path / "test.csv")
 
 
+@pytest.mark.slow
 def test_audit_json_matches_schema_and_exit_codes(tmp_path, demo):
     import jsonschema
 
@@ -101,6 +102,7 @@ def test_json_to_stdout_is_pure_json(tmp_path, demo):
     assert json.loads(res.stdout)["schema_version"].startswith("1.")
 
 
+@pytest.mark.slow
 def test_determinism_same_seed_same_findings(demo):
     from dataqa.stages.audit import audit
 
@@ -111,6 +113,7 @@ def test_determinism_same_seed_same_findings(demo):
     assert a["findings"] == b["findings"] and a["stats"] == b["stats"]
 
 
+@pytest.mark.slow
 def test_demo_command_writes_report_and_finds_planted_problems(tmp_path):
     res = CliRunner().invoke(
         cli,

@@ -244,6 +244,7 @@ def test_json_object_without_records_is_a_clear_error(tmp_path):
         load(tmp_path / "in.json")
 
 
+@pytest.mark.slow
 def test_json_values_keep_their_types(tmp_path):
     rows = [{"text": s, "label": i % 2, "score": 0.1234567890123} for i, s in enumerate(SENTENCES)]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -404,6 +405,7 @@ def test_language_id_does_not_flag_fragments_of_the_main_language():
     assert report.stats["hygiene"]["language"]["undetermined_rows"] >= 80
 
 
+@pytest.mark.slow
 def test_language_id_on_sst2_flags_almost_nothing(sst2_train):
     report = audit(sst2_train, checks=["hygiene"])
     flagged = sum(len(f.row_ids) for f in report.findings if f.check == "hygiene.language")
@@ -488,6 +490,7 @@ def _tags(folder: Path) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 def test_interrupted_write_never_leaves_a_mixed_set(tmp_path):
     script = tmp_path / "killer.py"
     script.write_text(KILLER)
@@ -565,6 +568,7 @@ def test_learning_curve_fit_survives_degenerate_curves(errors):
     ],
     ids=["81-flat", "one-row", "two-rows", "one-minority"],
 )
+@pytest.mark.slow
 def test_every_check_survives_tiny_and_flat_sets(texts, labels):
     report = audit(pd.DataFrame({"text": texts, "label": labels}))
     assert isinstance(report.findings, list)
@@ -574,6 +578,7 @@ def test_every_check_survives_tiny_and_flat_sets(texts, labels):
 # ---- what a new user broke (second round) ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_existing_folder_is_never_replaced_by_an_output(tmp_path):
     keep = tmp_path / "results"
     (keep / "sub").mkdir(parents=True)
@@ -676,6 +681,7 @@ def test_language_catches_every_script_and_spares_title_case_english():
     assert flagged == set(range(len(df) - len(foreign), len(df)))
 
 
+@pytest.mark.slow
 def test_typo_correction_never_touches_names_acronyms_or_negations():
     from dataqa.text.repairs import correct_typos
 

@@ -151,6 +151,7 @@ def run_clean(path: Path, fmt: str, options: CleanOptions):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.slow
 @given(data=st.data())
 def test_round_trip_every_format(fmt, data, tmp_path_factory):
     df = data.draw(frames(fmt))

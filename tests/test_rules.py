@@ -443,6 +443,7 @@ def test_cli_exit_codes_follow_fail_on(tmp_path, planted):
     assert res.exit_code == 2 and "no such rules file" in res.output
 
 
+@pytest.mark.slow
 def test_audit_help_does_not_import_great_expectations():
     code = (
         "import sys\n"

@@ -47,6 +47,7 @@ def banking_slice(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_finetune_cli_end_to_end(banking_slice, tmp_path):
     out = tmp_path / "ft.json"
     args = [
@@ -179,6 +180,7 @@ stages:
 """
 
 
+@pytest.mark.slow
 def test_run_pipeline_end_to_end_and_resumes_from_cache(tmp_path):
     n = _demo_files(tmp_path)
     (tmp_path / "p.yaml").write_text(PIPELINE)
@@ -217,6 +219,7 @@ def test_run_pipeline_end_to_end_and_resumes_from_cache(tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_run_skips_augment_with_a_note_when_it_is_not_installed(tmp_path, monkeypatch):
     _demo_files(tmp_path)
     text = PIPELINE.replace("augment: false", "augment: {methods: [eda]}").replace(
@@ -276,6 +279,7 @@ def test_commands_load_nothing_heavy_and_teach_in_help():
     assert "--search" in out and "--text-col" in out and "dataqa run" in out
 
 
+@pytest.mark.slow
 def test_demo_writes_a_valid_pipeline_and_runs_it(tmp_path, monkeypatch):
     import dataqa.train.pipeline as pipeline
     from dataqa.demo import run_demo

@@ -82,6 +82,7 @@ def test_tiny_model_round_trips_through_from_pretrained(tiny):
     assert tok("a refund please")["input_ids"][0] == tok.cls_token_id
 
 
+@pytest.mark.slow
 def test_tiny_model_trains_and_its_loss_falls(tiny):
     src, labels = tiny
     model, tok = models.load(src, labels, dropout=0.0, seed=0)

@@ -38,6 +38,7 @@ def normalize_for_dedup(text: pd.Series) -> pd.Series:
     s = pc.replace_substring_regex(s, r"(\d)([.,])(\d)", "\\1\x00\\3")  # 1.5 is not 15
     s = pc.replace_substring_regex(s, SENTENCE_PUNCT_RE, " ")
     s = pc.replace_substring_regex(s, "\x00", ".")
+    s = pc.replace_substring_regex(s, "\\s+([?\uff1f])", "\\1")  # "come ?" is "come?"
     s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"\s+", " "))
     keys = np.asarray(s.to_numpy(zero_copy_only=False), dtype=object)
     return pd.Series(keys[u.codes], index=text.index, dtype=object)
