@@ -274,13 +274,16 @@ def header_row(s: Scan):
     cols = [c for c in s.ds.frame.columns if isinstance(c, str)]
     if len(cols) < 2:
         return None
-    frame = s.ds.frame[cols].astype(object)
-    same = sum(
-        (frame[c].map(lambda v, c=c: isinstance(v, str) and v.strip() == c)).to_numpy()
-        for c in cols
-    )
+    same = np.zeros(len(s.ds), dtype=int)
+    for c in cols:
+        col = s.ds.frame[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            text = (
+                col.where(col.map(lambda v: isinstance(v, str)), "") if col.dtype == object else col
+            )
+            same += (text.fillna("").astype(str).str.strip() == c).to_numpy()
     return Hit(
-        same >= min(2, len(cols)),
+        same >= 2,
         "{n} rows repeat the header line (files joined with their headers?)",
         by_text=False,
     )
