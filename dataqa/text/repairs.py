@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataqa.text import (
+    CASED_WORD_RE,
     ENTITY_RE,
     INVISIBLE_RE,
     PII_PATTERNS,
@@ -162,7 +163,7 @@ def correct_typos(text: pd.Series) -> pd.Series:
     from symspellpy import SymSpell, Verbosity
 
     vocab = set(english_vocabulary())
-    words = text.str.findall(r"\b[A-Za-z][a-z]+\b|\b[A-Za-z]+'?[a-z]*\b")
+    words = text.str.findall(CASED_WORD_RE)
     mapping: dict[str, str] = {}
     sym = None
     rows = []
