@@ -617,6 +617,20 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Source]:
     return frame, Source(format="parquet")
 
 
+@contextlib.contextmanager
+def quiet_datasets():
+    """`datasets` without its progress bars (they are not ours to show), restored after."""
+    import datasets
+
+    was = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was:
+            datasets.enable_progress_bars()
+
+
 def _pick_split(obj, split: str | None, where: str):
     """The split to read from a DatasetDict (`split`, else "train", else the only one);
     a single Dataset has no splits to pick from."""
@@ -653,8 +667,6 @@ def _read_datasets_folder(path: Path, split: str | None) -> tuple[pd.DataFrame, 
             hint="give a file, or a folder written by save_to_disk",
         )
     import datasets  # heavy: only when a folder is read
-
-    from dataqa.io.writers import quiet_datasets
 
     try:
         with quiet_datasets():

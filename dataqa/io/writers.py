@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dataqa.errors import DataQAError
-from dataqa.io.readers import COMPRESSIONS, OPENERS, Source, guess_format
+from dataqa.io.readers import COMPRESSIONS, OPENERS, Source, guess_format, quiet_datasets
 
 ROW_ID = "dataqa_row_id"
 """Column that carries row ids in every file dataqa writes."""
@@ -301,20 +301,6 @@ def _write_parquet(out: pd.DataFrame, tmp: Path, source: Source | None) -> None:
             f"Parquet cannot store these columns as they are ({err})",
             hint="write .jsonl or .csv instead, or make each column one type",
         ) from None
-
-
-@contextlib.contextmanager
-def quiet_datasets():
-    """`datasets` without its progress bars (they are not ours to show), restored after."""
-    import datasets
-
-    was = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if was:
-            datasets.enable_progress_bars()
 
 
 def _write_datasets(out: pd.DataFrame, tmp: Path, source: Source | None) -> None:
