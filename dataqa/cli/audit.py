@@ -16,6 +16,7 @@ from dataqa.cli.common import (
     print_summary,
     quiet_option,
     role_options,
+    settings_option,
     setup_logging,
     write_report_files,
 )
@@ -47,14 +48,7 @@ from dataqa.errors import DataQAError  # noqa: F401
     metavar="PATH",
     help="Local transformers checkpoint whose embeddings join the labels check (GPU when present).",
 )
-@click.option(
-    "-s",
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="CHECK.OPT=VALUE",
-    help="Set a check option, e.g. -s hygiene.min_words=3 (repeatable).",
-)
+@settings_option
 @click.option(
     "--json", "json_out", metavar="OUT", help="Write the JSON report here ('-' for stdout)."
 )

@@ -107,6 +107,18 @@ def parse_settings(settings: tuple[str, ...]) -> dict[str, dict]:
     return out
 
 
+def settings_option(fn):
+    """-s CHECK.OPTION=VALUE (repeatable): a check's option, validated by its model."""
+    return click.option(
+        "-s",
+        "--set",
+        "settings",
+        multiple=True,
+        metavar="CHECK.OPT=VALUE",
+        help="Set a check option, e.g. -s hygiene.min_words=3 (repeatable; see `dataqa checks`).",
+    )(fn)
+
+
 def force_option(fn):
     return click.option(
         "--force",
