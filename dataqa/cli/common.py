@@ -41,6 +41,12 @@ def role_options(fn):
             help="File format (default: from the extension).",
         ),
         click.option(
+            "--schema",
+            type=click.Choice(["text", "chat", "sharegpt", "alpaca", "completion", "preference"]),
+            help="What a row is: a text to classify, or a record to fine-tune an LLM on "
+            "(default: from the column names: messages -> chat, chosen/rejected -> preference).",
+        ),
+        click.option(
             "--encoding", help="Text encoding of CSV/TSV/JSONL input (default: UTF-8, BOM allowed)."
         ),
         click.option(
@@ -64,6 +70,7 @@ def load_input(path: str, kw: dict):
         fmt=kw.get("fmt"),
         encoding=kw.get("encoding"),
         split=kw.get("split"),
+        schema=kw.get("schema"),
     )
 
 
