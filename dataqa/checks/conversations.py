@@ -76,7 +76,7 @@ class ConversationOptions(Options):
         13, ge=5, le=50, description="Words a shared run needs to count (13: GPT-3)."
     )
     echo_similarity: float = Field(
-        0.9, gt=0, le=1, description="An answer this similar to its prompt only repeats it."
+        0.95, gt=0, le=1, description="An answer this similar to its prompt only repeats it."
     )
     pair_similarity: float = Field(
         0.95, gt=0, le=1, description="Chosen and rejected this similar are one answer."
@@ -373,7 +373,13 @@ class ConversationCheck(Check):
         frame = pd.DataFrame({"p": pk, "a": ak})
         frame = frame[frame["p"] != ""]
         n_answers = frame.groupby("p")["a"].nunique()
-        conflicted = n_answers[n_answers > 1].index
+        from rapidfuzz import fuzz
+
+        def differ(key) -> bool:  # answers that are near-copies of each other agree
+            answers = frame.loc[frame["p"] == key, "a"].unique()
+            return any(fuzz.ratio(answers[0], a) < 90 for a in answers[1:])
+
+        conflicted = [k for k in n_answers[n_answers > 1].index if differ(k)]
         stats["prompts"] = {
             "distinct": int(frame["p"].nunique()),
             "repeated": int((frame["p"].value_counts() > 1).sum()),
