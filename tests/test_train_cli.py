@@ -362,3 +362,79 @@ def test_demo_writes_a_valid_pipeline_and_runs_it(tmp_path, monkeypatch):
     spec = pipeline.load_spec(tmp_path / "pipeline.yaml")
     assert spec.data["stages"]["finetune"]["model"] == "tiny"
     assert spec.resolve(spec.data["data"]["train"]) == tmp_path / "demo_train.csv"
+
+
+def _slice(folder: Path, name: str):
+    from dataqa.dataset import load
+
+    return load(folder / name, label_col="category")
+
+
+def test_equal_steps_for_a_bigger_set_and_the_equal_epochs_line(banking_slice, tmp_path):
+    from dataqa.train.options import TrainOptions
+    from dataqa.train.stage import finetune
+
+    raw = _slice(banking_slice, "curated.csv")
+    frame = raw.frame
+    copies = frame.copy()
+    copies.index = copies.index + 10_000  # new ids: an "augmented" set twice the size
+    copies[raw.roles.text] = copies[raw.roles.text] + " please"
+    bigger = raw.with_frame(pd.concat([frame, copies]))
+    bigger.source = "augmented.csv"
+    opts = TrainOptions(epochs=2, seeds=1, budget="both", max_length=32, threads=1)
+    report = finetune(
+        [raw, bigger],
+        _slice(banking_slice, "test.csv"),
+        names=["raw", "augmented"],
+        model="tiny",
+        options=opts,
+        baseline=False,
+        audit_test=False,
+        work_dir=tmp_path,
+    )
+    s = report.stats["finetune"]
+    steps = s["budgets"]["steps"]["steps"]
+    epochs = s["budgets"]["epochs"]["steps"]
+    assert steps["raw"] == steps["augmented"] == epochs["raw"]  # equal compute by default
+    run_aug = s["runs"]["augmented"]
+    assert run_aug["train_rows"] > 2 * s["runs"]["raw"]["train_rows"] - 20
+    assert epochs["augmented"] == 2 * -(-run_aug["train_rows"] // 32)  # each its own 2 epochs
+    assert run_aug["seeds"][0]["train"]["max_steps"] == steps["augmented"]
+    assert run_aug["equal_epochs"]["seeds"][0]["train"]["max_steps"] == epochs["augmented"]
+    assert run_aug["seeds"][0]["train"]["steps"] <= steps["augmented"]
+    assert [c["budget"] for c in s["comparisons"]] == ["steps", "epochs"]
+    v = s["verdict"]
+    assert v["budget"] == "steps" and v["single_seed"]
+    assert any(line.startswith("Equal compute") for line in v["lines"])
+    assert any(line.startswith("With equal epochs instead") for line in v["lines"])
+    assert "Sizes differ" in next(x for x in v["lines"] if x.startswith("Equal compute"))
+
+
+def test_search_selects_on_validation_and_trains_every_seed_with_the_choice(
+    banking_slice, tmp_path
+):
+    from dataqa.train.options import TrainOptions
+    from dataqa.train.stage import finetune
+
+    raw = _slice(banking_slice, "curated.csv")
+    report = finetune(
+        [raw],
+        _slice(banking_slice, "test.csv"),
+        model="tiny",
+        options=TrainOptions(epochs=2, seeds=2, max_length=32, threads=1),
+        search="grid",
+        space={"lr": [1e-5, 3e-3]},
+        trials=2,
+        baseline=False,
+        audit_test=False,
+        work_dir=tmp_path,
+    )
+    run = report.stats["finetune"]["runs"]["train"]
+    table = run["search"]
+    done = [t for t in table["trials"] if t["status"] == "done"]
+    assert len(done) == 2 and table["metric"] == "val_accuracy"
+    best = max(done, key=lambda t: (t["val_accuracy"], -t["val_loss"]))
+    assert table["best_settings"] == best["settings"]
+    assert run["config"]["lr"] == best["settings"]["lr"]
+    assert [r["seed"] for r in run["seeds"]] == [0, 1]
+    assert report.stats["finetune"]["verdict"] is None  # one set: nothing to compare

@@ -677,7 +677,11 @@ def _run_key(ds, sp, ctx, opts: TrainOptions | None, extra: dict) -> str:
     settings = {
         "options": None
         if opts is None
-        else {k: v for k, v in opts.as_dict().items() if k not in ("threads", "device", "seeds")},
+        else {
+            k: v
+            for k, v in opts.as_dict().items()
+            if k not in ("threads", "device", "seeds", "budget")
+        },
         "extra": extra,
         "version": __version__,
     }

@@ -66,8 +66,8 @@ def budget_line(budget: dict, names: list[str]) -> str:
         s = steps[names[0]]
         return (
             f"Equal compute: every set trained for at most {s:,} optimiser steps of "
-            f"{budget['batch_size']} rows, with the same warm-up ({budget['warmup_steps']:,} "
-            f"steps) and {budget['schedule']} schedule. "
+            f"{budget['batch_size']} rows, with the same warm-up ({budget['warmup_steps']:,} of "
+            f"them) and {budget['schedule']} schedule. "
             + (
                 f"Both sets have the same size: {sizes}."
                 if same_size
