@@ -412,3 +412,49 @@ def test_grid_and_random_candidates():
     assert {d["batch_size"] for d in draws} == {16, 32}
     with pytest.raises(DataQAError, match="cannot search over"):
         parse_space(["momentum=0.9"])
+
+
+def test_run_page_answers_readiness_for_the_curated_set_and_shows_the_finetune_verdict():
+    from dataqa.report.view import build_view
+
+    raw_error = {
+        "check": "duplicates.leakage",
+        "severity": "error",
+        "message": "leak",
+        "row_ids": [1],
+    }
+    after = [
+        {
+            "check": "hygiene.short",
+            "severity": "warning",
+            "message": "short",
+            "count": 3,
+            "rows": 7,
+        },
+        {"check": "balance.skew", "severity": "info", "message": "skew", "count": 2, "rows": 0},
+    ]
+    ft_verdict = {
+        "question": "Is the curated set better than the raw set for fine-tuning?",
+        "answer": "Yes",
+        "outcome": "better",
+        "headline": "Yes: better.",
+        "lines": ["Equal compute: ..."],
+    }
+    d = {
+        "findings": [raw_error],
+        "stats": {
+            "pipeline": {"after": {"path": "out/curated.csv", "findings": after}},
+            "finetune": {"verdicts": [ft_verdict]},
+        },
+        "meta": {"command": "run", "input": {"path": "raw.csv"}},
+    }
+    v = build_view(d)
+    assert v["verdict"]["subject"] == "the curated set" and v["verdict"]["shown"]
+    assert v["verdict"]["answer"] == "Yes, after review"  # the raw set's error is not counted
+    assert v["verdict"]["warnings"] == 3 and v["verdict"]["infos"] == 2
+    assert v["verdict"]["items"][0]["rows"] == 7 and v["verdict"]["input_path"] == "out/curated.csv"
+    assert v["finetune"]["items"][0]["status"] == "ready"
+    raw_only = build_view(d | {"stats": {}})
+    assert raw_only["verdict"]["answer"] == "No" and raw_only["finetune"] is None
+    ft_page = build_view(d | {"meta": {"command": "finetune"}})
+    assert not ft_page["verdict"]["shown"]

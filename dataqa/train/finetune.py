@@ -32,7 +32,7 @@ TrainConfig = TrainOptions
 """Former name of the options (kept for callers outside dataqa.train)."""
 
 SCHEDULE_NAMES = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
-OPTIMIZER_NAMES = {"adamw": "adamw_torch", "sgd": "sgd"}
+OPTIMIZER_NAMES = {"adamw": "adamw_torch_fused", "sgd": "sgd"}  # fused: Trainer's default
 
 
 @dataclass
