@@ -420,11 +420,8 @@ def augmented(args) -> None:
     t0 = time.perf_counter()
     train_df, test_df, names = load_banking(args.aug_classes, args.seed, Path(args.data))
     per = max(1, args.aug_rows // len(names))
-    small = (
-        train_df.groupby("category", group_keys=False)
-        .apply(lambda g: g.sample(n=min(per, len(g)), random_state=args.seed))
-        .reset_index(drop=True)
-    )
+    small = train_df.groupby("category").sample(n=per, random_state=args.seed)
+    small = small.sort_index().reset_index(drop=True)
     raw = _as_dataset(small.rename_axis("id").reset_index(), "banking77-small")
     bigger, stats = augment(raw, ["eda"], factor=args.aug_factor, seed=args.seed)
     bigger.source = "banking77-small-augmented"
