@@ -12,6 +12,7 @@ demo: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 test: lint
 	.venv/bin/python -m pytest -q

@@ -78,11 +78,11 @@ def best_of(fn, repeats: int = 3):
 def part_speed(n: int = 2000) -> None:
     import pandas as pd
 
-    from dataqa.augment.backtranslate import apertium_roundtrip
-    from dataqa.augment.eda import EdaRates, eda_batch
-    from dataqa.augment.synonym import nlpaug_augmenter, nlpaug_synonyms, synonym_batch
-    from dataqa.augment.wordnet import nltk_data_dir
-    from dataqa.augment.words import negation_counts
+    from dataqa.augmentation.backtranslate import apertium_roundtrip
+    from dataqa.augmentation.eda import EdaRates, eda_batch
+    from dataqa.augmentation.synonym import nlpaug_augmenter, nlpaug_synonyms, synonym_batch
+    from dataqa.augmentation.wordnet import nltk_data_dir
+    from dataqa.augmentation.words import negation_counts
     from dataqa.text import normalize_for_dedup
 
     path = DATA / "sst2" / "train.tsv"
@@ -159,9 +159,9 @@ def part_speed(n: int = 2000) -> None:
 def part_useful(sizes: list[int], n_seeds: int) -> None:
     import pandas as pd
 
-    import dataqa.augment.backtranslate as bt
-    import dataqa.augment.stage as stage_mod
-    from dataqa.augment import AugmentOptions, FilterOptions, augment
+    import dataqa.augmentation.backtranslate as bt
+    import dataqa.augmentation.stage as stage_mod
+    from dataqa.augmentation import AugmentOptions, FilterOptions, augment
     from dataqa.dataset import from_frame
     from dataqa.fastclf import fit_fast_classifier
 

@@ -77,8 +77,8 @@ def section(title: str) -> None:
 
 
 def demo_runs(seeds: list[int]) -> None:
-    from dataqa.audit import audit
     from dataqa.demo import make_demo
+    from dataqa.stages.audit import audit
 
     section("Demo (2,000 rows): thin class, Dunmore brand with typos + negatives")
     print(
@@ -325,9 +325,9 @@ def curve_extrapolation() -> None:
 
 
 def audit_timing() -> None:
-    from dataqa.audit import audit
     from dataqa.checks import DEFAULT_CHECKS, installed
     from dataqa.dataset import load
+    from dataqa.stages.audit import audit
 
     section("Default audit of Banking77 train (10,003 rows): seconds per check")
     ds = load(DATA / "banking77" / "train.csv")

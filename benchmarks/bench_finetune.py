@@ -132,9 +132,9 @@ CURATIONS = {
 
 def curate(raw_ds, seed: int, variants: list[str]):
     """{variant: (CleanResult, notes)}; each labels check setting runs once."""
-    from dataqa.audit import audit
     from dataqa.checks import REGISTRY, installed
-    from dataqa.clean import CleanOptions, clean
+    from dataqa.stages.audit import audit
+    from dataqa.stages.clean import CleanOptions, clean
 
     has_labels = "labels" in REGISTRY and installed("labels")
     reports: dict[str, tuple] = {}
@@ -414,7 +414,7 @@ def _recovery(args, out: Path, s: dict, run_names: list[str], curated: list[str]
 
 def augmented(args) -> None:
     """90 raw rows vs the same plus ~90 EDA paraphrases: equal steps vs equal epochs."""
-    from dataqa.augment import augment
+    from dataqa.augmentation import augment
     from dataqa.train.stage import finetune
 
     t0 = time.perf_counter()

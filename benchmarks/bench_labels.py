@@ -172,8 +172,8 @@ def compare(name: str, texts: list[str], labels: np.ndarray, args) -> list[dict]
 
 
 def top20(featurizer: str = "auto") -> None:
-    from dataqa.audit import audit
     from dataqa.dataset import from_frame
+    from dataqa.stages.audit import audit
 
     df = pd.read_csv(DATA / "sst2" / "train.tsv", sep="\t", quoting=3)
     ds = from_frame(df, text_col="sentence", label_col="label", source="sst2/train.tsv")

@@ -3,7 +3,7 @@
     python benchmarks/bench_report.py [--rows 1000000] [--checks hygiene,duplicates,balance]
                                       [--synthetic | --json REPORT.json] [--repeats 3] [--keep DIR]
 
-Default: the real audit (`dataqa.audit`) over 1M rows built by benchmarks/bench_audit_1m.py
+Default: the real audit (`dataqa.stages.audit`) over 1M rows built by benchmarks/bench_audit_1m.py
 (SST-2 train sentences resampled with replacement, 30% with one small edit, so exact and
 near duplicates and conflicting labels occur at realistic rates). `--synthetic` instead
 builds a Report shaped like such an audit (hygiene findings with huge id lists, 60k

@@ -1,13 +1,17 @@
 """dataqa: audit, clean, augment and prove a text dataset before fine-tuning on it.
 
-The Python API mirrors the CLI::
+The Python API mirrors the CLI; every stage takes a `Dataset`, a pandas DataFrame or a
+Hugging Face `datasets.Dataset`, returns a typed result, and writes nothing to disk
+unless asked::
 
     import dataqa
     ds = dataqa.load("train.csv", label_col="label")
     report = dataqa.audit(ds)                 # or dataqa.audit(df, text_col="text")
-    result = dataqa.clean(ds, report=report)  # kept rows, quarantine, change log
-    bigger, stats = dataqa.augment(result.kept, "synonym,eda", target="balance")
+    result = dataqa.clean(ds, report=report)  # .kept, .quarantine, .changes, .summary
+    again = dataqa.audit(result.kept)         # re-audit the curated set
+    bigger = dataqa.augment(result.kept, "synonym,eda", target="balance")
 
+Options are typed models (`dataqa.CleanOptions`, `dataqa.HygieneOptions`, ...).
 Heavy modules load on first use, so `import dataqa` stays cheap.
 """
 
@@ -18,17 +22,35 @@ import importlib
 __version__ = "0.1.0"
 
 _API = {
+    # data
     "load": "dataqa.dataset",
     "from_frame": "dataqa.dataset",
+    "as_dataset": "dataqa.dataset",
     "Dataset": "dataqa.dataset",
     "Roles": "dataqa.dataset",
-    "audit": "dataqa.audit",
-    "clean": "dataqa.clean",
-    "augment": "dataqa.augment.stage",
+    "write_table": "dataqa.io",
+    # stages
+    "audit": "dataqa.stages.audit",
+    "clean": "dataqa.stages.clean",
+    "augment": "dataqa.augmentation.stage",
     "finetune": "dataqa.train.stage",
-    "Finding": "dataqa.findings",
+    # results and contracts
     "Report": "dataqa.findings",
+    "Finding": "dataqa.findings",
+    "CleanResult": "dataqa.stages.clean",
+    "AugmentResult": "dataqa.augmentation.stage",
     "DataQAError": "dataqa.errors",
+    # options
+    "CleanOptions": "dataqa.stages.policies",
+    "AugmentOptions": "dataqa.augmentation.stage",
+    "HygieneOptions": "dataqa.checks.hygiene",
+    "DuplicateOptions": "dataqa.checks.duplicates",
+    "LabelOptions": "dataqa.checks.labels",
+    "BalanceOptions": "dataqa.checks.balance",
+    "SizeOptions": "dataqa.checks.size",
+    "BiasOptions": "dataqa.checks.bias",
+    "RelevanceOptions": "dataqa.checks.relevance",
+    "RulesOptions": "dataqa.checks.rules",
 }
 
 __all__ = ["__version__", *_API]
@@ -38,3 +60,7 @@ def __getattr__(name: str):
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(f"module 'dataqa' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

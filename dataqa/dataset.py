@@ -10,19 +10,25 @@ rows when it is loaded again.
 from __future__ import annotations
 
 import difflib
-import json
 import os
-import re
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from dataqa.errors import DataQAError
-
-ROW_ID = "dataqa_row_id"
-"""Column that carries row ids in every file dataqa writes."""
+from dataqa.io import (  # noqa: F401  (re-exported: the dataset API in one place)
+    FORMATS,
+    ROW_ID,
+    atomic_write_text,
+    guess_format,
+    read,
+    read_json_file,
+    read_table,
+    write_table,
+)
+from dataqa.io.readers import Source
+from dataqa.io.writers import SURROGATE_RE, recover
 
 TEXT_NAMES = (
     "text",
@@ -53,7 +59,6 @@ LABEL_NAMES = (
 )
 ID_NAMES = (ROW_ID, "id", "row_id", "uid", "guid", "idx", "example_id")
 GROUP_NAMES = ("group", "brand", "source", "domain", "author", "vendor")
-FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "datasets")
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,11 @@ class Dataset:
         return col.where(col.notna(), "").astype(str)
 
     @property
+    def io(self) -> Source:
+        """How the input was stored (`dataqa.io.Source`), for writing it back the same way."""
+        return self.meta.setdefault("io", Source(format="memory"))
+
+    @property
     def labels(self) -> pd.Series | None:
         """Labels as strings, so 1 and "1" are one class; missing stays NaN."""
         if self.roles.label is None:
@@ -120,6 +130,18 @@ def _label_str(value) -> str:
     return str(value)
 
 
+def label_like(column: pd.Series, label: str):
+    """`label` (a string, as checks see labels) as a value of `column`'s own type.
+
+    A relabel must not turn the int 1 of a JSON or Parquet label column into the
+    string "1": the existing value that reads the same is returned when there is one.
+    """
+    for value in pd.unique(column.dropna()):
+        if _label_str(value) == label:
+            return value.item() if hasattr(value, "item") else value
+    return label
+
+
 def from_frame(
     frame: pd.DataFrame,
     *,
@@ -128,8 +150,31 @@ def from_frame(
     id_col: str | None = None,
     group_col: str | None = None,
     source: str = "<memory>",
+    stored: Source | None = None,
 ) -> Dataset:
-    """Wrap a dataframe a user already has (the notebook path)."""
+    """Wrap a dataframe a user already has (the notebook path).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per example; not modified.
+    text_col, label_col, id_col, group_col : str, optional
+        Column roles; guessed from names and content when not given.
+    source : str, default "<memory>"
+        Where the frame came from, for messages.
+    stored : Source, optional
+        How the frame was stored (readers pass it; row positions in it become ids).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataQAError
+        No columns, repeated column names, no text column, a missing role column,
+        empty or repeated ids, or a text column of numbers.
+    """
     if len(frame.columns) == 0:
         raise DataQAError(
             "the table has no columns",
@@ -143,6 +188,9 @@ def from_frame(
             path=source,
             hint="rename or drop the repeated columns so each name is unique",
         )
+    stored = stored if stored is not None else Source(format="memory")
+    frame = _uncategorize(frame, stored)
+    frame = _set_aside_surrogates(frame, stored)
     roles = infer_roles(
         frame,
         text_col=text_col,
@@ -151,6 +199,14 @@ def from_frame(
         group_col=group_col,
         source=source,
     )
+    if ROW_ID in frame.columns and roles.id != ROW_ID:
+        raise DataQAError(
+            f"the column {ROW_ID!r} is dataqa's own id column, but its values repeat or are "
+            "missing, so dataqa cannot keep them",
+            path=source,
+            column=ROW_ID,
+            hint=f"rename that column, or make its values unique (--id-col {ROW_ID})",
+        )
     frame = frame.copy()
     if roles.id is not None:
         ids = frame[roles.id]
@@ -161,7 +217,96 @@ def from_frame(
     else:
         frame.index = pd.RangeIndex(len(frame), name=ROW_ID)
     _check_text_column(frame, roles.text, source)
-    return Dataset(frame=frame, roles=roles, source=source)
+    ids = frame.index  # row positions in `stored` -> row ids, so subsets keep them
+    stored.absent = {k: set(ids[list(v)]) for k, v in stored.absent.items()}
+    stored.surrogates = {(ids[pos], col): v for (pos, col), v in stored.surrogates.items()}
+    return Dataset(frame=frame, roles=roles, source=source, meta={"io": stored})
+
+
+def _uncategorize(frame: pd.DataFrame, stored: Source) -> pd.DataFrame:
+    """`category` columns as plain values (a fix may need a value the categories lack);
+    the categories are kept in `stored.categorical` and restored by the Parquet writer."""
+    cats = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return frame
+    frame = frame.copy()
+    for c in cats:
+        stored.categorical[c] = frame[c].cat.categories.tolist()
+        frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+    return frame
+
+
+def _set_aside_surrogates(frame: pd.DataFrame, stored: Source) -> pd.DataFrame:
+    """Replace lone surrogates (half an emoji, legal in JSON, illegal in UTF-8) by U+FFFD.
+
+    No string tool downstream (Arrow, pandas' str dtype, great-expectations) can hold
+    them, so every check sees the repaired value; the original is kept in
+    `stored.surrogates` ((row position, column) -> value) so that hygiene can report
+    the row, clean can log the repair, and a JSON writer can give a quarantined row
+    back exactly as it came.
+    """
+    out = frame
+    for col in frame.columns:
+        if frame[col].dtype != object:
+            continue  # Arrow-backed strings cannot hold surrogates in the first place
+        values = frame[col].tolist()
+        hits = [i for i, v in enumerate(values) if _has_surrogate(v)]
+        if not hits:
+            continue
+        if out is frame:
+            out = frame.copy()
+        fixed = list(values)
+        for i in hits:
+            stored.surrogates[(i, col)] = values[i]
+            fixed[i] = repair_surrogates(values[i])
+        out[col] = pd.Series(fixed, index=frame.index, dtype=object)
+    return out
+
+
+def _has_surrogate(value) -> bool:
+    if isinstance(value, str):
+        return SURROGATE_RE.search(value) is not None
+    if isinstance(value, list | tuple):
+        return any(_has_surrogate(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    return False
+
+
+def repair_surrogates(value):
+    """`value` with every lone surrogate replaced by U+FFFD (recursing into lists and
+    dicts), the repair Python's own `errors="replace"` makes."""
+    if isinstance(value, str):
+        return SURROGATE_RE.sub("\ufffd", value)
+    if isinstance(value, list | tuple):
+        return type(value)(repair_surrogates(v) for v in value)
+    if isinstance(value, dict):
+        return {repair_surrogates(k): repair_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def as_dataset(data, **roles) -> Dataset:
+    """A `Dataset` from what a user holds: a Dataset (returned as is), a pandas
+    DataFrame or a Hugging Face `datasets.Dataset` (roles from `text_col=`... or guessed).
+
+    Raises
+    ------
+    DataQAError
+        Anything else, or a frame without a usable text column.
+    """
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return from_frame(data, **roles)
+    if hasattr(data, "features") and hasattr(data, "to_pandas"):  # datasets.Dataset
+        from dataqa.io.readers import _from_hf
+
+        frame, stored = _from_hf(data, "datasets")
+        return from_frame(frame, stored=stored, **roles)
+    raise DataQAError(
+        f"cannot read a {type(data).__name__} as a dataset",
+        hint="pass a dataqa Dataset, a pandas DataFrame, a datasets.Dataset, or a path to dataqa.load",
+    )
 
 
 def load(
@@ -175,13 +320,37 @@ def load(
     encoding: str | None = None,
     split: str | None = None,
 ) -> Dataset:
-    """Read CSV, TSV, JSONL, Parquet or a `datasets` folder into a Dataset.
+    """Read CSV, TSV, JSONL, JSON, Parquet, a `datasets` folder or `hub:NAME`.
 
-    A Hugging Face hub dataset is read only when the user writes `hub:NAME`: that is the
-    one case where dataqa touches the network.
+    Parameters
+    ----------
+    path : str or path-like
+        The file or folder. A Hugging Face hub dataset is read only when the user writes
+        `hub:NAME`: that is the one case where dataqa touches the network.
+    text_col, label_col, id_col, group_col : str, optional
+        Column roles; guessed from names and content when not given.
+    fmt : str, optional
+        Force the format (csv, tsv, jsonl, json, parquet, datasets).
+    encoding : str, optional
+        Text encoding; default UTF-8, or what a byte-order mark says.
+    split : str, optional
+        Split of a `datasets` folder or hub dataset (default "train").
+
+    Returns
+    -------
+    Dataset
+        With `meta["format"]` and `meta["io"]` (a `dataqa.io.Source`) describing how
+        the input was stored, so that writers give it back the same way.
+
+    Raises
+    ------
+    DataQAError
+        Unreadable or malformed input, or a column role that does not exist.
     """
     spath = str(path)
-    frame = read_table(spath, fmt=fmt, encoding=encoding, split=split)
+    if not spath.startswith("hub:"):
+        recover(Path(spath).parent)  # a killed `dataqa clean` may have left a set to finish
+    frame, source = read(spath, fmt=fmt, encoding=encoding, split=split)
     ds = from_frame(
         frame,
         text_col=text_col,
@@ -189,246 +358,10 @@ def load(
         id_col=id_col,
         group_col=group_col,
         source=spath,
+        stored=source,
     )
-    ds.meta["format"] = fmt or guess_format(spath)
+    ds.meta["format"] = source.format
     return ds
-
-
-def guess_format(path: str) -> str:
-    if path.startswith("hub:"):
-        return "hub"
-    p = Path(path)
-    if p.is_dir():
-        return "datasets"
-    suffixes = [s.lower() for s in p.suffixes]
-    for suffix in reversed(suffixes):
-        name = suffix.lstrip(".")
-        if name in ("csv", "tsv", "parquet", "jsonl", "json"):
-            return name
-        if name in ("pq",):
-            return "parquet"
-        if name in ("ndjson",):
-            return "jsonl"
-        if name == "txt":
-            return "tsv"
-    return "csv"
-
-
-def read_table(
-    path: str, *, fmt: str | None = None, encoding: str | None = None, split: str | None = None
-) -> pd.DataFrame:
-    fmt = fmt or guess_format(path)
-    if fmt == "hub":
-        return _read_hub(path[4:], split)
-    p = Path(path)
-    if not p.exists():
-        hint = "check the path and the current folder"
-        if re.fullmatch(r"[\w.-]+/[\w.-]+", path):
-            hint += f"; to read the Hugging Face hub dataset {path!r}, write hub:{path}"
-        raise DataQAError("no such file or folder", path=path, hint=hint)
-    if p.is_dir():
-        return _read_datasets_folder(p, split)
-    if fmt not in FORMATS:
-        raise DataQAError(
-            f"unknown format {fmt!r}", path=path, hint=f"use one of: {', '.join(FORMATS)}"
-        )
-    if p.stat().st_size == 0:
-        raise DataQAError(
-            "the file is empty (0 bytes)",
-            path=path,
-            hint="point dataqa at a file with a header row and data rows",
-        )
-    with open(p, "rb") as fh:
-        head = fh.read(8192)
-    if fmt == "parquet":
-        return _read_parquet(p)
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataQAError(
-            "this looks like a binary file, not text",
-            path=path,
-            hint="give a UTF-8 CSV, TSV, JSONL or Parquet file",
-        )
-    if fmt in ("jsonl", "json"):
-        return _read_json(p, encoding, lines=fmt == "jsonl" or not head.lstrip().startswith(b"["))
-    return _read_delimited(p, "\t" if fmt == "tsv" else ",", encoding)
-
-
-def _decode_error(path: Path, err: UnicodeDecodeError, encoding: str) -> DataQAError:
-    line = None
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-        start = data.find(err.object[max(err.start - 20, 0) : err.start + 1]) if err.object else -1
-        offset = start + min(err.start, 20) if start >= 0 else err.start
-        line = data[:offset].count(b"\n") + 1
-    except OSError:
-        pass
-    where = f" at line {line}" if line else ""
-    return DataQAError(
-        f"the file is not valid {encoding}{where} (byte 0x{err.object[err.start]:02x})",
-        path=str(path),
-        hint="convert it to UTF-8, or pass --encoding latin-1 (or cp1252) if that is what it is",
-    )
-
-
-def _read_delimited(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
-    enc = encoding or "utf-8-sig"
-    try:
-        frame = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            encoding=enc,
-            quoting=3 if sep == "\t" else 0,
-        )
-    except UnicodeDecodeError as err:
-        raise _decode_error(path, err, encoding or "UTF-8") from None
-    except pd.errors.EmptyDataError:
-        raise DataQAError(
-            "the file has no header and no rows",
-            path=str(path),
-            hint="the first line must name the columns",
-        ) from None
-    except pd.errors.ParserError as err:
-        msg = str(err)
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if m:
-            raise DataQAError(
-                f"line {m.group(2)} has {m.group(3)} fields where the header has {m.group(1)}",
-                path=str(path),
-                hint="quote fields that contain the delimiter, or fix that line",
-            ) from None
-        raise DataQAError(
-            f"the file could not be parsed ({msg.strip()})",
-            path=str(path),
-            hint="check the delimiter and quoting",
-        ) from None
-    except LookupError:
-        raise DataQAError(
-            f"unknown encoding {encoding!r}",
-            path=str(path),
-            hint="use a Python codec name such as utf-8 or latin-1",
-        ) from None
-    if frame.empty:
-        raise DataQAError(
-            "the file has a header but no data rows",
-            path=str(path),
-            hint="add rows, or check you picked the right file",
-        )
-    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:")]
-    if unnamed and len(unnamed) == len(frame.columns):
-        raise DataQAError(
-            "the header row is empty", path=str(path), hint="the first line must name the columns"
-        )
-    return frame
-
-
-def _read_json(path: Path, encoding: str | None, lines: bool) -> pd.DataFrame:
-    enc = encoding or "utf-8-sig"
-    rows = []
-    try:
-        with open(path, encoding=enc) as fh:
-            if not lines:
-                data = json.load(fh)
-                if not isinstance(data, list):
-                    raise DataQAError(
-                        "a .json file must hold a list of records",
-                        path=str(path),
-                        hint="or write one JSON object per line (.jsonl)",
-                    )
-                rows = data
-            else:
-                for lineno, line in enumerate(fh, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError as err:
-                        raise DataQAError(
-                            f"line {lineno} is not valid JSON ({err.msg})",
-                            path=str(path),
-                            hint="fix or remove that line",
-                        ) from None
-                    if not isinstance(obj, dict):
-                        raise DataQAError(
-                            f"line {lineno} is not a JSON object",
-                            path=str(path),
-                            hint='each line must be an object like {"text": ...}',
-                        )
-                    rows.append(obj)
-    except UnicodeDecodeError as err:
-        raise _decode_error(path, err, encoding or "UTF-8") from None
-    except json.JSONDecodeError as err:
-        raise DataQAError(
-            f"invalid JSON at line {err.lineno} ({err.msg})",
-            path=str(path),
-            hint="fix the file, or save it as JSON lines",
-        ) from None
-    if not rows:
-        raise DataQAError(
-            "the file holds no records",
-            path=str(path),
-            hint="add rows, or check you picked the right file",
-        )
-    return pd.DataFrame.from_records(rows)
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises several unrelated types for a bad file
-        raise DataQAError(
-            f"not a readable Parquet file ({type(err).__name__}: {err})",
-            path=str(path),
-            hint="check the file is complete and really Parquet",
-        ) from None
-    if frame.empty:
-        raise DataQAError("the file has no rows", path=str(path), hint="add rows")
-    return frame
-
-
-def _pick_split(obj, split: str | None, where: str):
-    if hasattr(obj, "keys") and not hasattr(obj, "column_names"):
-        names = list(obj.keys())
-        chosen = split or ("train" if "train" in names else names[0] if len(names) == 1 else None)
-        if chosen is None or chosen not in names:
-            raise DataQAError(
-                f"it holds the splits {names}", path=where, hint="pick one with --split NAME"
-            )
-        return obj[chosen]
-    return obj
-
-
-def _read_datasets_folder(path: Path, split: str | None) -> pd.DataFrame:
-    markers = ("dataset_info.json", "state.json", "dataset_dict.json")
-    if not any((path / m).exists() for m in markers) and not any(
-        (sub / m).exists() for sub in path.iterdir() if sub.is_dir() for m in markers
-    ):
-        raise DataQAError(
-            "this folder is not a dataset saved with datasets' save_to_disk",
-            path=str(path),
-            hint="give a file, or a folder written by save_to_disk",
-        )
-    import datasets  # heavy: only when a folder is read
-
-    obj = datasets.load_from_disk(str(path))
-    return _pick_split(obj, split, str(path)).to_pandas()
-
-
-def _read_hub(name: str, split: str | None) -> pd.DataFrame:
-    import datasets
-
-    try:
-        obj = datasets.load_dataset(name)
-    except Exception as err:  # network, auth, missing dataset: all one message for the user
-        raise DataQAError(
-            f"could not load hub dataset {name!r} ({type(err).__name__})",
-            path=f"hub:{name}",
-            hint="check the name and your network access",
-        ) from None
-    return _pick_split(obj, split, f"hub:{name}").to_pandas()
 
 
 def _closest(name: str, columns) -> str:
@@ -479,8 +412,10 @@ def infer_roles(
     if label:
         taken.add(label)
     ident = id_col or _find(frame, ID_NAMES, taken)
-    if ident is not None and id_col is None and frame[ident].duplicated().any():
-        ident = None  # an inferred id column that is not unique is just data
+    if ident is not None and id_col is None:
+        col = frame[ident]
+        if col.duplicated().any() or col.isna().any():
+            ident = None  # an inferred id column that is not unique and full is just data
     if ident:
         taken.add(ident)
     group = group_col or _find(frame, GROUP_NAMES, taken)
@@ -495,13 +430,18 @@ def _longest_text_column(frame: pd.DataFrame, taken) -> str | None:
         col = frame[c]
         if col.dtype != object and not pd.api.types.is_string_dtype(col):
             continue
-        sample = col.dropna().astype(str).head(1000)
+        sample = _as_strings(col.dropna().head(1000))
         if sample.empty or pd.to_numeric(sample, errors="coerce").notna().mean() > 0.9:
             continue
         mean_len = sample.str.len().mean()
         if mean_len > best_len:
             best, best_len = c, mean_len
     return best
+
+
+def _as_strings(values: pd.Series) -> pd.Series:
+    """`values` as Python strings in an object Series (safe for lone surrogates)."""
+    return pd.Series([str(v) for v in values], index=values.index, dtype=object)
 
 
 def _check_unique_ids(col: pd.Series, name: str, source: str) -> None:
@@ -537,7 +477,7 @@ def _check_text_column(frame: pd.DataFrame, text: str, source: str) -> None:
             hint="pick the right column with --text-col",
         )
     if pd.api.types.is_numeric_dtype(col) or (
-        pd.to_numeric(present.astype(str).head(5000), errors="coerce").notna().all()
+        pd.to_numeric(_as_strings(present.head(5000)), errors="coerce").notna().all()
     ):
         raise DataQAError(
             "the text column holds numbers, not text",
@@ -545,78 +485,3 @@ def _check_text_column(frame: pd.DataFrame, text: str, source: str) -> None:
             column=text,
             hint="pick the column with the text in it with --text-col",
         )
-
-
-def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = True) -> Path:
-    """Write atomically (temporary file in the same folder, then rename).
-
-    With `index=True` the row ids go out as the `dataqa_row_id` column.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = frame.copy()
-    if index:
-        if ROW_ID in out.columns:
-            out = out.drop(columns=[ROW_ID])
-        ids = out.index
-        if ids.inferred_type in (
-            "mixed",
-            "mixed-integer",
-        ):  # e.g. raw ints + "aug-3": text for typed formats
-            ids = ids.map(str)
-        out.insert(0, ROW_ID, ids)
-    out = out.reset_index(drop=True)
-    fmt = guess_format(str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        if fmt == "parquet":
-            out.to_parquet(tmp, index=False)
-        elif fmt in ("jsonl", "json"):
-            out.to_json(tmp, orient="records", lines=fmt == "jsonl", force_ascii=False)
-        else:
-            out.to_csv(
-                tmp,
-                sep="\t" if fmt == "tsv" else ",",
-                index=False,
-                quoting=3 if fmt == "tsv" else 0,
-                escapechar="\\" if fmt == "tsv" else None,
-            )
-        _default_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def read_json_file(path: str | os.PathLike, what: str, hint: str):
-    """Parse a JSON file the user named; a missing or unparsable file is a DataQAError."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataQAError(f"no such {what} file", path=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataQAError(f"not a JSON {what} ({err})", path=str(path), hint=hint) from None
-
-
-def _default_mode(path: str) -> None:
-    """mkstemp makes 0600 files; give outputs the mode a plain open() would (umask applies)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        _default_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

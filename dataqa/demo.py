@@ -291,9 +291,9 @@ def detection_table(report, truth: dict) -> list[dict]:
 def run_demo(out_dir: Path, rows: int = 2000, seed: int = 7, finetune: bool = True) -> dict:
     import click
 
-    from dataqa.audit import audit
-    from dataqa.clean import clean
     from dataqa.dataset import atomic_write_text, write_table
+    from dataqa.stages.audit import audit
+    from dataqa.stages.clean import clean
 
     out_dir.mkdir(parents=True, exist_ok=True)
     train, test, truth = make_demo(rows, seed)

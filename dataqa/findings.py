@@ -16,19 +16,10 @@ from typing import Any
 import numpy as np
 
 from dataqa.dataset import atomic_write_text, read_json_file
+from dataqa.fixes import FIX_ACTIONS, SEVERITIES, Fix, fix_from_dict  # noqa: F401
 
-SCHEMA_VERSION = "1.0"
-SEVERITIES = ("info", "warning", "error")
-FIX_ACTIONS = (
-    "fix_text",
-    "quarantine",
-    "dedupe",
-    "relabel",
-    "mask_pii",
-    "review",
-    "augment",
-    "none",
-)
+SCHEMA_VERSION = "1.1"
+"""1.1: fixes are typed (`dataqa.fixes`); actions fix_text and mask_pii became repair_text."""
 
 
 def severity_rank(severity: str) -> int:
@@ -39,8 +30,9 @@ def severity_rank(severity: str) -> int:
 class Finding:
     """One problem: a check name, how bad, which rows, why, and what to do about it.
 
-    `fix` is machine-readable so `clean` can act on it: `{"action": one of FIX_ACTIONS, ...}`.
-    Dataset-level findings have an empty `row_ids`.
+    `fix` is a typed `dataqa.fixes.Fix` that `clean` acts on through its policy table
+    (a JSON dict `{"action": ..., ...}` is accepted and typed). Dataset-level findings
+    have an empty `row_ids`.
     """
 
     check: str
@@ -48,12 +40,14 @@ class Finding:
     message: str
     row_ids: list = field(default_factory=list)
     evidence: dict = field(default_factory=dict)
-    fix: dict | None = None
+    fix: Fix | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
         self.row_ids = [to_jsonable(r) for r in self.row_ids]
+        if isinstance(self.fix, dict):
+            self.fix = fix_from_dict(self.fix)
 
     def to_dict(self) -> dict:
         # not dataclasses.asdict: it deep-copies every row id, which dominates 1M-row reports
@@ -63,7 +57,7 @@ class Finding:
             "message": self.message,
             "row_ids": self.row_ids,
             "evidence": to_jsonable(self.evidence),
-            "fix": to_jsonable(self.fix),
+            "fix": to_jsonable(self.fix.to_dict()) if self.fix is not None else None,
         }
 
     @classmethod

@@ -1,7 +1,12 @@
-"""Progress output: tqdm bars and stage timers on a terminal, silence when piped."""
+"""Progress output: tqdm bars on a terminal, stage timings through `logging`.
+
+Library code never prints: a stage's start and end go to the "dataqa" logger at INFO
+(the CLI shows them on stderr unless -q; a notebook shows nothing unless asked).
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -25,11 +30,14 @@ def bar(
 
 @contextmanager
 def stage(desc: str, *, enabled: bool = True) -> Iterator[None]:
-    """Print `desc ... 1.2s` on stderr around a step when progress is on."""
+    """Log `desc ...` and `desc done in 1.2s` (logger "dataqa", INFO) around a step."""
     if not enabled:
         yield
         return
     start = time.perf_counter()
-    print(f"{desc} ...", file=sys.stderr, flush=True)
+    log.info("%s ...", desc)
     yield
-    print(f"{desc} done in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+    log.info("%s done in %.1fs", desc, time.perf_counter() - start)
+
+
+log = logging.getLogger("dataqa")

@@ -41,3 +41,10 @@ def banking77_train() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def sst2_dev() -> pd.DataFrame:
     return pd.read_csv(shared_data("sst2", "dev.tsv"), sep="\t", quoting=3)
+
+
+@pytest.fixture(scope="session")
+def sst2_train():
+    from dataqa.dataset import load
+
+    return load(shared_data("sst2", "train.tsv"))

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from conftest import shared_data
 
-from dataqa.augment.eda import EdaRates, random_deletion, random_insertion, random_swap
-from dataqa.augment.filter import FilterOptions, filter_candidates, fit_label_model
-from dataqa.augment.plan import make_plan, read_plan, refuse_test_split, source_rows
-from dataqa.augment.rng import RowRandom
-from dataqa.augment.synonym import synonym_batch, synonym_replace
-from dataqa.augment.wordnet import DEFAULT_DIR, NATIVE_FILES, load_wordnet, nltk_data_dir
-from dataqa.augment.words import negation_counts
+from dataqa.augmentation.eda import EdaRates, random_deletion, random_insertion, random_swap
+from dataqa.augmentation.filter import FilterOptions, filter_candidates, fit_label_model
+from dataqa.augmentation.plan import make_plan, read_plan, refuse_test_split, source_rows
+from dataqa.augmentation.rng import RowRandom
+from dataqa.augmentation.synonym import synonym_batch, synonym_replace
+from dataqa.augmentation.wordnet import DEFAULT_DIR, NATIVE_FILES, load_wordnet, nltk_data_dir
+from dataqa.augmentation.words import negation_counts
 from dataqa.dataset import from_frame
 from dataqa.errors import DataQAError
 

@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from dataqa.augment.wordnet import DEFAULT_DIR
+from dataqa.augmentation.wordnet import DEFAULT_DIR
 from dataqa.errors import DataQAError
 
 needs_apertium = pytest.mark.skipif(
@@ -18,8 +18,8 @@ needs_apertium = pytest.mark.skipif(
 
 @needs_apertium
 def test_apertium_keeps_line_alignment_and_counts_negation_loss():
-    from dataqa.augment.backtranslate import apertium_roundtrip, apertium_translate
-    from dataqa.augment.filter import filter_candidates
+    from dataqa.augmentation.backtranslate import apertium_roundtrip, apertium_translate
+    from dataqa.augmentation.filter import filter_candidates
 
     texts = [
         "it has none of the charm of the original .",
@@ -41,7 +41,7 @@ def test_apertium_keeps_line_alignment_and_counts_negation_loss():
 
 @needs_apertium
 def test_missing_apertium_pair_names_the_package():
-    from dataqa.augment.backtranslate import apertium_translate
+    from dataqa.augmentation.backtranslate import apertium_translate
 
     with pytest.raises(DataQAError, match="apertium-eng-xyz"):
         apertium_translate(["hello"], "eng-xyz")
@@ -88,8 +88,8 @@ def _tiny_marian(path) -> None:
 
 @pytest.mark.slow
 def test_marian_from_a_local_checkpoint(tmp_path):
-    from dataqa.augment import AugmentOptions, FilterOptions, augment
-    from dataqa.augment.backtranslate import marian_roundtrip
+    from dataqa.augmentation import AugmentOptions, FilterOptions, augment
+    from dataqa.augmentation.backtranslate import marian_roundtrip
     from dataqa.dataset import from_frame
 
     model = tmp_path / "tiny-marian"
@@ -124,8 +124,8 @@ def test_marian_from_a_local_checkpoint(tmp_path):
 @pytest.mark.skipif(not (DEFAULT_DIR / "index.sense").is_file(), reason="needs wordnet-sense-index")
 def test_nlpaug_backend_works_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    from dataqa.augment.synonym import nlpaug_augmenter, nlpaug_synonyms
-    from dataqa.augment.wordnet import nltk_data_dir
+    from dataqa.augmentation.synonym import nlpaug_augmenter, nlpaug_synonyms
+    from dataqa.augmentation.wordnet import nltk_data_dir
 
     data = nltk_data_dir()
     folder = data / "corpora" / "wordnet"

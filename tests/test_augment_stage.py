@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import shared_data
 
-from dataqa.augment import AugmentOptions, FilterOptions, augment
-from dataqa.augment.wordnet import DEFAULT_DIR
-from dataqa.augment.words import negation_counts
+from dataqa.augmentation import AugmentOptions, FilterOptions, augment
+from dataqa.augmentation.wordnet import DEFAULT_DIR
+from dataqa.augmentation.words import negation_counts
 from dataqa.cli import cli
 from dataqa.dataset import from_frame, load
 from dataqa.errors import DataQAError
@@ -98,9 +98,9 @@ def test_charts_and_stats_are_plain_json(runs):
 
 @needs_wordnet
 def test_same_seed_same_rows_and_rows_regenerate_from_their_seed(thin_ds, runs):
-    from dataqa.augment.rng import RowRandom
-    from dataqa.augment.synonym import synonym_replace
-    from dataqa.augment.wordnet import load_wordnet
+    from dataqa.augmentation.rng import RowRandom
+    from dataqa.augmentation.synonym import synonym_replace
+    from dataqa.augmentation.wordnet import load_wordnet
 
     again, _ = augment(thin_ds, "synonym", target="balance", seed=11)
     first = runs["synonym"][0].frame
@@ -127,7 +127,7 @@ def test_new_ids_never_collide(thin_frame):
 
 @needs_wordnet
 def test_duplicate_check_reads_provenance_but_still_reports_leakage(thin_frame):
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     # long sentences, so a one-word paraphrase is a MinHash near-duplicate of its source
     frame = thin_frame[thin_frame["text"].str.split().str.len() >= 12].reset_index(drop=True)
@@ -252,7 +252,7 @@ def test_augment_help_imports_nothing_heavy():
 
 @needs_wordnet
 def test_plan_from_a_real_audit_with_groups(thin_frame, tmp_path):
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     # brand "b" holds almost no refunds: the balance check plans rows per (brand, label)
     frame = thin_frame.assign(brand=["a" if i % 3 else "b" for i in range(len(thin_frame))])

@@ -104,7 +104,7 @@ def test_group_plan_balances_labels_within_groups():
 
 
 def test_extract_plan_from_report_dict_and_path(tmp_path, demo_ds):
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     report = audit(demo_ds, checks=["balance"])
     plan = extract_plan(report)

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dataqa.clean import REASONS_COL, CleanOptions, clean
 from dataqa.dataset import ROW_ID, from_frame, load
+from dataqa.stages.clean import REASONS_COL, CleanOptions, clean
 
 
 def assert_nothing_lost(ds, result):
@@ -182,12 +182,13 @@ def test_property_rows_in_equal_kept_plus_quarantined(rows):
 def test_optional_typo_correction_is_logged():
     df = pd.DataFrame(
         {
-            "text": ["Teh kettle works", "I reccomend this blender", "plain words only"],
+            "text": ["Teh kettel works", "I reccomend thsi blender", "plain words only"],
             "label": ["a", "b", "a"],
         }
     )
     result = clean(df, options=CleanOptions(correct_typos=True))
     kept = result.kept.frame
+    # only rows the audit flags for typos (34%+ unknown words) are corrected
     assert kept.at[0, "text"] == "The kettle works"
     assert kept.at[1, "text"] == "I recommend this blender"
     assert kept.at[2, "text"] == "plain words only"

@@ -102,7 +102,7 @@ def test_json_to_stdout_is_pure_json(tmp_path, demo):
 
 
 def test_determinism_same_seed_same_findings(demo):
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     train, _, _ = demo
     a = audit(train, checks=["hygiene", "duplicates"], seed=3).to_dict()

@@ -86,18 +86,18 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     before = path.read_bytes()
 
     def boom(*a, **k):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
-    with pytest.raises(OSError):
+    monkeypatch.setattr("dataqa.io.writers._write_delimited", boom)
+    with pytest.raises(DataQAError, match="No space left"):
         write_table(frame().head(1), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
 def test_report_json_round_trip(tmp_path, demo_ds):
-    from dataqa.audit import audit
     from dataqa.findings import Report
+    from dataqa.stages.audit import audit
 
     report = audit(demo_ds, checks=["hygiene"])
     report.save(tmp_path / "r.json")

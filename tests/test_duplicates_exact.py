@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dataqa.audit import audit
 from dataqa.dataset import from_frame
+from dataqa.stages.audit import audit
 
 
 def test_normalised_exact_duplicates_and_conflicts():

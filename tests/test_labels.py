@@ -82,7 +82,7 @@ def test_finding_contract(planted):
         assert ev["given_label"] == frame.at[f.row_ids[0], "label"]
         assert ev["suggested_label"] != ev["given_label"]
         assert 0 <= ev["quality"] <= 1 and 0 < ev["confidence"] <= 1
-        assert f.fix == {"action": "relabel", "to": ev["suggested_label"]}
+        assert f.fix.to == ev["suggested_label"] and f.fix.confidence == ev["confidence"]
         assert (f.severity == "error") == (ev["confidence"] >= 0.9)
     quality = [f.evidence["p_given_label_correct"] for f in issues]
     assert quality == sorted(quality), "rank 1 is the most suspect"
@@ -332,7 +332,7 @@ def test_finetuned_out_of_fold_probabilities_join_the_pool():
 
 
 def test_clean_relabels_and_logs_before_after():
-    from dataqa.clean import CleanOptions, clean
+    from dataqa.stages.clean import CleanOptions, clean
 
     frame, flipped = flip(banking_subset(classes=6, per_class=50), 0.1, seed=5)
     original = banking_subset(classes=6, per_class=50)["label"]
@@ -352,8 +352,8 @@ def test_clean_relabels_and_logs_before_after():
 
 
 def test_clean_quarantines_label_errors_from_a_passed_report():
-    from dataqa.audit import audit
-    from dataqa.clean import CleanOptions, clean
+    from dataqa.stages.audit import audit
+    from dataqa.stages.clean import CleanOptions, clean
 
     frame, flipped = flip(banking_subset(classes=6, per_class=50), 0.1, seed=6)
     ds = from_frame(frame, text_col="text", label_col="label")
@@ -381,7 +381,7 @@ def conflicting_copies(seed: int = 9) -> tuple[pd.DataFrame, list[int], list[int
 
 
 def test_clean_settles_conflicting_duplicates_with_the_labels_check():
-    from dataqa.clean import CleanOptions, clean
+    from dataqa.stages.clean import CleanOptions, clean
 
     frame, src, copies = conflicting_copies()
     ds = from_frame(frame, text_col="text", label_col="label")
@@ -405,11 +405,11 @@ def test_clean_settles_conflicting_duplicates_with_the_labels_check():
 
 
 def test_clean_quarantines_unsure_label_suspects_on_request():
-    from dataqa.clean import CleanOptions, clean
+    from dataqa.stages.clean import CleanOptions, clean
 
     frame, flipped = flip(banking_subset(classes=6, per_class=50), 0.1, seed=5)
     ds = from_frame(frame, text_col="text", label_col="label")
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     report = audit(ds, checks=["labels"])
     strict = dict(label_errors="relabel", label_threshold=0.999)
@@ -424,7 +424,7 @@ def test_clean_quarantines_unsure_label_suspects_on_request():
 
 
 def test_clean_relabel_keeps_an_integer_label_column():
-    from dataqa.clean import CleanOptions, clean
+    from dataqa.stages.clean import CleanOptions, clean
 
     frame, flipped = flip(banking_subset(classes=5, per_class=40), 0.1, seed=8)
     codes = {c: i for i, c in enumerate(sorted(frame["label"].unique()))}

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataqa.audit import audit
 from dataqa.minhash import (
     LSH_RECALL,
     MAX_BUCKET_WINDOW,
@@ -19,6 +18,7 @@ from dataqa.minhash import (
     near_duplicate_pairs,
     near_matches_across,
 )
+from dataqa.stages.audit import audit
 from dataqa.text import normalize_for_dedup
 
 

@@ -14,7 +14,6 @@ from conftest import shared_data
 from dataqa.checks.base import Context
 from dataqa.checks.relevance import (
     RelevanceCheck,
-    benjamini_hochberg,
     conformal_pvalues,
 )
 from dataqa.dataset import from_frame
@@ -47,13 +46,6 @@ def mix(corpora, *, n: int, share: float, n_ref: int, seed: int = 0):
 
 def flagged(result) -> set:
     return {r for f in result.findings if f.check == "relevance.off_topic" for r in f.row_ids}
-
-
-def test_benjamini_hochberg_matches_hand_computation():
-    p = np.array([0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216])
-    # thresholds k*0.05/10: 0.005 0.01 0.015 0.02 0.025 ...; the largest k with p(k) <= is 2
-    assert benjamini_hochberg(p, 0.05).tolist() == [True, True] + [False] * 8
-    assert not benjamini_hochberg(np.full(50, 0.5), 0.05).any()
 
 
 def test_conformal_pvalues_are_uniform_on_null_and_tiny_far_out():
@@ -128,8 +120,8 @@ def test_bad_options_and_tiny_reference_are_user_errors():
 
 
 def test_audit_and_cli_pass_the_reference_through(corpora, tmp_path):
-    from dataqa.audit import audit
     from dataqa.cli import cli
+    from dataqa.stages.audit import audit
 
     frame, planted, ref = mix(corpora, n=3000, share=0.1, n_ref=1500, seed=4)
     report = audit(frame, checks=["relevance"], reference=ref, id_col="id")

@@ -97,8 +97,8 @@ def page_json(html: str) -> dict:
 
 
 def _demo_report(demo) -> Report:
-    from dataqa.audit import audit
     from dataqa.dataset import from_frame
+    from dataqa.stages.audit import audit
 
     train, test, truth = demo
     ds = from_frame(train, text_col="text", label_col="label", group_col="brand")
@@ -117,8 +117,8 @@ def demo_report(demo) -> Report:
 
 def hostile_report() -> Report:
     """A real audit over rows of hostile text, plus hand-made parts a tampered JSON could hold."""
-    from dataqa.audit import audit
     from dataqa.dataset import from_frame
+    from dataqa.stages.audit import audit
 
     base = [
         f"I bought this kettle in spring number {i} and it works as described every single day."

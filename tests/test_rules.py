@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from dataqa.checks.base import CheckResult, Context
+from dataqa.checks.rules import RULE_TYPES, load_rules, parse_rules
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding
-from dataqa.rules import RULE_TYPES, load_rules, parse_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -391,7 +391,7 @@ def test_native_rules_on_planted_data(tmp_path):
 
 def test_audit_runs_rules_last_and_reads_duplicates(tmp_path):
     pytest.importorskip("great_expectations")
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     frame = pd.DataFrame({"text": [f"text {i} here" for i in range(40)] + ["dup row"] * 10})
     path = write(tmp_path, "rules:\n  - {name: dups, type: max_duplicate_rate, max: 0.05}\n")
@@ -450,7 +450,7 @@ def test_audit_help_does_not_import_great_expectations():
         "from dataqa.cli import cli\n"
         "r = CliRunner().invoke(cli, ['audit', '--help'])\n"
         "assert r.exit_code == 0 and '--rules' in r.output and '--reference' in r.output\n"
-        "import dataqa.rules, dataqa.checks.rules, dataqa.checks.relevance\n"
+        "import dataqa.checks.rules, dataqa.checks.relevance\n"
         "heavy = [m for m in ('great_expectations', 'sklearn', 'torch') if m in sys.modules]\n"
         "print(heavy)\n"
     )

@@ -89,5 +89,5 @@ def test_bad_classifier_option_is_a_clear_error():
     from dataqa.errors import DataQAError
 
     ds = from_frame(pd.DataFrame({"text": ["a b"] * 20, "label": ["x", "y"] * 10}))
-    with pytest.raises(DataQAError, match="cheap or full"):
+    with pytest.raises(DataQAError, match="'cheap' or 'full'"):
         SizeCheck(classifier="huge").run(ds, Context())

@@ -167,7 +167,7 @@ def test_finetune_cli_bad_input_is_a_clear_error(banking_slice, tmp_path):
             "-1",
         ],
     )
-    assert res.exit_code == 2 and "lr = -1.0 is not allowed" in res.output
+    assert res.exit_code == 2 and "finetune.lr=-1.0 is not allowed" in res.output
 
 
 @pytest.mark.parametrize(
@@ -288,7 +288,7 @@ def test_run_skips_augment_with_a_note_when_it_is_not_installed(tmp_path, monkey
         "  finetune: {model: tiny, epochs: 1, seeds: 2, max_length: 32, threads: 1}\n", ""
     )
     (tmp_path / "p.yaml").write_text(text)
-    monkeypatch.setitem(sys.modules, "dataqa.augment", None)  # import fails as if absent
+    monkeypatch.setitem(sys.modules, "dataqa.augmentation", None)  # import fails as if absent
     from dataqa.train.pipeline import run_pipeline
 
     result = run_pipeline(tmp_path / "p.yaml")
@@ -309,7 +309,7 @@ def test_run_skips_augment_with_a_note_when_it_is_not_installed(tmp_path, monkey
         ("data: {train: t.csv}\nstagse: {}\n", ["line 2", "'stagse'", "did you mean 'stages'"]),
         (
             "data: {train: t.csv, test: t.csv}\nstages:\n  finetune:\n    seeds: 0\n",
-            ["line 4", "stages.finetune.seeds", "seeds = 0 is not allowed"],
+            ["line 4", "stages.finetune.seeds", "stages.finetune.seeds=0 is not allowed"],
         ),
         (
             "data: {train: t.csv, test: t.csv}\nstages:\n  finetune:\n    budget: flops\n",

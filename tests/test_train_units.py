@@ -197,11 +197,11 @@ def test_options_are_validated_and_take_the_model_defaults():
     assert TrainOptions(lora=True).for_model(True).lr == 5e-4
     assert TrainOptions(lr=1e-3).for_model(False).lr == 1e-3  # given values win
     assert pre.steps_for(100) == 3 * 4 and pre.model_copy(update={"max_steps": 7}).steps_for(1) == 7
-    with pytest.raises(DataQAError, match="lr = -1"):
+    with pytest.raises(DataQAError, match="finetune.lr=-1 is not allowed"):
         make_options(lr=-1)
     with pytest.raises(DataQAError, match="budget"):
         make_options(budget="flops")
-    with pytest.raises(DataQAError, match="unknown fine-tune option 'epoch'"):
+    with pytest.raises(DataQAError, match="finetune has no option 'epoch'"):
         make_options(epoch=3)
 
 

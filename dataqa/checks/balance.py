@@ -38,31 +38,57 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
+from dataqa.fixes import Augment, Kind, NoFix
+from dataqa.options import Options
 
 PLAN_VERSION = 1
 MAX_CHART_CLASSES = 100
 
 
+class BalanceOptions(Options):
+    """Options of the balance check."""
+
+    min_per_class: int = Field(50, ge=1, description="Fewer rows than this: a thin class.")
+    min_share_of_median: float = Field(
+        0.25, ge=0, le=1, description="Or fewer than this share of the median class's rows."
+    )
+    critical_per_class: int = Field(10, ge=1, description="Fewer rows: too few to learn (error).")
+    imbalance_info: float = Field(3.0, ge=1, description="Largest/smallest ratio worth an info.")
+    imbalance_warn: float = Field(10.0, ge=1, description="... worth a warning.")
+    target: str | int = Field(
+        "max", description="Rows per class the plan aims at: max, median, mean or a number."
+    )
+    max_factor: float = Field(
+        5.0, ge=1, description="Never grow a class or cell past this multiple of its rows."
+    )
+    plan_max_groups: int = Field(200, ge=1, description="More groups: no per-group plan.")
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value):
+        if isinstance(value, int) and value >= 1 or value in ("max", "median", "mean"):
+            return value
+        raise ValueError("target is max, median, mean or a positive number of rows")
+
+
+KINDS = (
+    Kind("balance.single_class", "error", NoFix, "one class only: nothing to learn", rows=False),
+    Kind("balance.thin_class", "warning", Augment, "a class with too few rows"),
+    Kind("balance.imbalance", "info", Augment, "largest / smallest class ratio", rows=False),
+)
+
+
 class BalanceCheck(Check):
+    Options = BalanceOptions
+    kinds = KINDS
+
     name = "balance"
     needs = ("text", "label")
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        return {
-            "min_per_class": 50,  # fewer rows than this: a thin class (warning)
-            "min_share_of_median": 0.25,  # or fewer than this share of the median class
-            "critical_per_class": 10,  # fewer rows than this: too few to learn (error)
-            "imbalance_info": 3.0,  # largest / smallest class at or above this: info
-            "imbalance_warn": 10.0,  # ... at or above this: warning
-            "target": "max",  # plan target per class: max | median | mean | an integer
-            "max_factor": 5.0,  # never grow a class or cell past this multiple of its rows
-            "plan_max_groups": 200,  # more groups than this: no per-group plan
-        }
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
+from dataqa.fixes import Fix, Kind
+from dataqa.options import Options, validate
 
 
 @dataclass
@@ -44,28 +46,74 @@ class Context:
         return self.cache[key]
 
 
+class NoOptions(Options):
+    """A check without options."""
+
+
 class Check:
-    """Base class: subclasses set `name`, `needs` and implement `run`."""
+    """Base class: subclasses set `name`, `needs`, `Options`, `kinds` and implement `run`.
+
+    Attributes
+    ----------
+    name : str
+        The check's name (`--checks`, `-s NAME.OPTION=VALUE`, the finding prefix).
+    needs : tuple of str
+        Column roles the check cannot run without (text, label, group).
+    Options : type of dataqa.options.Options
+        Its options model: the one place its options, defaults and ranges are declared.
+    kinds : tuple of dataqa.fixes.Kind
+        Every kind of finding it can emit, with the fix each carries.
+    reusable : bool
+        True for model-based checks whose findings `clean` takes from an earlier audit
+        (`--report`) instead of running them again on the repaired text.
+    """
 
     name: ClassVar[str] = ""
     needs: ClassVar[tuple[str, ...]] = ("text",)
-    """Column roles the check cannot run without (text, label, group)."""
+    Options: ClassVar[type[Options]] = NoOptions
+    kinds: ClassVar[tuple[Kind, ...]] = ()
+    reusable: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
-        defaults = self.defaults()
-        unknown = set(params) - set(defaults)
-        if unknown:
-            from dataqa.errors import DataQAError
-
-            raise DataQAError(
-                f"check {self.name!r} has no option {sorted(unknown)[0]!r}",
-                hint=f"its options are: {', '.join(sorted(defaults)) or 'none'}",
-            )
-        self.params = {**defaults, **params}
+        self.options = validate(self.Options, params, where=self.name)
+        self.params = self.options.model_dump()
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        return {}
+        return cls.Options().model_dump()
+
+    @classmethod
+    def kind(cls, name: str) -> Kind:
+        """The declared kind `name` (`<check>.<kind>`); a `<check>.*` kind matches any."""
+        for k in cls.kinds:
+            if k.name == name or (k.name.endswith(".*") and name.startswith(k.name[:-1])):
+                return k
+        raise KeyError(f"{cls.__name__} declares no finding kind {name!r}")
+
+    def finding(
+        self,
+        kind: str,
+        message: str,
+        row_ids=(),
+        *,
+        evidence: dict | None = None,
+        fix: Fix | None = None,
+        severity: str | None = None,
+    ) -> Finding:
+        """A Finding of a declared kind (its default severity unless given); the fix
+        must be of the kind's declared type (default: that type with no arguments)."""
+        k = self.kind(f"{self.name}.{kind}" if "." not in kind else kind)
+        fix = fix if fix is not None else (k.fix(step=k.step) if k.step else k.fix())
+        if not isinstance(fix, k.fix):
+            raise TypeError(f"{k.name} declares {k.fix.__name__}, got {type(fix).__name__}")
+        return Finding(
+            check=k.name if not k.name.endswith(".*") else kind,
+            severity=severity or k.severity,
+            message=message,
+            row_ids=list(row_ids),
+            evidence=evidence or {},
+            fix=fix,
+        )
 
     def missing_roles(self, ds: Dataset) -> list[str]:
         roles = ds.roles.as_dict()

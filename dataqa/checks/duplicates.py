@@ -11,14 +11,19 @@ Findings, one per duplicate group:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
+from dataqa.fixes import Dedupe, Kind, Quarantine, ResolveConflict
+from dataqa.options import Options
 from dataqa.text import normalize_for_dedup
 
 
@@ -81,7 +86,7 @@ def group_findings(
                 row_ids=ids,
                 message=f"{len(ids)} rows are {kind} duplicates of each other",
                 evidence=evidence,
-                fix={"action": "dedupe", "keep": ids[0]},
+                fix=Dedupe(keep=ids[0]),
             )
         )
         if row_labels is None or gid not in conflicted:
@@ -103,7 +108,7 @@ def group_findings(
                         "majority": majority,
                         "group": gid,
                     },
-                    fix={"action": "quarantine", "majority": majority},
+                    fix=ResolveConflict(labels=row_labels, majority=majority),
                 )
             )
     return out
@@ -140,25 +145,192 @@ def drop_own_paraphrases(groups: pd.Series, ds: Dataset) -> pd.Series:
     return groups[groups.map(root.groupby(groups).nunique()) > 1]
 
 
+CONTRAST_RE = re.compile(
+    r"[^\w\s'\"]|\d|^(?:not|no|never|nor|none|nothing|nobody|neither|without|cannot)$|n't$",
+    re.IGNORECASE,
+)
+"""A token whose change can flip meaning: a sign or other symbol (`+1`/`-1`, `A+`/`A-`),
+an emoji, a digit, or a negation. Punctuation that ends or separates clauses (`.`, `,`,
+`!`, `?`, `;`, `:`) is excluded below: it is the edit near-duplicates are made of."""
+_PLAIN_PUNCT = set(".,!?;:…()[]")
+MAX_CONTRAST_GROUP = 200
+"""Near-duplicate groups up to this size are re-checked pair by pair for contrasts."""
+
+
+def split_contrasts(
+    groups: pd.Series,
+    keys: pd.Series,
+    similarity: dict[int, float],
+    *,
+    threshold: float,
+    ngram: int,
+) -> tuple[pd.Series, dict[int, float]]:
+    """Unlink near-duplicates that differ in what carries meaning.
+
+    `+1 would recommend` / `-1 would recommend`, `Delivery speed 👍` / `👎` and
+    `I liked it` / `I never liked it` share most character n-grams, but they are
+    contrast pairs, not copies: deduplicating them throws away signal, and calling their
+    different labels a conflict quarantines both. Within each group that holds such a
+    token (`CONTRAST_RE`), the pairs are recomputed exactly (Jaccard of character
+    n-gram sets, as MinHash estimates), pairs whose word-level difference includes a
+    sign, symbol, emoji, digit or negation are dropped, and the group is re-split into
+    connected components.
+
+    Parameters
+    ----------
+    groups : pandas.Series
+        Row id -> near-duplicate group (from `near_duplicate_groups`).
+    keys : pandas.Series
+        Normalised text by row id (a superset of `groups.index`).
+    similarity : dict
+        Group -> lowest linking similarity, as `near_duplicate_groups` gives it.
+    threshold : float
+        Jaccard similarity that makes a pair near-duplicates.
+    ngram : int
+        Character n-gram size of the shingles.
+
+    Returns
+    -------
+    groups : pandas.Series
+        Row id -> group, groups of two or more only.
+    similarity : dict
+        Group -> lowest similarity among the pairs that link it.
+    """
+    if groups.empty:
+        return groups, similarity
+    texts = keys.loc[groups.index]
+    marked = texts.map(lambda t: any(_contrast_token(tok) for tok in _TOKEN_RE.findall(t)))
+    touched = set(groups[marked.to_numpy()].unique().tolist())
+    out_ids, out_groups, sims = [], [], {}
+    next_id = 0
+    for gid, members in groups.groupby(groups, sort=True).groups.items():
+        members = list(members)
+        if gid not in touched or len(members) > MAX_CONTRAST_GROUP:
+            comps, low = [members], [similarity.get(gid, threshold)]
+        else:
+            comps, low = _components_without_contrasts(members, keys, threshold, ngram)
+        for k, comp in enumerate(comps):
+            if len(comp) < 2:
+                continue
+            out_ids += comp
+            out_groups += [next_id] * len(comp)
+            sims[next_id] = low[k] if low[k] is not None else threshold
+            next_id += 1
+    new = pd.Series(out_groups, index=pd.Index(out_ids, dtype=groups.index.dtype), dtype=np.int64)
+    return new, sims
+
+
+_TOKEN_RE = re.compile(r"[\w']+|[^\w\s]")
+
+
+def _contrast_token(tok: str) -> bool:
+    return tok not in _PLAIN_PUNCT and CONTRAST_RE.search(tok) is not None
+
+
+def _is_contrast(a: str, b: str) -> bool:
+    """True when the word-level edit from `a` to `b` touches a meaning-bearing token."""
+    import difflib
+
+    ta, tb = _TOKEN_RE.findall(a), _TOKEN_RE.findall(b)
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ta, b=tb, autojunk=False).get_opcodes():
+        if op != "equal" and any(_contrast_token(t) for t in ta[i1:i2] + tb[j1:j2]):
+            return True
+    return False
+
+
+def _shingles(text: str, n: int) -> set[str]:
+    return {text[i : i + n] for i in range(len(text) - n + 1)} or {text}
+
+
+def _components_without_contrasts(members: list, keys: pd.Series, threshold: float, n: int):
+    sets = [_shingles(keys[m], n) for m in members]
+    parent = list(range(len(members)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    edges = []
+    for i in range(len(members)):
+        for j in range(i + 1, len(members)):
+            sim = len(sets[i] & sets[j]) / len(sets[i] | sets[j])
+            if sim >= threshold and not _is_contrast(keys[members[i]], keys[members[j]]):
+                edges.append((i, j, sim))
+                parent[find(i)] = find(j)
+    comps: dict[int, list] = {}
+    for i, m in enumerate(members):
+        comps.setdefault(find(i), []).append(m)
+    ordered = sorted(comps.values(), key=lambda c: members.index(c[0]))
+    low = []
+    for comp in ordered:
+        idx = {members.index(m) for m in comp}
+        s = [sim for i, j, sim in edges if i in idx and j in idx]
+        low.append(min(s) if s else None)
+    return ordered, low
+
+
 def _order_key(value):
     return (0, value, "") if isinstance(value, (int, np.integer)) else (1, 0, str(value))
 
 
-class DuplicateCheck(Check):
-    name = "duplicates"
+class DuplicateOptions(Options):
+    """Options of the duplicates check. Character 3-grams at Jaccard 0.78: why, see
+    `dataqa.minhash` (recall 0.98 at precision 0.99 of planted edits on SST-2,
+    benchmarks/bench_near_dups.py)."""
 
-    @classmethod
-    def defaults(cls):
-        # char 3-grams at Jaccard 0.78: why, see dataqa/minhash.py (recall and precision
-        # of planted edits on SST-2 in benchmarks/bench_near_dups.py)
-        return {
-            "near": True,
-            "threshold": 0.78,
-            "num_perm": 128,
-            "shingle": "char",
-            "ngram": 3,
-            "seed": 1,
-        }
+    near: bool = Field(True, description="Also find near-duplicates (MinHash LSH).")
+    threshold: float = Field(
+        0.78, gt=0.0, le=1.0, description="Jaccard similarity of shingle sets for a near pair."
+    )
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations.")
+    shingle: Literal["char", "word"] = Field("char", description="Shingle unit.")
+    ngram: int = Field(3, ge=1, le=16, description="Shingle length (5 for long documents).")
+    seed: int = Field(1, description="Seed of the MinHash permutations.")
+
+
+KINDS = (
+    Kind(
+        "duplicates.exact",
+        "warning",
+        Dedupe,
+        "rows equal up to case, space, quotes and clause punctuation",
+        "first",
+        ("dedupe",),
+    ),
+    Kind(
+        "duplicates.near",
+        "info",
+        Dedupe,
+        "rows one small edit apart (MinHash LSH)",
+        "first",
+        ("dedupe", "near_duplicates"),
+    ),
+    Kind(
+        "duplicates.conflict",
+        "error",
+        ResolveConflict,
+        "duplicates whose labels disagree",
+        "quarantine",
+        ("conflicts",),
+    ),
+    Kind(
+        "duplicates.leakage",
+        "error",
+        Quarantine,
+        "training rows also in the --against split",
+        "quarantine",
+        ("leakage",),
+    ),
+)
+
+
+class DuplicateCheck(Check):
+    Options = DuplicateOptions
+    kinds = KINDS
+
+    name = "duplicates"
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         keys = ctx.cached("dedup_key", lambda: normalize_for_dedup(ds.text))
@@ -220,6 +392,9 @@ class DuplicateCheck(Check):
             shingle=p["shingle"],
             ngram=p["ngram"],
             seed=p["seed"],
+        )
+        groups, sims = split_contrasts(
+            groups, reps, sims, threshold=p["threshold"], ngram=p["ngram"]
         )
         if groups.empty:
             return [], {"near_groups": 0, "near_rows": 0, "near_redundant_rows": 0}

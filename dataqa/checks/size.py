@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator
 
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
+from dataqa.fixes import Augment, Kind
+from dataqa.options import Options
 from dataqa.progress import bar
 
 CHEAP_PARAMS = {
@@ -42,23 +45,43 @@ CHEAP_PARAMS = {
 }
 
 
+class SizeOptions(Options):
+    """Options of the size check."""
+
+    min_total: int = Field(3000, ge=1, description='Rows overall ("several thousand").')
+    min_per_class: int = Field(50, ge=1, description="Rows a class needs at the very least.")
+    learning_curve: bool = Field(True, description="Measure a cross-validated learning curve.")
+    fractions: list[float] = Field(
+        [0.1, 0.2, 0.4, 0.8, 1.0], min_length=3, description="Training fractions of the curve."
+    )
+    folds: int | None = Field(None, ge=2, description="Folds (None: 5, or 3 above 5,000 rows).")
+    max_rows: int = Field(20000, ge=100, description="The curve runs on a sample above this.")
+    classifier: Literal["cheap", "full"] = Field("cheap", description="Curve classifier.")
+    gain_info: float = Field(0.01, ge=0, le=1, description="Gain from 2x data worth an info.")
+    gain_warn: float = Field(0.05, ge=0, le=1, description="... worth a warning.")
+
+    @field_validator("fractions")
+    @classmethod
+    def _fractions(cls, value: list[float]) -> list[float]:
+        if any(not 0 < f <= 1 for f in value):
+            raise ValueError("fractions are shares of the rows, in (0, 1]")
+        return sorted(set(value))
+
+
+KINDS = (
+    Kind("size.total", "warning", Augment, "fewer rows than a fine-tune usually needs", rows=False),
+    Kind("size.per_class", "info", Augment, "classes below min_per_class"),
+    Kind("size.learning_curve", "info", Augment, "the learning curve is still rising", rows=False),
+)
+
+
 class SizeCheck(Check):
+    Options = SizeOptions
+    kinds = KINDS
+    reusable = True
+
     name = "size"
     needs = ("text", "label")
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        return {
-            "min_total": 3000,  # "several thousand" rows overall
-            "min_per_class": 50,  # rows a class needs at the very least
-            "learning_curve": True,
-            "fractions": [0.1, 0.2, 0.4, 0.8, 1.0],
-            "folds": None,  # None: 5, or 3 above 5,000 rows
-            "max_rows": 20000,  # the curve runs on a stratified sample above this
-            "classifier": "cheap",  # cheap | full (see the module docstring)
-            "gain_info": 0.01,  # expected accuracy gain from 2x data worth an info finding
-            "gain_warn": 0.05,  # ... worth a warning
-        }
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params
@@ -127,7 +150,7 @@ class SizeCheck(Check):
             )
             stats["learning_curve"] = curve
             fit = curve.get("fit")
-            if fit:
+            if fit and fit["reliable"]:
                 gain = fit["expected_gain_2x"]
                 stats["verdict"]["expected_gain_2x"] = gain
                 if gain >= p["gain_info"]:
@@ -343,7 +366,9 @@ def fit_power_law(sizes: list[float], errors: list[float], *, n_now: int) -> dic
     from scipy.optimize import curve_fit
 
     n = np.asarray(sizes, dtype=float)
-    e = np.clip(np.asarray(errors, dtype=float), 1e-6, 1.0)
+    e = np.asarray(errors, dtype=float)
+    ok = np.isfinite(n) & np.isfinite(e) & (n > 0)  # a fold that failed gives NaN
+    n, e = n[ok], np.clip(e[ok], 1e-6, 1.0)
     if len(n) < 3 or len(np.unique(n)) < 3:
         return None
     model = "a*n^-b + c"
@@ -368,6 +393,8 @@ def fit_power_law(sizes: list[float], errors: list[float], *, n_now: int) -> dic
         model = "a*n^-b (floor fixed at 0)"
     pred = power_law(n, a, b, c)
     rmse = float(np.sqrt(np.mean((pred - e) ** 2)))
+    if not np.isfinite([a, b, c, rmse]).all():
+        return None
     e_now = float(np.clip(power_law(np.array([n_now]), a, b, c)[0], 0, 1))
     e_2x = float(np.clip(power_law(np.array([2 * n_now]), a, b, c)[0], 0, 1))
     return {
@@ -381,16 +408,22 @@ def fit_power_law(sizes: list[float], errors: list[float], *, n_now: int) -> dic
         "accuracy_at_2n": round(1 - e_2x, 4),
         "expected_gain_2x": round(max(e_now - e_2x, 0.0), 4),
         "rows_for_plus_1pt": _rows_for_gain(a, b, c, e_now, 0.01),
+        # a curve that jumps about (tiny or noisy sets) fits badly: no forecast from it
+        "reliable": rmse <= MAX_FIT_RMSE,
     }
+
+
+MAX_FIT_RMSE = 0.03
+"""Largest root-mean-square error (accuracy units) of a fit we forecast from."""
 
 
 def _rows_for_gain(a: float, b: float, c: float, e_now: float, gain: float) -> int | None:
     """Rows the fit says reach e_now - gain, or None when the floor makes it unreachable."""
     goal = e_now - gain - c
-    if goal <= 0 or a <= 0 or b <= 0:
-        return None
-    n = (a / goal) ** (1.0 / b)
-    return int(math.ceil(n)) if np.isfinite(n) and n < 1e12 else None
+    if not all(np.isfinite([a, b, c, e_now])) or goal <= 0 or a <= 0 or b <= 1e-9:
+        return None  # a flat curve: no number of rows reaches the goal
+    log_n = (math.log(a) - math.log(goal)) / b  # in logs: a flat fit overflows n itself
+    return int(math.ceil(math.exp(log_n))) if log_n < math.log(1e12) else None
 
 
 def _charts(curve: dict) -> list[dict]:

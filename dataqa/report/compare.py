@@ -18,7 +18,6 @@ from dataqa.report.html import report_dict
 from dataqa.report.page import json_script, render
 from dataqa.report.view import (
     FAMILY_BLURB,
-    FAMILY_ORDER,
     SEVERITIES,
     SEVERITY_ICON,
     STAGES,
@@ -168,7 +167,11 @@ def _pairs(sa: Any, sb: Any, family: str) -> list[dict]:
 def _sections(a: dict, b: dict) -> list[dict]:
     sa, sb = a.get("stats") or {}, b.get("stats") or {}
     names = (set(sa) | set(sb)) - {"dataset"}
-    order = [s for s in STAGES if s in names] + [f for f in FAMILY_ORDER if f in names]
+    ran = [
+        *((a.get("meta") or {}).get("checks") or []),
+        *((b.get("meta") or {}).get("checks") or []),
+    ]
+    order = [s for s in STAGES if s in names] + [f for f in dict.fromkeys(ran) if f in names]
     order += sorted(names - set(order))
     out = []
     for name in order:

@@ -81,5 +81,5 @@ def _cell(value: Any) -> Any:
 
 
 def _constant_cells(f, index: int) -> tuple:
-    fix = f.fix.get("action", "") if isinstance(f.fix, dict) else ""
+    fix = f.fix.action if f.fix is not None else ""
     return (neutralise(f.check), neutralise(f.severity), neutralise(str(fix)), index)

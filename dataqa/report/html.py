@@ -36,7 +36,7 @@ def report_dict(report: Report | dict) -> dict:
                 "message": f.message,
                 "row_ids": f.row_ids,
                 "evidence": f.evidence if isinstance(f.evidence, dict) else {},
-                "fix": f.fix,
+                "fix": f.fix.to_dict() if f.fix is not None else None,
             }
             for f in report.findings
         ],

@@ -12,7 +12,6 @@ import numbers
 import shlex
 from typing import Any
 
-from dataqa.checks import DEFAULT_CHECKS
 from dataqa.report.charts import derived_charts, fmt, safe_id
 
 SEVERITIES = ("info", "warning", "error")
@@ -29,8 +28,6 @@ MAX_STATS_ROWS = 60
 MAX_CHARTS_PER_FAMILY = 12
 MAX_VERDICT_ITEMS = 12
 
-# Check families in the order a reader wants them; unknown ones follow alphabetically.
-FAMILY_ORDER = DEFAULT_CHECKS
 # Stage stats that later stages add to a report (clean, augment, fine-tune).
 STAGES = ("clean", "augment", "finetune")
 FAMILY_BLURB = {
@@ -85,7 +82,7 @@ def build_view(d: dict) -> dict:
     ready["shown"] = meta.get("command") != "finetune"
     sections = [
         family_section(name, by_family.get(name, []), stats.get(name), budget)
-        for name in family_names(by_family, stats)
+        for name in family_names(by_family, stats, meta.get("checks") or ())
     ]
     return {
         "finetune": finetune_verdict(stats.get("finetune")),
@@ -104,9 +101,11 @@ def build_view(d: dict) -> dict:
     }
 
 
-def family_names(by_family: dict, stats: dict) -> list[str]:
+def family_names(by_family: dict, stats: dict, order=()) -> list[str]:
+    """Check families in the order the audit ran them (`meta["checks"]`, the registry's
+    order), then any others alphabetically, then the stages that came after."""
     seen = set(by_family) | {k for k in stats if k != "dataset"}
-    known = [f for f in FAMILY_ORDER if f in seen]
+    known = [f for f in order if f in seen]
     stages = [s for s in STAGES if s in seen]
     rest = sorted(seen - set(known) - set(stages))
     return known + rest + stages

@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from dataqa.errors import DataQAError
+from dataqa.options import Options, validate
 
 PRETRAINED_LR = 5e-5
 PRETRAINED_EPOCHS = 3.0
@@ -26,10 +26,8 @@ TINY_LR = 2e-3
 TINY_EPOCHS = 12.0
 
 
-class TrainOptions(BaseModel):
+class TrainOptions(Options):
     """Hyperparameters and run settings of a fine-tune (all arms, all seeds)."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
     epochs: float | None = Field(
         None, gt=0, description="Passes over the first (raw) training set; None: model default."
@@ -86,30 +84,12 @@ class TrainOptions(BaseModel):
         return max(1, math.ceil((self.epochs or PRETRAINED_EPOCHS) * per_epoch))
 
 
-def make_options(**values) -> TrainOptions:
-    """`TrainOptions(**values)`, with a validation error turned into a `DataQAError`.
+def make_options(where: str = "finetune", **values) -> TrainOptions:
+    """`TrainOptions(**values)`, validated (`dataqa.options.validate`).
 
     Raises
     ------
     DataQAError
-        Naming the first bad option, the value given and what is allowed.
+        Naming the first bad option (as `WHERE.NAME`), the value given and what is allowed.
     """
-    try:
-        return TrainOptions(**values)
-    except ValidationError as err:
-        raise options_error(err) from None
-
-
-def options_error(err: ValidationError, prefix: str = "") -> DataQAError:
-    """One paragraph for the first problem pydantic found (option, value, what is allowed)."""
-    first = err.errors()[0]
-    name = ".".join(str(p) for p in first.get("loc", ())) or "?"
-    value = first.get("input")
-    allowed = first.get("msg", "invalid")
-    if first.get("type") == "extra_forbidden":
-        known = ", ".join(TrainOptions.model_fields)
-        return DataQAError(f"unknown fine-tune option {prefix}{name!r}", hint=f"known: {known}")
-    return DataQAError(
-        f"fine-tune option {prefix}{name} = {value!r} is not allowed: {allowed}",
-        hint="see `dataqa finetune --help` for every option and its range",
-    )
+    return validate(TrainOptions, values, where=where)

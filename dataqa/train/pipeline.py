@@ -157,7 +157,7 @@ def load_spec(path: str | Path) -> Spec:
 def validate_stages(spec: Spec) -> None:
     """Check every stage's options before anything runs (a typo fails in a second, not
     after an hour of audit)."""
-    from dataqa.clean import CleanOptions
+    from dataqa.stages.clean import CleanOptions
 
     stages = spec.data["stages"]
     if stages["audit"] is not None:
@@ -172,21 +172,20 @@ def validate_stages(spec: Spec) -> None:
 
 def _finetune_options(spec: Spec, values: dict, seed: int):
     """The stage's TrainOptions and its other keys; a bad key or value names its line."""
-    from pydantic import ValidationError
+    import re
 
-    from dataqa.train.options import TrainOptions, options_error
+    from dataqa.train.options import TrainOptions, make_options
 
     names = set(TrainOptions.model_fields)
     _unknown(spec, values, names | FINETUNE_EXTRA, "stages.finetune")
     kw = {k: v for k, v in values.items() if k in names}
     kw.setdefault("seed", seed)
     try:
-        opts = TrainOptions(**kw)
-    except ValidationError as err:
-        bad = str(err.errors()[0]["loc"][0]) if err.errors()[0].get("loc") else ""
-        e = options_error(err)
+        opts = make_options("stages.finetune", **kw)
+    except DataQAError as err:
+        bad = re.match(r"(stages\.finetune\.\w+)", err.problem)
         raise spec.error(
-            f"stages.finetune.{bad}" if bad else "stages.finetune", e.problem, e.hint
+            bad.group(1) if bad else "stages.finetune", err.problem, err.hint
         ) from None
     return opts, {k: v for k, v in values.items() if k in FINETUNE_EXTRA}
 
@@ -208,7 +207,8 @@ def _unknown(spec: Spec, mapping: dict, allowed: set, prefix: str) -> None:
 def _dataclass_kwargs(
     spec: Spec, cls, values: dict, prefix: str, extra: set = frozenset()
 ) -> tuple[dict, dict]:
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = getattr(cls, "model_fields", None)  # a pydantic options model, or a dataclass
+    names = set(fields) if fields is not None else {f.name for f in dataclasses.fields(cls)}
     _unknown(spec, values, names | set(extra), prefix)
     return {k: v for k, v in values.items() if k in names}, {
         k: v for k, v in values.items() if k in extra
@@ -225,7 +225,7 @@ def _key(*parts: Any) -> str:
 
 
 def _file_key(ds) -> str:
-    from dataqa.audit import input_hash
+    from dataqa.stages.audit import input_hash
 
     return _key("data", input_hash(ds), ds.roles.as_dict())
 
@@ -420,7 +420,7 @@ def _blame(spec: Spec, key: str):
 
 
 def _audit_cached(ds, test, opts, seed, cache: Cache, file: str, progress, note, label) -> Report:
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     if cache.has(file):
         note(label, "cached")
@@ -442,8 +442,8 @@ def _audit_cached(ds, test, opts, seed, cache: Cache, file: str, progress, note,
 def _clean_stage(
     spec, raw, test, before, opts, seed, cache, out, raw_key, test_key, progress, note
 ):
-    from dataqa.clean import CleanOptions, clean
     from dataqa.dataset import atomic_write_text, load, write_table
+    from dataqa.stages.clean import CleanOptions, clean
 
     kwargs, _ = _dataclass_kwargs(spec, CleanOptions, opts, "stages.clean")
     labels_findings = [f.to_dict() for f in before.findings if f.check.startswith("label")]
@@ -501,7 +501,7 @@ def _augment_stage(spec, ds, ds_key, opts, seed, cache, progress, note):
     from dataqa.dataset import atomic_write_text, load, write_table
 
     try:
-        from dataqa.augment import AugmentOptions, EdaRates, FilterOptions, augment
+        from dataqa.augmentation import AugmentOptions, EdaRates, FilterOptions, augment
     except ImportError as err:
         note(
             "augment", "skipped", note=f"the augment stage is not available in this install ({err})"

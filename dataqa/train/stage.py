@@ -604,7 +604,7 @@ def _test_facts(test: Dataset, yt: _TestRows, audit: dict) -> dict:
 
 
 def _report(findings, stats, trains, names, test, opts) -> Report:
-    from dataqa.audit import input_hash
+    from dataqa.stages.audit import input_hash
 
     report = Report(findings=findings, stats={FAMILY: stats})
     report.meta = {

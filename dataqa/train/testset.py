@@ -138,7 +138,7 @@ def audit_test_labels(test: Dataset, mask: np.ndarray, *, seed: int = 0) -> dict
     none = {"ran": False, "doubted": [], "trusted": np.ones(rows, bool), "suggested": {}}
     if "labels" not in REGISTRY or not installed("labels"):
         return none | {"why": "the labels check is not installed (pip install 'dataqa[labels]')"}
-    from dataqa.audit import audit
+    from dataqa.stages.audit import audit
 
     t0 = time.perf_counter()
     labelled = test.subset(test.ids[mask])

@@ -16,7 +16,7 @@ Two ways in:
 A word's part of speech comes from WordNet's own sense-tag counts (SemCor frequencies in
 `cntlist.rev`): "fine" is mostly an adjective, "book" mostly a noun. That is a unigram
 tagger with no context, which is why only the top senses are used and function words,
-negations and polarity words are never touched (`dataqa.augment.words`).
+negations and polarity words are never touched (`dataqa.augmentation.words`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from dataqa.augment.words import LIGHT_VERBS, NEGATIONS, POLARITY_WORDS, STOP_WORDS
+from dataqa.augmentation.words import LIGHT_VERBS, NEGATIONS, POLARITY_WORDS, STOP_WORDS
 from dataqa.errors import DataQAError
 
 DEFAULT_DIR = Path("/usr/share/wordnet")

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from dataqa.augment.eda import EdaRates
-from dataqa.augment.filter import FilterOptions
-from dataqa.augment.stage import AugmentOptions, augment
+from dataqa.augmentation.eda import EdaRates
+from dataqa.augmentation.filter import FilterOptions
+from dataqa.augmentation.stage import AugmentOptions, augment
 from dataqa.dataset import atomic_write_text, guess_format, write_table
 from dataqa.errors import DataQAError
 

@@ -14,10 +14,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from dataqa.augment.rng import RowRandom
-from dataqa.augment.synonym import n_edits, replaceable, synonym_replace
-from dataqa.augment.wordnet import WordNet, load_wordnet
-from dataqa.augment.words import POLARITY_WORDS, TOKEN_RE, is_negation, is_word
+from dataqa.augmentation.rng import RowRandom
+from dataqa.augmentation.synonym import n_edits, replaceable, synonym_replace
+from dataqa.augmentation.wordnet import WordNet, load_wordnet
+from dataqa.augmentation.words import POLARITY_WORDS, TOKEN_RE, is_negation, is_word
 from dataqa.errors import DataQAError
 
 OPS = ("synonym", "insert", "swap", "delete")

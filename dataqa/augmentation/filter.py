@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dataqa.augment.words import negation_counts
+from dataqa.augmentation.words import negation_counts
 from dataqa.errors import DataQAError
 from dataqa.text import normalize_for_dedup
 

@@ -57,7 +57,7 @@ STOP_WORDS = word_set(
 LIGHT_VERBS = word_set("take give put come keep set see need want use have get make do go")
 
 # Words whose replacement most often flips or blurs a label (sentiment and stance). WordNet's
-# direct antonyms (good/bad, love/hate, like/dislike...) are added by `dataqa.augment.wordnet`.
+# direct antonyms (good/bad, love/hate, like/dislike...) are added by `dataqa.augmentation.wordnet`.
 POLARITY_WORDS = word_set(
     """good bad great terrible awful best worst better worse excellent poor nice horrible
     wonderful fine well enjoy enjoyed enjoyable boring bored fun funny brilliant perfect

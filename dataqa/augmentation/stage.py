@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dataqa.augment.eda import EdaRates
-from dataqa.augment.filter import REASONS, FilterOptions, filter_candidates, fit_label_model
-from dataqa.augment.plan import (
+from dataqa.augmentation.eda import EdaRates
+from dataqa.augmentation.filter import REASONS, FilterOptions, filter_candidates, fit_label_model
+from dataqa.augmentation.plan import (
     PROVENANCE,
     Plan,
     adopt_group_column,
@@ -40,7 +40,7 @@ from dataqa.augment.plan import (
     refuse_test_split,
     source_rows,
 )
-from dataqa.dataset import ROW_ID, Dataset
+from dataqa.dataset import ROW_ID, Dataset, as_dataset
 from dataqa.errors import DataQAError
 from dataqa.progress import stage
 from dataqa.text import normalize_for_dedup
@@ -107,14 +107,14 @@ def parse_methods(methods) -> tuple[str, ...]:
 
 def check_language(ds: Dataset, sources: pd.Index, seed: int = 0) -> None:
     """Refuse text that is mostly not English (WordNet and Apertium's pair are English)."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from dataqa.text import language_identifier
 
     text = ds.text.loc[sources]
     text = text[text.str.count(r"\S+") >= 3]
     if text.empty:
         return
     sample = text.sample(min(len(text), 300), random_state=seed)
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident = language_identifier()
     votes = pd.Series([ident.classify(t)[0] for t in sample]).value_counts()
     if votes.index[0] != "en" and votes.iloc[0] > 0.5 * len(sample):
         raise DataQAError(
@@ -134,15 +134,15 @@ def preflight(methods: tuple[str, ...], opts: AugmentOptions) -> None:
         "eda" in methods and (opts.eda.synonym > 0 or opts.eda.insert > 0)
     )
     if needs_wordnet:
-        from dataqa.augment.wordnet import load_wordnet
+        from dataqa.augmentation.wordnet import load_wordnet
 
         load_wordnet(opts.wordnet_dir)
     if "synonym" in methods and opts.synonym_backend == "nlpaug":
-        from dataqa.augment.wordnet import nltk_data_dir
+        from dataqa.augmentation.wordnet import nltk_data_dir
 
         nltk_data_dir(opts.wordnet_dir)
     if "backtranslate" in methods:
-        from dataqa.augment import backtranslate as bt
+        from dataqa.augmentation import backtranslate as bt
 
         if opts.engine == "apertium":
             modes = bt.apertium_modes()
@@ -181,31 +181,31 @@ class _Generators:
         o = self.opts
         if method == "synonym":
             if o.synonym_backend == "nlpaug":
-                from dataqa.augment.synonym import nlpaug_augmenter, nlpaug_synonyms
+                from dataqa.augmentation.synonym import nlpaug_augmenter, nlpaug_synonyms
 
                 if self._nlpaug is None:
                     self._nlpaug = nlpaug_augmenter(o.rate, wordnet_dir=o.wordnet_dir)
                 outs = nlpaug_synonyms(texts, seeds, augmenter=self._nlpaug)
             else:
-                from dataqa.augment.synonym import synonym_batch
+                from dataqa.augmentation.synonym import synonym_batch
 
                 outs = synonym_batch(texts, seeds, rate=o.rate, wordnet_dir=o.wordnet_dir)
             params = {"rate": o.rate, "backend": o.synonym_backend}
             return outs, [params] * len(outs)
         if method == "eda":
-            from dataqa.augment.eda import eda_batch
+            from dataqa.augmentation.eda import eda_batch
 
             res = eda_batch(texts, seeds, rates=o.eda, wordnet_dir=o.wordnet_dir)
             return [t for t, _ in res], [{"op": op, "rate": getattr(o.eda, op)} for _, op in res]
         if o.engine == "apertium":
-            from dataqa.augment.backtranslate import apertium_roundtrip
+            from dataqa.augmentation.backtranslate import apertium_roundtrip
 
             params = {"engine": "apertium", "pivot": o.pivot}
             return apertium_roundtrip(texts, o.pivot), [params] * len(texts)
         return self._marian_run(texts, variants)
 
     def _marian_run(self, texts: list[str], variants: list[int]):
-        from dataqa.augment.backtranslate import marian_roundtrip, model_names
+        from dataqa.augmentation.backtranslate import marian_roundtrip, model_names
 
         o = self.opts
         fwd, bwd = model_names(o.model, o.back_model)
@@ -248,8 +248,38 @@ def _new_ids(existing: pd.Index, n: int) -> list[str]:
     return out
 
 
+@dataclass
+class AugmentResult:
+    """What `augment` returns; unpacks as `(augmented, stats)` too.
+
+    Attributes
+    ----------
+    augmented : Dataset
+        The input rows plus the new ones (ids `aug-<n>`, provenance columns).
+    stats : dict
+        Planned, generated, kept and rejected (by reason) per method and class.
+    """
+
+    augmented: Dataset
+    stats: dict
+
+    def __iter__(self):
+        yield self.augmented
+        yield self.stats
+
+    def __getitem__(self, i: int):
+        return (self.augmented, self.stats)[i]
+
+    def _repr_html_(self) -> str:  # notebooks
+        s = self.stats
+        return (
+            f"<p><b>dataqa augment</b>: {s['rows_in']:,} rows in &rarr; {s['rows_out']:,} rows "
+            f"({s['rows_added']:,} added)</p>"
+        )
+
+
 def augment(
-    ds: Dataset,
+    data,
     methods=("synonym",),
     *,
     plan: dict | str | Path | None = None,
@@ -260,16 +290,18 @@ def augment(
     seed: int = 0,
     split: str | None = None,
     progress: bool = False,
-) -> tuple[Dataset, dict]:
+    **roles: str | None,
+) -> AugmentResult:
     """Add filtered paraphrases of training rows where the plan asks for them.
 
     Give exactly one of `plan` (an audit report or plan JSON path, or a plan dict),
-    `target="balance"`, `per_class=N` or `factor=F` (see `dataqa.augment.plan`).
+    `target="balance"`, `per_class=N` or `factor=F` (see `dataqa.augmentation.plan`).
     Returns (dataset with the new rows appended, stats); `stats["rows_added"]` may be
     below the plan when the filter rejects too much or sources run out, and
     `stats["by_class"][label]["short"]` says where.
     """
     opts = options or AugmentOptions()
+    ds = as_dataset(data, **roles)
     methods = parse_methods(methods)
     refuse_test_split(ds, split)
     preflight(methods, opts)
@@ -304,7 +336,7 @@ def augment(
     new_frame = run.execute()
     out = _assemble(ds, new_frame)
     stats = run.stats(len(ds), fit_s)
-    return out.with_frame(out.frame, augment={"rows_added": len(new_frame)}), stats
+    return AugmentResult(out.with_frame(out.frame, augment={"rows_added": len(new_frame)}), stats)
 
 
 class _Run:

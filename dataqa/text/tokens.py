@@ -1,8 +1,8 @@
-"""Vectorised text primitives shared by checks: normalisation, tokens, dictionary look-ups.
+"""Words and tokens, in every script, computed once per distinct text.
 
-Everything here works on whole pandas Series at once; per-row Python loops are kept for
-the few rows a cheap vectorised screen selects (mojibake, language), because ftfy and the
-language identifier run at tens of thousands of rows per second at best.
+Everything here works on whole pandas Series at once (Arrow's RE2 kernels over the
+distinct texts of a column); per-row Python loops are kept for the few rows a cheap
+vectorised screen selects.
 """
 
 from __future__ import annotations
@@ -22,19 +22,38 @@ PTB_TOKENS = r"-(?:lrb|rrb|lsb|rsb|lcb|rcb)-"
 """Penn Treebank bracket escapes left in tokenised corpora such as SST-2."""
 
 
-def normalize_for_dedup(text: pd.Series) -> pd.Series:
-    """NFKC, case-folded, punctuation dropped, whitespace collapsed: the exact-duplicate key.
+CJK_CHARS_RE = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
+SEA_CHARS_RE = r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]"
+SEA_CHARS_PER_WORD = 4
+"""Thai, Lao, Khmer, Myanmar and Tibetan are written without spaces between words; a
+word there is a few characters long (Thai averages roughly 3-5 letters a word), so
+every four characters count as one word unit."""
 
-    Computed once per distinct text with Arrow kernels (RE2 `\\p{P}`/`\\p{S}` classes
-    match Unicode punctuation and symbols as Python's `[^\\w\\s]` does).
+
+def word_units(arrow_text) -> np.ndarray:
+    """Words per text, in any script: what "too short" and "too long" should count.
+
+    Whitespace-separated words, where a run of Chinese or Japanese characters counts
+    one unit per character (one character is about one word and about one token of a
+    subword tokenizer) and a run of Thai, Lao, Khmer, Myanmar or Tibetan one unit per
+    `SEA_CHARS_PER_WORD` characters. For English and every other spaced script this is
+    the plain word count.
+
+    Parameters
+    ----------
+    arrow_text : pyarrow.Array of strings
+
+    Returns
+    -------
+    numpy.ndarray of int64, one count per text.
     """
-    u = UniqueText.of(text)
-    s = pc.utf8_normalize(u.arrow, form="NFKC")
-    s = pc.utf8_lower(s)
-    s = pc.replace_substring_regex(s, r"[\p{P}\p{S}_]+", " ")
-    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"\s+", " "))
-    keys = np.asarray(s.to_numpy(zero_copy_only=False), dtype=object)
-    return pd.Series(keys[u.codes], index=text.index, dtype=object)
+    cjk = pc.count_substring_regex(arrow_text, CJK_CHARS_RE).to_numpy(zero_copy_only=False)
+    sea = pc.count_substring_regex(arrow_text, SEA_CHARS_RE).to_numpy(zero_copy_only=False)
+    spaced = arrow_text
+    if cjk.any() or sea.any():
+        spaced = pc.replace_substring_regex(arrow_text, CJK_CHARS_RE + "|" + SEA_CHARS_RE, " ")
+    words = pc.count_substring_regex(spaced, r"\S+").to_numpy(zero_copy_only=False)
+    return (words + cjk + np.ceil(sea / SEA_CHARS_PER_WORD)).astype(np.int64)
 
 
 def word_tokens(text: pd.Series, min_len: int = 2) -> pd.Series:

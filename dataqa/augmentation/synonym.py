@@ -19,9 +19,9 @@ import random
 from collections.abc import Callable, Sequence
 from itertools import chain
 
-from dataqa.augment.rng import RowRandom
-from dataqa.augment.wordnet import FIXED, NOT_WORD, WordNet, load_wordnet
-from dataqa.augment.words import (
+from dataqa.augmentation.rng import RowRandom
+from dataqa.augmentation.wordnet import FIXED, NOT_WORD, WordNet, load_wordnet
+from dataqa.augmentation.words import (
     NEGATIONS,
     POLARITY_WORDS,
     STOP_WORDS,
@@ -200,7 +200,7 @@ def nlpaug_augmenter(
     `protect=True` passes dataqa's stop-words, negations and polarity words as nlpaug
     stop-words; `protect=False` is plain nlpaug (the benchmark's reference).
     """
-    from dataqa.augment.wordnet import nltk_wordnet
+    from dataqa.augmentation.wordnet import nltk_wordnet
 
     try:
         nltk_wordnet(wordnet_dir)

@@ -13,7 +13,8 @@ import pandas as pd
 
 from dataqa import __version__
 from dataqa.checks import DEFAULT_CHECKS, REGISTRY, Context, check_class, installed
-from dataqa.dataset import Dataset, from_frame
+from dataqa.dataset import Dataset, as_dataset
+from dataqa.errors import DataQAError
 from dataqa.findings import Finding, Report
 from dataqa.progress import stage
 
@@ -23,52 +24,74 @@ MAX_EXAMPLE_FINDINGS = 500
 
 
 def audit(
-    data: Dataset | pd.DataFrame,
+    data,
     *,
     checks: list[str] | None = None,
     options: dict[str, dict[str, Any]] | None = None,
-    against: Dataset | pd.DataFrame | None = None,
-    reference: Dataset | pd.DataFrame | None = None,
+    against=None,
+    reference=None,
     seed: int = 0,
     progress: bool = False,
     **roles: str | None,
 ) -> Report:
     """Run checks on a dataset and return a Report.
 
-    `checks` defaults to every default check whose extra is installed and whose column
-    roles exist (a check that cannot run is listed in `report.meta["skipped"]` with the
-    reason). `options` maps a check name to its parameters, e.g.
-    `{"hygiene": {"min_words": 3}}`. `against` is another split (e.g. the test set) for
-    leakage checks; `reference` a sample of the target domain for the relevance check
-    (rows unlike it are off-topic). Extra keyword arguments (`text_col`, `label_col`, ...) name columns
-    when `data` is a plain dataframe.
+    Parameters
+    ----------
+    data : Dataset, pandas.DataFrame or datasets.Dataset
+        The rows (a frame takes `text_col=`, `label_col=`... in `roles`).
+    checks : list of str, optional
+        Checks to run; default every default check whose extra is installed and whose
+        column roles exist (one that cannot run is listed in `report.meta["skipped"]`).
+    options : dict, optional
+        Check name -> its options, e.g. `{"hygiene": {"min_words": 3}}`; validated
+        against each check's options model before any check runs.
+    against : Dataset or DataFrame, optional
+        Another split (e.g. the test set) for leakage checks.
+    reference : Dataset or DataFrame, optional
+        A sample of the target domain for the relevance check.
+    seed : int, default 0
+        Same data + same seed = same report.
+    progress : bool, default False
+        Log each check's progress (logger "dataqa", INFO) and show bars on a terminal.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    DataQAError
+        An unknown check or option, a bad option value, or unreadable data.
     """
-    ds = data if isinstance(data, Dataset) else from_frame(data, **roles)
+    ds = as_dataset(data, **roles)
     other = None
     if against is not None:
-        other = (
-            against
-            if isinstance(against, Dataset)
-            else from_frame(
-                against, text_col=ds.roles.text, label_col=ds.roles.label, source="<against>"
-            )
+        other = as_dataset(
+            against, text_col=ds.roles.text, label_col=ds.roles.label, source="<against>"
+        )
+    ref = None
+    if reference is not None:
+        ref = as_dataset(
+            reference,
+            text_col=ds.roles.text
+            if isinstance(reference, pd.DataFrame) and ds.roles.text in reference.columns
+            else None,
+            source="<reference>",
         )
     options = options or {}
     explicit = checks is not None
     names = list(checks) if explicit else [c for c in DEFAULT_CHECKS if installed(c)]
-    ref = None
-    if reference is not None:
-        ref = (
-            reference
-            if isinstance(reference, Dataset)
-            else from_frame(
-                reference,
-                text_col=ds.roles.text if ds.roles.text in reference.columns else None,
-                source="<reference>",
-            )
+    unknown = sorted(set(options) - set(REGISTRY))
+    if unknown:
+        raise DataQAError(
+            f"there is no check {unknown[0]!r} to set options for",
+            hint=f"checks: {', '.join(REGISTRY)}",
         )
     # the rules check reads the other checks' results, so it runs last
     names.sort(key=lambda n: n == "rules")
+    # every option is validated before any check runs: a typo fails in a second, not an hour
+    instances = {name: check_class(name)(**options.get(name, {})) for name in names}
     ctx = Context(against=other, reference=ref, seed=seed, progress=progress)
     report = Report()
     skipped: dict[str, str] = {}
@@ -78,8 +101,7 @@ def audit(
                 _, _, extra = REGISTRY[name]
                 skipped[name] = f"not installed: pip install 'dataqa[{extra}]'"
     timings: dict[str, float] = {}
-    for name in names:
-        check = check_class(name)(**options.get(name, {}))
+    for name, check in instances.items():
         missing = check.missing_roles(ds)
         if missing:
             skipped[name] = f"needs a {missing[0]} column (--{missing[0]}-col)"
@@ -138,7 +160,7 @@ def attach_examples(findings: list[Finding], ds: Dataset) -> None:
     audit has ~100k duplicate groups, and examples for all of them would make the JSON
     hundreds of MB for text nobody pages through (the HTML shows a capped number anyway).
     """
-    text = ds.frame[ds.roles.text]
+    text = ds.text  # what the checks saw: strings, lone surrogates shown as U+FFFD
     labels = ds.labels
     seen: dict[str, int] = {}
     position = pd.Series(np.arange(len(ds)), index=ds.frame.index)
@@ -154,8 +176,7 @@ def attach_examples(findings: list[Finding], ds: Dataset) -> None:
         labs = labels.iloc[pos] if labels is not None else None
         rows = []
         for k, i in enumerate(texts.index):
-            t = texts.iloc[k]
-            t = "" if pd.isna(t) else str(t)
+            t = str(texts.iloc[k])
             row = {
                 "row_id": i,
                 "text": t[:MAX_EXAMPLE_CHARS] + ("…" if len(t) > MAX_EXAMPLE_CHARS else ""),

@@ -1,9 +1,12 @@
-"""The rules check: the user's YAML rules, run on the dataset (see dataqa/rules.py).
+"""The rules check: the user's YAML rules, run on the dataset.
+
+The file format is `spec`, row and table rules run through great-expectations in `gx`,
+the rules only dataqa can evaluate in `native`.
 
 Each failed rule becomes one Finding `rules.<rule name>` with the rule's severity and the
 ids of the rows that break it (when the rule is about rows), so
 `dataqa audit --rules FILE --fail-on error` gives CI an exit code. The check runs after
-every other check of the audit (dataqa.audit orders it last) because the dataqa-native
+every other check of the audit (dataqa.stages.audit orders it last) because the dataqa-native
 rules read their results: duplicate, label-noise and off-topic rates.
 """
 
@@ -12,30 +15,38 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from pydantic import Field
 
 from dataqa.checks.base import Check, CheckResult, Context
+from dataqa.checks.rules.gx import compile_rule, run_expectations
+from dataqa.checks.rules.native import evaluate_native, skipped
+from dataqa.checks.rules.spec import RULE_TYPES, Rule, load_rules, parse_rules
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
-from dataqa.rules import (
-    Rule,
-    compile_rule,
-    evaluate_native,
-    load_rules,
-    run_expectations,
-    skipped,
-)
+from dataqa.fixes import Kind, Review
+from dataqa.options import Options
 
-DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules" / "default.yaml"
+DEFAULT_RULES = Path(__file__).resolve().parents[3] / "rules" / "default.yaml"
 """rules/default.yaml of the source tree, used when no `path` is given."""
+
+
+class RulesOptions(Options):
+    """Options of the rules check."""
+
+    path: str | None = Field(
+        None, description="A rules YAML file or folder of them (default: rules/default.yaml)."
+    )
+
+
+KINDS = (Kind("rules.*", "warning", Review, "a rule of yours that failed"),)
 
 
 class RulesCheck(Check):
     name = "rules"
     needs = ("text",)
 
-    @classmethod
-    def defaults(cls) -> dict:
-        return {"path": None}  # a rules YAML file or a folder of them; None: rules/default.yaml
+    Options = RulesOptions
+    kinds = KINDS
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         path = self.params["path"]
@@ -184,3 +195,6 @@ def rule_stats(path: str, rules: list[Rule], outcomes: dict[str, dict]) -> dict:
         if failed
         else [],
     }
+
+
+__all__ = ["DEFAULT_RULES", "RULE_TYPES", "RulesCheck", "RulesOptions", "load_rules", "parse_rules"]

@@ -7,8 +7,8 @@ preservation). Heavy libraries (nlpaug, nltk, transformers, sklearn) load only i
 functions that use them.
 """
 
-from dataqa.augment.eda import EdaRates
-from dataqa.augment.filter import FilterOptions
-from dataqa.augment.stage import METHODS, AugmentOptions, augment
+from dataqa.augmentation.eda import EdaRates
+from dataqa.augmentation.filter import FilterOptions
+from dataqa.augmentation.stage import METHODS, AugmentOptions, augment
 
 __all__ = ["METHODS", "AugmentOptions", "EdaRates", "FilterOptions", "augment"]

@@ -1,0 +1,132 @@
+"""`dataqa audit`: find data problems and report them."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from dataqa.cli.common import (
+    EPILOG_EXIT,
+    fail_on_option,
+    force_option,
+    load_against,
+    load_input,
+    parse_settings,
+    print_summary,
+    quiet_option,
+    role_options,
+    setup_logging,
+    write_report_files,
+)
+from dataqa.errors import DataQAError  # noqa: F401
+
+
+@click.command("audit", epilog=EPILOG_EXIT)
+@click.argument("path")
+@role_options
+@click.option(
+    "--against", metavar="PATH", help="Another split (e.g. test.csv) to check for leakage."
+)
+@click.option(
+    "--reference",
+    metavar="PATH",
+    help="A sample of the target domain; rows unlike it are reported as off-topic.",
+)
+@click.option(
+    "--rules",
+    "rules_file",
+    metavar="FILE",
+    help="Rules YAML to check the data against (default: rules/default.yaml; see rules/README.md).",
+)
+@click.option(
+    "--checks", metavar="A,B", help="Checks to run (default: all installed). See `dataqa checks`."
+)
+@click.option(
+    "--encoder",
+    metavar="PATH",
+    help="Local transformers checkpoint whose embeddings join the labels check (GPU when present).",
+)
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="CHECK.OPT=VALUE",
+    help="Set a check option, e.g. -s hygiene.min_words=3 (repeatable).",
+)
+@click.option(
+    "--json", "json_out", metavar="OUT", help="Write the JSON report here ('-' for stdout)."
+)
+@click.option("--html", "html_out", metavar="OUT", help="Write the HTML report here.")
+@fail_on_option
+@click.option(
+    "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
+)
+@quiet_option
+@force_option
+def audit_command(
+    path,
+    against,
+    reference,
+    rules_file,
+    checks,
+    settings,
+    json_out,
+    html_out,
+    fail_on,
+    seed,
+    quiet,
+    force,
+    **kw,
+):
+    """Find data problems in PATH and report them.
+
+    \b
+    Examples:
+      dataqa audit train.csv
+      dataqa audit train.tsv --text-col sentence --label-col label --json out.json
+      dataqa audit train.csv --against test.csv --checks hygiene,duplicates
+      dataqa audit train.csv -s hygiene.min_words=3 -s duplicates.threshold=0.9
+      dataqa audit train.csv --reference in_domain.csv --checks relevance
+      dataqa audit train.csv --rules rules/strict.yaml --fail-on error
+    """
+    from dataqa.io import refuse_overwriting_inputs
+    from dataqa.stages.audit import audit as run_audit
+
+    setup_logging(quiet)
+
+    refuse_overwriting_inputs(
+        [path, against, reference, rules_file],
+        [None if json_out == "-" else json_out, html_out],
+        force=force,
+    )
+    ds = load_input(path, kw)
+    other = load_against(against, ds, kw)
+    ref = load_against(reference, ds, kw)
+    names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
+    options = parse_settings(settings)
+    encoder = kw.pop("encoder", None)
+    if encoder:  # --encoder PATH: its embeddings join the TF-IDF ensemble unless told otherwise
+        options.setdefault("labels", {}).setdefault("encoder", encoder)
+        options["labels"].setdefault("featurizer", "ensemble")
+    if rules_file:
+        from dataqa.checks import check_class
+
+        check_class("rules")  # names the extra to install when great-expectations is missing
+        options.setdefault("rules", {})["path"] = rules_file
+        if names is not None and "rules" not in names:
+            names.append("rules")
+    report = run_audit(
+        ds,
+        checks=names,
+        options=options,
+        against=other,
+        reference=ref,
+        seed=seed,
+        progress=not quiet,
+    )
+    write_report_files(report, json_out, html_out, ds=ds, quiet=quiet)
+    if not quiet and json_out != "-":
+        print_summary(report)
+    sys.exit(report.exit_code(fail_on))

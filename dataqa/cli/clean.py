@@ -1,0 +1,210 @@
+"""`dataqa clean`: repair what can be repaired, quarantine the rest; nothing is lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from dataqa.cli.common import (
+    EPILOG_EXIT,
+    force_option,
+    load_against,
+    load_input,
+    note,
+    options_from_model,
+    parse_settings,
+    quiet_option,
+    role_options,
+    setup_logging,
+)
+from dataqa.stages.policies import CleanOptions
+
+CLEAN_FLAGS = {
+    "dedupe": {},
+    "near_duplicates": {},
+    "conflicts": {},
+    "language": {},
+    "leakage": {},
+    "label_errors": {"help": "Rows the labels check thinks are mislabelled (runs it if needed)."},
+    "label_threshold": {},
+    "label_unsure": {},
+    "mask_pii": {"flag": "--mask-pii/--no-mask-pii"},
+    "correct_typos": {"flag": "--fix-typos/--no-fix-typos"},
+    "fix_text": {"flag": "--fix-text/--no-fix-text"},
+    "strip_markup": {"flag": "--strip-markup/--keep-markup"},
+    "fix_tokenizer_artifacts": {"flag": "--fix-tokenizer-artifacts/--keep-tokenizer-artifacts"},
+}
+"""CleanOptions fields that are flags of `dataqa clean` (spelling overrides only: type,
+choices, default and help come from the model)."""
+
+
+def clean_paths(out: str, q_out: str | None, changes_out: str | None) -> tuple[Path, Path, Path]:
+    """Kept, quarantine and change-log paths: `clean.csv` -> `clean.quarantine.csv`,
+    `clean.changes.csv`; `clean.parquet` -> `clean.quarantine.parquet`,
+    `clean.changes.parquet`; a `datasets` folder `clean` -> `clean.quarantine`,
+    `clean.changes.csv`."""
+    outp = Path(out)
+    name, suffix = outp.name, ""
+    for ext in (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".pq", ".ndjson", ".txt"):
+        for comp in ("", ".gz", ".bz2", ".xz"):
+            if name.lower().endswith(ext + comp) and len(name) > len(ext + comp):
+                name, suffix = name[: -len(ext + comp)], name[-len(ext + comp) :]
+                break
+        if suffix:
+            break
+    q_path = Path(q_out) if q_out else outp.with_name(f"{name}.quarantine{suffix}")
+    # the log takes the kept file's format too, so clean.csv and clean.parquet keep apart logs
+    c_path = (
+        Path(changes_out) if changes_out else outp.with_name(f"{name}.changes{suffix or '.csv'}")
+    )
+    return outp, q_path, c_path
+
+
+def _as_text(changes):
+    """The change log with before/after as text: one type per column for Parquet."""
+    out = changes.copy()
+    for col in ("before", "after"):
+        out[col] = out[col].map(lambda v: None if v is None or v != v else str(v)).astype(object)
+    return out
+
+
+def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
+    """`--policy relevance.off_topic=quarantine` -> {"relevance.off_topic": "quarantine"}."""
+    from dataqa.errors import DataQAError
+
+    out = {}
+    for item in items:
+        kind, sep, value = item.partition("=")
+        if not sep or "." not in kind or not value:
+            raise DataQAError(
+                f"cannot read the policy {item!r}",
+                hint="write it as CHECK.KIND=POLICY, e.g. --policy relevance.off_topic=quarantine",
+            )
+        out[kind.strip()] = value.strip()
+    return out
+
+
+@click.command("clean", epilog=EPILOG_EXIT)
+@click.argument("path")
+@role_options
+@click.option("-o", "--output", "out", required=True, metavar="OUT", help="Where the kept rows go.")
+@click.option(
+    "--quarantine",
+    "q_out",
+    metavar="OUT",
+    help="Where quarantined rows go (default: OUT's name + .quarantine).",
+)
+@click.option(
+    "--changes",
+    "changes_out",
+    metavar="OUT",
+    help="Change log (default: OUT's name + .changes + OUT's extension).",
+)
+@click.option(
+    "--against", metavar="PATH", help="Another split: rows that leak into it are quarantined."
+)
+@click.option(
+    "--report",
+    "report_in",
+    metavar="JSON",
+    help="An audit report of PATH whose model-based findings (labels, relevance) to act on.",
+)
+@options_from_model(CleanOptions, CLEAN_FLAGS)
+@click.option(
+    "-p",
+    "--policy",
+    "policies",
+    multiple=True,
+    metavar="CHECK.KIND=POLICY",
+    help="What to do with one kind of finding, over the flags above, e.g. "
+    "-p relevance.off_topic=quarantine (`dataqa checks` lists kinds and policies).",
+)
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="CHECK.OPT=VALUE",
+    help="Set an option of the checks clean runs, e.g. -s duplicates.threshold=0.9.",
+)
+@click.option("--json", "json_out", metavar="OUT", help="Write a JSON summary of the run here.")
+@click.option("--seed", default=0, show_default=True)
+@quiet_option
+@force_option
+def clean_command(
+    path,
+    out,
+    q_out,
+    changes_out,
+    against,
+    report_in,
+    policies,
+    settings,
+    json_out,
+    seed,
+    quiet,
+    force,
+    **kw,
+):
+    """Fix what can be fixed in PATH and quarantine the rest; nothing is lost.
+
+    Writes the kept rows to OUT, the quarantined rows (unchanged, with a dataqa_reasons
+    column) beside it, and every edit (row id, field, before, after, step) to a change
+    log; the three are written as one set. Every output carries a dataqa_row_id column
+    pointing back at PATH's rows.
+
+    \b
+    Examples:
+      dataqa clean train.csv -o clean.csv
+      dataqa clean train.csv -o clean.csv --against test.csv --mask-pii
+      dataqa clean train.csv -o clean.csv --conflicts majority --dedupe longest
+      dataqa clean train.csv -o clean.csv --label-errors relabel --label-unsure quarantine \\
+          --conflicts labels          # relabel sure suspects, quarantine unsure ones
+      dataqa clean train.csv -o clean.csv --report audit.json -p relevance.off_topic=quarantine
+    """
+    from dataqa.findings import Report
+    from dataqa.io import refuse_overwriting_inputs, serialize, write_outputs
+    from dataqa.options import validate
+    from dataqa.stages.clean import clean
+
+    setup_logging(quiet)
+    outp, q_path, c_path = clean_paths(out, q_out, changes_out)
+    refuse_overwriting_inputs(
+        [path, against, report_in], [outp, q_path, c_path, json_out], force=force
+    )
+    flags = {k: kw.pop(k) for k in CLEAN_FLAGS}
+    opts = validate(
+        CleanOptions,
+        {**flags, "policies": parse_policies(policies), "audit_options": parse_settings(settings)},
+        where="clean",
+    )
+    ds = load_input(path, kw)
+    other = load_against(against, ds, kw)
+    report = Report.load(report_in) if report_in else None
+    result = clean(ds, options=opts, against=other, report=report, seed=seed, progress=not quiet)
+    summary = {
+        **result.summary,
+        "outputs": {"kept": str(outp), "quarantine": str(q_path), "changes": str(c_path)},
+    }
+    jobs = [
+        (outp, lambda t: serialize(result.kept.frame, t, outp, source=result.kept.io)),
+        (q_path, lambda t: serialize(result.quarantine, t, q_path, source=ds.io)),
+        (c_path, lambda t: serialize(_as_text(result.changes), t, c_path, index=False)),
+    ]
+    if json_out:
+        text = json.dumps(summary, indent=1, default=str)
+        jobs.append((Path(json_out), lambda t: t.write_text(text, encoding="utf-8")))
+    write_outputs(jobs)  # one set: a reader never sees new kept rows beside an old quarantine
+    s = result.summary
+    note(
+        f"{s['rows_in']:,} rows in -> {s['rows_kept']:,} kept ({outp}), "
+        f"{s['rows_quarantined']:,} quarantined ({q_path}); {s['rows_changed']:,} rows edited "
+        f"({c_path})",
+        quiet,
+    )
+    for reason, n in sorted(s["quarantine_reasons"].items(), key=lambda kv: -kv[1]):
+        note(f"  quarantined {n:>7,}  {reason}", quiet)
+    for step, n in sorted(s["changes_by_step"].items(), key=lambda kv: -kv[1]):
+        note(f"  edited      {n:>7,}  {step}", quiet)

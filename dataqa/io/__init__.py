@@ -1,0 +1,33 @@
+"""Reading and writing datasets: every format in, the same format out, nothing changed.
+
+`read` parses a file (or a `datasets` folder, or `hub:NAME`) into a dataframe and a
+`Source` that says how it was stored; `write_table` / `write_outputs` write frames back
+atomically, as one set when several files belong together.
+"""
+
+from dataqa.io.readers import FORMATS, Source, guess_format, read, read_json_file, read_table
+from dataqa.io.writers import (
+    ROW_ID,
+    atomic_write_text,
+    output_format,
+    refuse_overwriting_inputs,
+    serialize,
+    write_outputs,
+    write_table,
+)
+
+__all__ = [
+    "FORMATS",
+    "ROW_ID",
+    "Source",
+    "atomic_write_text",
+    "guess_format",
+    "output_format",
+    "read",
+    "read_json_file",
+    "read_table",
+    "refuse_overwriting_inputs",
+    "serialize",
+    "write_outputs",
+    "write_table",
+]

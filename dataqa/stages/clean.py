@@ -1,0 +1,471 @@
+"""The clean stage: apply the fixes findings carry, through the policy table; lose nothing.
+
+Clean never names a check. It works on typed fixes (`dataqa.fixes`) and asks
+`dataqa.stages.policies.policy_for` what to do with each kind of finding:
+
+1. **Repair.** The checks that can ask for text repairs run once; every `RepairText`
+   finding whose policy is `apply` sends its rows through its named step
+   (`dataqa.text.repairs.REPAIRS`, in order; a row one step changed also goes through the
+   later ones). Every edit goes to the change log.
+2. **Decide.** The checks whose findings clean acts on run again on the repaired text
+   (rows that differed only by mojibake are duplicates now); model-based checks
+   (`Check.reusable`) are taken from `report` when an earlier audit ran them. Then, in
+   order: duplicate conflicts, label suggestions, quarantines, duplicate groups.
+3. **Account.** rows in == rows kept + rows quarantined, by id, or nothing is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from dataqa.checks import DEFAULT_CHECKS, check_class, installed
+from dataqa.dataset import ROW_ID, Dataset, as_dataset, label_like
+from dataqa.errors import DataQAError
+from dataqa.findings import Finding, Report
+from dataqa.fixes import Dedupe, Kind, Quarantine, Relabel, RepairText, ResolveConflict
+from dataqa.io.writers import SURROGATE_RE
+from dataqa.stages.policies import CleanOptions, policy_for
+
+__all__ = ["CHANGE_COLUMNS", "REASONS_COL", "CleanOptions", "CleanResult", "clean"]
+from dataqa.text.repairs import REPAIRS
+
+REASONS_COL = "dataqa_reasons"
+CHANGE_COLUMNS = [ROW_ID, "field", "before", "after", "step"]
+
+
+@dataclass
+class CleanResult:
+    """What clean returns.
+
+    Attributes
+    ----------
+    kept : Dataset
+        The rows kept, repaired and relabelled (same ids as the input).
+    quarantine : pandas.DataFrame
+        The rows set aside, exactly as they came in, plus `dataqa_reasons`.
+    changes : pandas.DataFrame
+        One row per edit: `dataqa_row_id`, `field`, `before`, `after`, `step`.
+    report : Report
+        The audit of the repaired rows that the decisions were taken on.
+    summary : dict
+        Counts by outcome, step and reason, and the options used.
+    """
+
+    kept: Dataset
+    quarantine: pd.DataFrame
+    changes: pd.DataFrame
+    report: Report
+    summary: dict
+
+    def _repr_html_(self) -> str:  # notebooks
+        import html
+
+        s = self.summary
+        return (
+            f"<p><b>dataqa clean</b>: {s['rows_in']:,} rows in &rarr; {s['rows_kept']:,} kept, "
+            f"{s['rows_quarantined']:,} quarantined, {s['rows_changed']:,} edited.</p>"
+            + "".join(
+                f"<div>quarantined {n:,}: {html.escape(str(r))}</div>"
+                for r, n in s["quarantine_reasons"].items()
+            )
+        )
+
+
+def clean(
+    data,
+    *,
+    options: CleanOptions | None = None,
+    against=None,
+    report: Report | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    **roles: str | None,
+) -> CleanResult:
+    """Repair what can be repaired, quarantine what cannot; return kept rows and the logs.
+
+    Parameters
+    ----------
+    data : Dataset, pandas.DataFrame or datasets.Dataset
+        The rows to clean (a frame takes `text_col=`, `label_col=`... in `roles`).
+    options : CleanOptions, optional
+        The policy flags and table (default: `CleanOptions()`).
+    against : Dataset or DataFrame, optional
+        Another split (the test set): training rows that leak into it are quarantined.
+    report : Report, optional
+        An earlier audit of the same rows; its model-based findings (labels, relevance)
+        are used instead of running those checks again.
+    seed : int, default 0
+        Seed of the checks clean runs.
+    progress : bool, default False
+        Progress bars on stderr.
+
+    Returns
+    -------
+    CleanResult
+
+    Raises
+    ------
+    DataQAError
+        Bad options (an unknown finding kind or a policy its fix does not allow), or bad
+        input (see `dataqa.load`).
+    """
+    opts = options or CleanOptions()
+    ds = as_dataset(data, **roles)
+    other = (
+        as_dataset(against, text_col=ds.roles.text, source="<against>")
+        if against is not None
+        else None
+    )
+    kinds = _declared_kinds(ds, opts)
+    policy = {name: policy_for(kind, opts) for name, kind in kinds.items()}
+
+    text, changes, surrogates_fixed = _repair(ds, kinds, policy, opts, other, seed, progress)
+    frame = ds.frame.copy()
+    original = ds.frame[ds.roles.text]
+    # only string values are text to repair: a number, a list or a missing value stays as is
+    if original.dtype == object:
+        frame[ds.roles.text] = text.astype(object).where(_is_string(original), original)
+    else:
+        frame[ds.roles.text] = text.where(original.notna(), original)
+    fixed = ds.with_frame(frame)
+    post, findings = _decide_audit(fixed, kinds, policy, opts, other, report, seed, progress)
+
+    book = _Book()
+    suspects = {
+        r: f for f in findings if isinstance(f.fix, Relabel) and f.row_ids for r in f.row_ids
+    }
+    settled: set = set()
+    for f in findings:  # conflicts first: they may settle label suspects
+        if isinstance(f.fix, ResolveConflict) and f.row_ids:
+            p = _policy_of(f, policy)
+            settled |= _resolve_conflict(f, p, suspects, policy, opts, book)
+    for f in findings:
+        p = _policy_of(f, policy)
+        if not f.row_ids or p is None or isinstance(f.fix, ResolveConflict):
+            continue
+        if isinstance(f.fix, Relabel):
+            for r in f.row_ids:
+                if r not in settled:
+                    _relabel(f, r, p, opts, book)
+        elif isinstance(f.fix, Dedupe):
+            continue  # after every quarantine, so that a group keeps a row that stays
+        elif p == "quarantine":
+            book.quarantine(f.row_ids, _reason(f))
+    for f in findings:
+        p = _policy_of(f, policy)
+        if isinstance(f.fix, Dedupe) and f.row_ids and p in ("first", "longest"):
+            members = [r for r in f.row_ids if r not in book.reasons]
+            if len(members) >= 2:
+                keep = _keeper(members, text, p)
+                book.quarantine(
+                    [r for r in members if r != keep], f"{_name(f)} duplicate of row {keep}"
+                )
+
+    for r, label in book.relabels.items():
+        if r in book.reasons:
+            continue
+        before = frame.at[r, ds.roles.label]
+        if str(before) != str(label):
+            changes.append(_change([r], ds.roles.label, [before], [label], "relabel"))
+            frame.at[r, ds.roles.label] = label_like(frame[ds.roles.label], label)
+
+    q_ids = [r for r in frame.index if r in book.reasons]
+    kept_frame = frame.drop(index=q_ids)
+    q_frame = ds.frame.loc[q_ids].copy()  # quarantined rows keep their original values
+    earlier = q_frame[REASONS_COL] if REASONS_COL in q_frame.columns else None
+    q_frame[REASONS_COL] = [  # a re-cleaned quarantine file keeps its earlier reasons
+        "; ".join(
+            ([str(earlier[r])] if earlier is not None and isinstance(earlier[r], str) else [])
+            + book.reasons[r]
+        )
+        for r in q_ids
+    ]
+    _check_nothing_lost(ds, kept_frame, q_frame)
+    log = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(columns=CHANGE_COLUMNS)
+    kept_io = replace(
+        ds.io,
+        surrogates={k: v for k, v in ds.io.surrogates.items() if k[0] in book.reasons}
+        if surrogates_fixed
+        else ds.io.surrogates,
+    )
+    return CleanResult(
+        kept=ds.with_frame(kept_frame, io=kept_io),
+        quarantine=q_frame,
+        changes=log,
+        report=post,
+        summary=_summary(ds, kept_frame, q_frame, log, book, opts, policy),
+    )
+
+
+# ---- which kinds, which checks -----------------------------------------------------------
+
+
+def _declared_kinds(ds: Dataset, opts: CleanOptions) -> dict[str, Kind]:
+    """Every finding kind of the installed default checks that can run on `ds`."""
+    kinds: dict[str, Kind] = {}
+    for name in DEFAULT_CHECKS:
+        if not installed(name):
+            continue
+        cls = check_class(name)
+        if cls(**opts.audit_options.get(name, {})).missing_roles(ds):
+            continue
+        kinds.update({k.name: k for k in cls.kinds})
+    for name in opts.policies:
+        family = name.split(".", 1)[0]
+        try:
+            kinds.setdefault(name, check_class(family).kind(name))
+        except (KeyError, DataQAError):
+            raise DataQAError(
+                f"there is no finding kind {name!r} to set a policy for",
+                hint="`dataqa checks` lists each check's finding kinds",
+            ) from None
+    return kinds
+
+
+def _checks_for(kinds: dict[str, Kind], wanted) -> list[str]:
+    return sorted({k.check for k in kinds.values() if wanted(k)}, key=DEFAULT_CHECKS.index)
+
+
+def _repair(ds, kinds, policy, opts, other, seed, progress):
+    """Phase 1: run the repair steps the findings ask for; (text, change frames, whether
+    lone surrogates were repaired)."""
+    from dataqa.stages.audit import audit
+
+    text = ds.text
+    changes: list[pd.DataFrame] = []
+    applying = {n for n, k in kinds.items() if k.fix is RepairText and policy[n] == "apply"}
+    if not applying:
+        return text, changes, False
+    checks = _checks_for(kinds, lambda k: k.name in applying)
+    first = audit(
+        ds, checks=checks, options=opts.audit_options, against=other, seed=seed, progress=progress
+    )
+    steps = {kinds[n].step for n in applying}
+    rows_for: dict[str, set] = {}
+    for f in first.findings:
+        if f.check in applying and isinstance(f.fix, RepairText):
+            rows_for.setdefault(f.fix.step, set()).update(f.row_ids)
+    surrogates = bool(rows_for.get("repair_surrogates")) and bool(ds.io.surrogates)
+    if surrogates:
+        changes.append(_surrogate_repairs(ds))
+    touched: set = set()  # a row one step changed goes through the later steps too
+    strings = set(ds.ids[_is_string(ds.frame[ds.roles.text]).to_numpy()])
+    for step, fn in REPAIRS.items():
+        if step not in steps:
+            continue
+        wanted = (rows_for.get(step, set()) | touched) & strings
+        target = [r for r in text.index if r in wanted]
+        if not target:
+            continue
+        before = text.loc[target]
+        after = fn(before)
+        diff = (after != before).to_numpy()
+        if diff.any():
+            ids = before.index[diff]
+            changes.append(
+                _change(ids, ds.roles.text, before[diff].to_numpy(), after[diff].to_numpy(), step)
+            )
+            text = text.copy()
+            text.loc[ids] = after[diff].to_numpy()
+            touched.update(ids)
+    return text, changes, surrogates
+
+
+def _decide_audit(fixed, kinds, policy, opts, other, report, seed, progress):
+    """Phase 2: the findings clean decides on, from the repaired rows (or `report`)."""
+    from dataqa.stages.audit import audit
+
+    def acts(k: Kind) -> bool:
+        return k.fix is not RepairText and policy[k.name] != "keep"
+
+    wants_relabels = any(
+        k.fix is ResolveConflict and policy[k.name] == "labels" for k in kinds.values()
+    )
+    checks = _checks_for(kinds, lambda k: acts(k) or (wants_relabels and k.fix is Relabel))
+    reused = []
+    if report is not None:
+        for name in checks:
+            if check_class(name).reusable and (name in report.stats or report.by_check(name)):
+                reused.append(name)
+    run = [c for c in checks if c not in reused]
+    post = (
+        audit(
+            fixed,
+            checks=run,
+            options=opts.audit_options,
+            against=other,
+            seed=seed,
+            progress=progress,
+        )
+        if run
+        else Report()
+    )
+    findings = list(post.findings)
+    if report is not None:
+        findings += [f for f in report.findings if f.check.split(".", 1)[0] in reused]
+    return post, findings
+
+
+def _is_string(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(values) and values.dtype != object:
+        return values.notna()
+    return values.map(lambda v: isinstance(v, str))
+
+
+# ---- applying fixes ----------------------------------------------------------------------
+
+
+class _Book:
+    """Row -> quarantine reasons, row -> new label."""
+
+    def __init__(self) -> None:
+        self.reasons: dict = {}
+        self.relabels: dict = {}
+
+    def quarantine(self, rows, why: str) -> None:
+        for r in rows:
+            self.reasons.setdefault(r, []).append(why)
+
+
+def _policy_of(f: Finding, policy: dict) -> str | None:
+    """The policy for a finding's kind (a `check.*` kind covers every name it prefixes)."""
+    if f.check in policy:
+        return policy[f.check]
+    return policy.get(f.check.split(".", 1)[0] + ".*")
+
+
+def _name(f: Finding) -> str:
+    return f.check.split(".", 1)[1] if "." in f.check else f.check
+
+
+def _reason(f: Finding, row=None) -> str:
+    """The quarantine reason of a finding: the fix's own, else the finding's kind and,
+    for one row, its value in the evidence."""
+    if isinstance(f.fix, Quarantine) and f.fix.reason:
+        return f.fix.reason
+    values = f.evidence.get("values") if isinstance(f.evidence, dict) else None
+    if row is None and isinstance(values, dict) and len(f.row_ids) == 1:
+        row = f.row_ids[0]
+    if isinstance(values, dict) and row is not None and str(row) in values:
+        return f"{_name(f).replace('_', ' ')}: {values[str(row)]!r}"
+    return _name(f).replace("_", " ")
+
+
+def _relabel(f: Finding, row, policy: str, opts: CleanOptions, book: _Book) -> bool:
+    """Apply a Relabel fix to one row under `policy`; True when the row was acted on."""
+    if policy == "keep":
+        return False
+    fix: Relabel = f.fix
+    why = f"{f.check}: given {f.evidence.get('given_label')!r}, likely {fix.to!r}"
+    score = fix.confidence
+    if score is not None and score < opts.label_threshold:
+        if opts.label_unsure == "quarantine":
+            book.quarantine([row], f"{why} (unsure: {score:.0%} < {opts.label_threshold:.0%})")
+            return True
+        return False
+    if policy == "relabel" and fix.to is not None:
+        book.relabels[row] = fix.to
+    else:
+        book.quarantine([row], why)
+    return True
+
+
+def _resolve_conflict(f: Finding, policy: str, suspects: dict, policies: dict, opts, book) -> set:
+    """Settle a duplicate group whose labels disagree; returns the label suspects it
+    settled (so they are not acted on twice)."""
+    fix: ResolveConflict = f.fix
+    kind = f.evidence.get("kind", "duplicate")
+    kind = ("an " if kind[:1] in "aeiou" else "a ") + kind
+    labels = fix.labels or f.evidence.get("labels", {})
+    if policy == "keep":
+        return set()
+    if policy == "labels":
+        doubted = [r for r in f.row_ids if r in suspects]
+        trusted = {str(labels.get(str(r))) for r in f.row_ids if r not in suspects}
+        if doubted and len(trusted) == 1:
+            for r in doubted:
+                s = suspects[r]
+                if not _relabel(s, r, _policy_of(s, policies) or "keep", opts, book):
+                    book.quarantine(
+                        [r],
+                        f"conflicting labels in {kind} duplicate group: the labels check "
+                        "doubts this row's label",
+                    )
+            return set(doubted)
+    if policy == "majority" and fix.majority is not None:
+        book.quarantine(
+            [r for r in f.row_ids if labels.get(str(r)) != fix.majority],
+            f"conflicting labels in {kind} duplicate group: minority label",
+        )
+        return set()
+    distinct = sorted({str(v) for v in labels.values() if v is not None and v == v})
+    book.quarantine(f.row_ids, f"conflicting labels in {kind} duplicate group {distinct}")
+    return set()
+
+
+def _keeper(members: list, text: pd.Series, policy: str):
+    ordered = sorted(members, key=lambda v: (0, v, "") if isinstance(v, int) else (1, 0, str(v)))
+    if policy == "longest":
+        return max(ordered, key=lambda r: len(text.loc[r]))
+    return ordered[0]
+
+
+# ---- the logs ----------------------------------------------------------------------------
+
+
+def _change(ids, field, before, after, step) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            ROW_ID: list(ids),
+            "field": field,
+            "before": list(before),
+            "after": list(after),
+            "step": step,
+        }
+    )
+
+
+def _surrogate_repairs(ds: Dataset) -> pd.DataFrame:
+    """Change-log rows for the lone surrogates the loader set aside (every check already
+    saw them as U+FFFD); `before` spells each surrogate as a JSON escape (the log is UTF-8)."""
+    rows = [
+        (
+            rid,
+            col,
+            SURROGATE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(v)),
+            ds.frame.at[rid, col],
+        )
+        for (rid, col), v in ds.io.surrogates.items()
+    ]
+    return pd.DataFrame(rows, columns=[ROW_ID, "field", "before", "after"]).assign(
+        step="repair_surrogates"
+    )
+
+
+def _summary(ds, kept, quarantined, log, book, opts, policy) -> dict:
+    reasons = pd.Series(
+        [w.split(":")[0].split(" of row")[0] for r in quarantined.index for w in book.reasons[r]]
+    )
+    return {
+        "rows_in": len(ds),
+        "rows_kept": len(kept),
+        "rows_quarantined": len(quarantined),
+        "rows_changed": int(log[ROW_ID].nunique()) if len(log) else 0,
+        "changes_by_step": log["step"].value_counts().to_dict() if len(log) else {},
+        "quarantine_reasons": reasons.value_counts().to_dict() if len(reasons) else {},
+        "options": opts.model_dump(),
+        "policies": dict(sorted(policy.items())),
+    }
+
+
+def _check_nothing_lost(ds: Dataset, kept: pd.DataFrame, quarantined: pd.DataFrame) -> None:
+    ids_in = set(ds.frame.index)
+    k, q = set(kept.index), set(quarantined.index)
+    if k & q or (k | q) != ids_in or len(kept) + len(quarantined) != len(ds):
+        raise AssertionError(
+            f"dataqa bug: rows lost or doubled in clean (in={len(ids_in)}, kept={len(k)}, "
+            f"quarantined={len(q)}, both={len(k & q)}, missing={len(ids_in - k - q)}); "
+            "nothing was written"
+        )

@@ -1,0 +1,76 @@
+"""Text primitives shared by checks and repairs: tokens and word units, normalisation for
+comparison, invisible characters, language identification and patterns (markup, PII)."""
+
+from dataqa.text.language import (
+    LANGUAGE_DEFAULTS,
+    LanguageVerdicts,
+    identify_languages,
+    known_languages,
+    language_identifier,
+)
+from dataqa.text.normalize import (
+    INVISIBLE_IGNORED_BY_KEY_RE,
+    INVISIBLE_JUNK_ALWAYS_RE,
+    INVISIBLE_RE,
+    SENTENCE_PUNCT_RE,
+    invisible_junk,
+    normalize_for_dedup,
+    remove_invisible_junk,
+)
+from dataqa.text.patterns import (
+    BOILERPLATE_RE,
+    ENTITY_RE,
+    PII_PATTERNS,
+    PII_SCREEN_RE,
+    REPEAT_CHARS_RE,
+    TAG_RE,
+    find_pii,
+    luhn_ok,
+    valid_pii,
+)
+from dataqa.text.tokens import (
+    CJK_CHARS_RE,
+    PTB_TOKENS,
+    SEA_CHARS_RE,
+    WORD_RE,
+    UniqueText,
+    english_dictionary_path,
+    english_vocabulary,
+    typo_rate,
+    word_tokens,
+    word_units,
+)
+
+__all__ = [
+    "BOILERPLATE_RE",
+    "CJK_CHARS_RE",
+    "ENTITY_RE",
+    "INVISIBLE_IGNORED_BY_KEY_RE",
+    "INVISIBLE_JUNK_ALWAYS_RE",
+    "INVISIBLE_RE",
+    "LANGUAGE_DEFAULTS",
+    "PII_PATTERNS",
+    "PII_SCREEN_RE",
+    "PTB_TOKENS",
+    "REPEAT_CHARS_RE",
+    "SEA_CHARS_RE",
+    "SENTENCE_PUNCT_RE",
+    "TAG_RE",
+    "WORD_RE",
+    "LanguageVerdicts",
+    "UniqueText",
+    "english_dictionary_path",
+    "english_vocabulary",
+    "find_pii",
+    "identify_languages",
+    "invisible_junk",
+    "known_languages",
+    "language_identifier",
+    "luhn_ok",
+    "normalize_for_dedup",
+    "remove_invisible_junk",
+    "typo_rate",
+    "valid_pii",
+    "word_tokens",
+    "word_units",
+]
