@@ -174,9 +174,12 @@ def test_verdict_words_for_each_outcome_and_the_facts_beside_it():
     assert better["headline"].startswith("Yes: the model fine-tuned on the curated set is better")
     assert "93.3% vs 66.7%" in better["headline"]
     assert not better["single_seed"] and "3 training runs per set" in better["lines"][0]
-    assert "600 optimiser steps" in better["lines"][1]
-    assert "raw 2,400 training rows (8.0 epochs)" in better["lines"][1]
-    assert "Sizes differ" in better["lines"][1]
+    assert better["lines"][1] == (
+        "Accuracy per run: raw 66.7%, 66.7%, 66.7%; curated 93.3%, 93.3%, 93.3%."
+    )
+    assert "600 optimiser steps" in better["lines"][2]
+    assert "raw 2,400 training rows (8.0 epochs)" in better["lines"][2]
+    assert "Sizes differ" in better["lines"][2]
     worse = verdict(compare(y, [cur], [raw]), budget=BUDGET, names=["raw", "curated"], seeds=[0])
     assert worse["answer"] == "No" and worse["single_seed"]
     assert "Single-seed result" in worse["lines"][0]

@@ -59,7 +59,7 @@ TRAIN_FLAGS = (
         "0.01",
         "AdamW decoupled weight decay (not on biases and LayerNorm).",
     ),
-    ("dropout", "--dropout", float, "the model's", "Dropout on every dropout layer."),
+    ("dropout", "--dropout", float, "the model's; 0.2 tiny", "Dropout on every dropout layer."),
     ("optimizer", "--optimizer", click.Choice(["adamw", "sgd"]), "adamw", "Optimiser."),
     ("warmup_ratio", "--warmup", float, "0.1", "Warm-up share of the steps."),
     (

@@ -132,7 +132,12 @@ def verdict(
         metrics' differences and intervals (`accuracy`, `macro_f1`).
     """
     a, b = comp["a"], comp["b"]
-    lines = [seeds_line(comp, seeds), budget_line(budget, [a, b])]
+    acc = comp["metrics"]["accuracy"]
+    per_seed = (
+        f"Accuracy per run: {a} {', '.join(f'{v:.1%}' for v in acc['runs_a'])}; "
+        f"{b} {', '.join(f'{v:.1%}' for v in acc['runs_b'])}."
+    )
+    lines = [seeds_line(comp, seeds), per_seed, budget_line(budget, [a, b])]
     if trusted is not None and test_audit and test_audit.get("ran"):
         lines.append(
             f"On the {trusted['n']:,} test rows whose labels the labels check trusts (it "
