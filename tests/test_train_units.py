@@ -195,8 +195,9 @@ def test_options_are_validated_and_take_the_model_defaults():
     opts = TrainOptions()
     assert opts.seeds == 3 and opts.budget == "steps" and opts.lr is None
     pre, tiny = opts.for_model(pretrained=True), opts.for_model(pretrained=False)
-    assert pre.lr == 5e-5 and pre.epochs == 3.0
-    assert tiny.lr > pre.lr and tiny.epochs > pre.epochs
+    assert pre.lr == 5e-5 and pre.epochs == 3.0 and pre.patience == 3 and pre.dropout is None
+    assert tiny.lr > pre.lr and tiny.epochs > pre.epochs and tiny.patience > pre.patience
+    assert tiny.dropout == 0.2
     assert TrainOptions(lora=True).for_model(True).lr == 5e-4
     assert TrainOptions(lr=1e-3).for_model(False).lr == 1e-3  # given values win
     assert pre.steps_for(100) == 3 * 4 and pre.model_copy(update={"max_steps": 7}).steps_for(1) == 7

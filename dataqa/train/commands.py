@@ -83,7 +83,7 @@ TRAIN_FLAGS = (
         "patience",
         "--patience",
         int,
-        "3",
+        "3 pretrained, 6 tiny",
         "Stop after N validations without a lower validation loss (0 = never).",
     ),
     (

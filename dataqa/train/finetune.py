@@ -275,8 +275,9 @@ def train(
     curve = LearningCurve(has_validation=bool(val_rows))
     callbacks = [curve]
     early = None
-    if val_rows and cfg.patience:
-        early = EarlyStoppingCallback(cfg.patience, early_stopping_threshold=cfg.min_delta)
+    patience = 3 if cfg.patience is None else cfg.patience
+    if val_rows and patience:
+        early = EarlyStoppingCallback(patience, early_stopping_threshold=cfg.min_delta)
         callbacks.append(early)
     writer = _tensorboard(log_dir, run_name)
     if writer is not None:

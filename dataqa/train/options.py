@@ -7,7 +7,7 @@ allowed. Settings left at None take the model's own default (`for_model`): a pre
 encoder fine-tunes at lr 5e-5 for 3 epochs (the BERT paper's range, Devlin et al. 2019),
 LoRA adapters at lr 5e-4 (adapters need a larger step; Hu et al. 2022 use 2e-4 to 5e-4 on
 GLUE), and the `tiny` model, which learns from scratch, at the values measured in
-BENCHMARKS.md ("tiny that learns": lr 2e-3, 12 epochs, dropout 0.2).
+BENCHMARKS.md ("tiny that learns": lr 2e-3, 12 epochs, dropout 0.2, patience 6).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ LORA_LR = 5e-4
 TINY_LR = 2e-3
 TINY_EPOCHS = 12.0
 TINY_DROPOUT = 0.2
+PRETRAINED_PATIENCE = 3
+TINY_PATIENCE = 6
 
 
 class TrainOptions(Options):
@@ -52,7 +54,9 @@ class TrainOptions(Options):
     max_grad_norm: float = Field(1.0, ge=0)
     max_length: int = Field(128, ge=8, le=8192)
     eval_every: int | None = Field(None, gt=0, description="Steps; None: twice per epoch.")
-    patience: int = Field(3, ge=0, description="Evaluations without progress; 0: never stop.")
+    patience: int | None = Field(
+        None, ge=0, description="Evaluations without progress; 0: never stop; None: model default."
+    )
     min_delta: float = Field(1e-4, ge=0)
     val_frac: float = Field(0.1, ge=0, lt=0.9)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
@@ -77,6 +81,10 @@ class TrainOptions(Options):
             fill["epochs"] = PRETRAINED_EPOCHS if pretrained else TINY_EPOCHS
         if self.dropout is None and not pretrained:
             fill["dropout"] = TINY_DROPOUT  # from scratch on a few thousand rows it overfits
+        if self.patience is None:
+            # from scratch, validation loss plateaus for a while before the decaying
+            # learning rate brings it down again: wait three epochs, not one and a half
+            fill["patience"] = PRETRAINED_PATIENCE if pretrained else TINY_PATIENCE
         return self.model_copy(update=fill)
 
     def steps_for(self, rows: int) -> int:
