@@ -359,7 +359,7 @@ def gain(args) -> None:
         _as_dataset(test_df, "banking77-test"),
         names=run_names,
         model=args.model,
-        options=_options(args, patience=3),
+        options=_options(args),
         work_dir=out,
         cache_dir=Path(args.cache_dir) if args.cache_dir else out / "cache",
         baseline=not args.no_baseline,
