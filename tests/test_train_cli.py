@@ -292,7 +292,7 @@ def test_run_skips_augment_with_a_note_when_it_is_not_installed(tmp_path, monkey
     )
     (tmp_path / "p.yaml").write_text(text)
     monkeypatch.setitem(sys.modules, "dataqa.augmentation", None)  # import fails as if absent
-    from dataqa.train.pipeline import run_pipeline
+    from dataqa.pipeline import run_pipeline
 
     result = run_pipeline(tmp_path / "p.yaml")
     aug = next(s for s in result["stages"] if s["stage"] == "augment")
@@ -330,7 +330,7 @@ def test_pipeline_file_errors_name_file_line_and_key(tmp_path, text, expected):
 
 
 def test_example_pipeline_file_is_valid():
-    from dataqa.train.pipeline import load_spec
+    from dataqa.pipeline import load_spec
 
     spec = load_spec(ROOT / "rules" / "pipeline.example.yaml")
     assert set(spec.data["stages"]) == {"audit", "clean", "augment", "finetune"}
@@ -354,7 +354,7 @@ def test_commands_load_nothing_heavy_and_teach_in_help():
 
 @pytest.mark.slow
 def test_demo_writes_a_valid_pipeline_and_runs_it(tmp_path, monkeypatch):
-    import dataqa.train.pipeline as pipeline
+    import dataqa.pipeline as pipeline
     from dataqa.demo import run_demo
 
     calls = []

@@ -210,7 +210,7 @@ def test_options_are_validated_and_take_the_model_defaults():
 
 
 def test_cli_flags_show_the_options_models_defaults():
-    from dataqa.train.commands import TRAIN_FLAGS
+    from dataqa.cli.finetune import TRAIN_FLAGS
 
     fields = TrainOptions.model_fields
     assert {f[0] for f in TRAIN_FLAGS} <= set(fields)

@@ -28,10 +28,10 @@ COMMANDS = {
         "Add filtered paraphrases of training rows to the classes that need them.",
     ),
     "finetune": (
-        "dataqa.train.commands:finetune_command",
+        "dataqa.cli.finetune:finetune_command",
         "Fine-tune one model on each training set and compare them on one test set.",
     ),
-    "run": ("dataqa.train.commands:run_command", "Run audit -> clean -> augment -> finetune."),
+    "run": ("dataqa.cli.run:run_command", "Run audit -> clean -> augment -> finetune."),
     "report": (
         "dataqa.cli.report:report_command",
         "Render a saved JSON report as HTML; give two to compare them.",
@@ -144,11 +144,3 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-
-def __getattr__(name: str):
-    if name == "write_outputs":  # what dataqa.train.commands imports
-        from dataqa.cli.common import write_report_files
-
-        return write_report_files
-    raise AttributeError(name)

@@ -50,7 +50,7 @@ def finetune(
     baseline: bool = True,
     audit_test: bool = True,
     drop_leaked: bool = False,
-    work_dir: str | Path = "reports/finetune",
+    work_dir: str | Path | None = None,
     tensorboard: bool = True,
     wandb: bool = False,
     cache_dir: str | Path | None = None,
@@ -81,6 +81,9 @@ def finetune(
         Run the labels check on the test set and also score the trusted rows.
     drop_leaked : bool
         Leave training rows found in the test set out instead of refusing to run.
+    work_dir : path, optional
+        Where checkpoints, the tiny model's tokenizer and TensorBoard events go; default
+        a temporary folder removed afterwards (and no TensorBoard events).
     cache_dir : path, optional
         Each run's record and test predictions are kept under a key hashed from its rows,
         the model and the settings, so a re-run retrains only what changed.
@@ -90,10 +93,38 @@ def finetune(
     DataQAError
         Bad input (see `testset.check_inputs`), bad options, or a failed search.
     """
+    if work_dir is None:  # the Python API writes nothing unless asked
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="dataqa-finetune-") as tmp:
+            return finetune(
+                trains,
+                test,
+                names=names,
+                model=model,
+                options=options,
+                search=search,
+                space=space,
+                trials=trials,
+                time_budget=time_budget,
+                select_on=select_on,
+                baseline=baseline,
+                audit_test=audit_test,
+                drop_leaked=drop_leaked,
+                work_dir=tmp,
+                tensorboard=False,
+                wandb=wandb,
+                cache_dir=cache_dir,
+                progress=progress,
+            )
     from dataqa.train import models
     from dataqa.train.split import make_splits
     from dataqa.train.testset import audit_test_labels, check_inputs
 
+    from dataqa.dataset import as_dataset
+
+    trains = [as_dataset(t) for t in trains]
+    test = as_dataset(test)
     opts = options or TrainOptions()
     if not trains:
         raise DataQAError(

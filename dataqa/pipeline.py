@@ -740,7 +740,7 @@ def _summary(report: Report, log: list[dict], outputs: dict) -> str:
         )
     ft = report.stats.get("finetune")
     if ft:
-        from dataqa.train.commands import format_finetune
+        from dataqa.summary import format_finetune
 
         lines.append("")
         lines.append(

@@ -1,8 +1,8 @@
-"""`dataqa finetune` and `dataqa run`: Click shells over the finetune stage and the pipeline.
+"""`dataqa finetune`: the same model fine-tuned on each training set, judged on one test set.
 
-Only click is imported here; torch, transformers and the stages load inside the
-commands, so `dataqa --help` stays fast. `dataqa.cli` registers these commands and adds
-the shared column options (--text-col, --label-col, ... as in `audit`) to `finetune`.
+Only click is imported here; torch, transformers and the stage load inside the command,
+so `dataqa --help` stays fast. `dataqa.cli` adds the shared column options
+(--text-col, --label-col, ... as in `audit`).
 """
 
 from __future__ import annotations
@@ -260,7 +260,7 @@ def finetune_command(
     """
     from pathlib import Path
 
-    from dataqa.cli import write_outputs
+    from dataqa.cli.common import write_report_files as write_outputs
     from dataqa.train.options import make_options
     from dataqa.train.search import parse_space
     from dataqa.train.stage import finetune
@@ -291,6 +291,8 @@ def finetune_command(
     )
     write_outputs(report, json_out, html_out)
     if not quiet and json_out != "-":
+        from dataqa.summary import format_finetune
+
         click.echo(format_finetune(report))
     sys.exit(report.exit_code(fail_on))
 
@@ -320,94 +322,3 @@ def _load(path: str, kw: dict, like=None):
         encoding=kw.get("encoding"),
         split=kw.get("split"),
     )
-
-
-def format_finetune(report) -> str:
-    """Terminal summary: the verdict first, then per-set scores, baseline, speed, warnings."""
-    s = report.stats.get("finetune", {})
-    lines = []
-    for v in s.get("verdicts") or []:
-        lines += [f"{v['question']} {v['answer']}.", v["headline"], *v["lines"], ""]
-    lines += [
-        f"model: {s.get('model', {}).get('origin', '?')}",
-        f"device: {s.get('device', '?')}",
-        "",
-        f"{'set':<12} {'train':>7} {'val':>6} {'runs':>4} {'accuracy':>9} {'macro-F1':>9} "
-        f"{'baseline':>9} {'steps':>6} {'samples/s':>9}",
-    ]
-    for name, r in s.get("runs", {}).items():
-        summ = r.get("summary", {})
-        base = r.get("baseline", {}).get("test", {}).get("accuracy")
-        sd = summ.get("accuracy_sd")
-        acc = f"{summ.get('accuracy_mean', 0):.4f}" + (f"±{sd:.3f}" if sd else "")
-        lines.append(
-            f"{name:<12} {r['train_rows']:>7,} {r['val_rows']:>6,} {summ.get('runs', 1):>4} "
-            f"{acc:>9} {summ.get('macro_f1_mean', 0):>9.4f} "
-            f"{'' if base is None else f'{base:.4f}':>9} {r['train']['max_steps']:>6} "
-            f"{r['train']['samples_per_s']:>9}" + ("  (cached)" if r.get("cached") else "")
-        )
-        per = ", ".join(
-            f"seed {x['seed']}: {x['test']['accuracy']:.4f}" for x in r.get("seeds", [])
-        )
-        if per:
-            lines.append(f"{'':<12} per seed: {per}")
-    for f in report.findings:
-        if f.check in (
-            "finetune.overfitting",
-            "finetune.leakage",
-            "finetune.test_labels",
-        ):
-            lines.append(f"{f.severity.upper()}: {f.message}")
-    return "\n".join(lines)
-
-
-@click.command(
-    "run", epilog="Exit codes: 0 ok, 1 findings at or above --fail-on, 2 dataqa could not run."
-)
-@click.argument("pipeline", metavar="PIPELINE.yaml")
-@click.option(
-    "--out",
-    "out_dir",
-    metavar="DIR",
-    help="Output folder (default: the file's `out:`, else reports/<name>).",
-)
-@click.option(
-    "--fresh", is_flag=True, help="Ignore cached stage outputs and run every stage again."
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["info", "warning", "error", "never"]),
-    default="never",
-    show_default=True,
-    help="Exit 1 when the final report has a finding this bad.",
-)
-@click.option("-q", "--quiet", is_flag=True)
-def run_command(pipeline, out_dir, fresh, fail_on, quiet):
-    """Run the whole loop from a YAML file: audit -> clean -> augment -> finetune.
-
-    One report comes out (report.json, report.html) with the raw audit, what clean and
-    augment did, the audit of the curated set (before/after), and the raw-vs-curated
-    fine-tune. Each stage caches its outputs under OUT/.cache by a hash of its inputs
-    and options, so a re-run resumes where it stopped and skips what did not change.
-    Paths in the file are relative to the file's folder.
-
-    \b
-    Example file (rules/pipeline.example.yaml has every option):
-      name: banking
-      data: {train: data/train.csv, test: data/test.csv, label_col: category}
-      stages:
-        audit: {checks: [hygiene, duplicates]}
-        clean: {conflicts: quarantine}
-        augment: {methods: [synonym], target: balance}
-        finetune: {model: default, epochs: 3}
-    \b
-    Examples:
-      dataqa run rules/pipeline.example.yaml
-      dataqa run pipeline.yaml --out reports/try2 --fresh
-    """
-    from dataqa.train.pipeline import run_pipeline
-
-    result = run_pipeline(pipeline, out_dir=out_dir, fresh=fresh, progress=not quiet)
-    if not quiet:
-        click.echo(result["summary"])
-    sys.exit(result["report"].exit_code(fail_on))
