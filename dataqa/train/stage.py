@@ -117,11 +117,10 @@ def finetune(
                 cache_dir=cache_dir,
                 progress=progress,
             )
+    from dataqa.dataset import as_dataset
     from dataqa.train import models
     from dataqa.train.split import make_splits
     from dataqa.train.testset import audit_test_labels, check_inputs
-
-    from dataqa.dataset import as_dataset
 
     trains = [as_dataset(t) for t in trains]
     test = as_dataset(test)
