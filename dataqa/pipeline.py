@@ -796,3 +796,54 @@ def demo_loop(out_dir: Path, train_path: Path, test_path: Path, *, seed: int = 7
     result = run_pipeline(path, progress=True)
     click.echo(result["summary"])
     return result
+
+
+def pipeline_json_schema() -> dict:
+    """The JSON schema of a pipeline file, from the keys this module accepts and the stages'
+    options models (`CleanOptions`, `TrainOptions`): one source of truth. Editors validate
+    and complete pipeline YAML against it; `dataqa/schema/pipeline.schema.json` is this
+    function's output."""
+    from dataqa.stages.policies import CleanOptions
+    from dataqa.train.options import TrainOptions
+
+    def loose(keys) -> dict:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: {} for k in sorted(keys)},
+        }
+
+    def stage(schema: dict) -> dict:
+        return {"oneOf": [{"type": "boolean"}, {"type": "null"}, schema]}
+
+    clean = CleanOptions.model_json_schema()
+    train = TrainOptions.model_json_schema()
+    train["properties"].update({k: {} for k in sorted(FINETUNE_EXTRA)})
+    train.pop("required", None)
+    data = loose(DATA_KEYS)
+    data["required"] = ["train"]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://dataqa.invalid/schema/pipeline.json",
+        "title": "dataqa pipeline file",
+        "description": "What `dataqa run` reads (rules/pipeline.example.yaml).",
+        "type": "object",
+        "required": ["data"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "out": {"type": "string"},
+            "seed": {"type": "integer"},
+            "data": data,
+            "stages": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "audit": stage(loose(AUDIT_KEYS)),
+                    "clean": stage(clean),
+                    "augment": stage(loose(AUGMENT_KEYS)),
+                    "finetune": stage(train),
+                },
+            },
+        },
+    }

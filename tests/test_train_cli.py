@@ -442,3 +442,25 @@ def test_search_selects_on_validation_and_trains_every_seed_with_the_choice(
     assert run["config"]["lr"] == best["settings"]["lr"]
     assert [r["seed"] for r in run["seeds"]] == [0, 1]
     assert report.stats["finetune"]["verdict"] is None  # one set: nothing to compare
+
+
+def test_pipeline_json_schema_is_current_and_accepts_the_example():
+    import json
+    from pathlib import Path
+
+    import jsonschema
+    import yaml
+
+    from dataqa.pipeline import pipeline_json_schema
+
+    root = Path(__file__).resolve().parents[1]
+    schema = pipeline_json_schema()
+    shipped = json.loads((root / "dataqa" / "schema" / "pipeline.schema.json").read_text())
+    assert shipped == json.loads(json.dumps(schema, default=str)), "regenerate the schema"
+    jsonschema.validate(
+        yaml.safe_load((root / "rules" / "pipeline.example.yaml").read_text()), schema
+    )
+    with pytest.raises(jsonschema.ValidationError):  # a typo'd clean option
+        jsonschema.validate(
+            {"data": {"train": "t.csv"}, "stages": {"clean": {"conflits": "keep"}}}, schema
+        )
