@@ -124,10 +124,15 @@ class Dataset:
 
     @property
     def records(self) -> pd.Series:
-        """Conversation data: each row's canonical turns (`dataqa.chat.conversations`)."""
+        """Conversation data: each row's canonical turns (`dataqa.chat.conversations`),
+        computed once per frame."""
         from dataqa.chat import conversations
 
-        return conversations(self.frame, self.roles.schema)
+        key = ("records", id(self.frame), len(self.frame))
+        cached = self.meta.get("_records")
+        if cached is None or cached[0] != key:
+            cached = self.meta["_records"] = (key, conversations(self.frame, self.roles.schema))
+        return cached[1]
 
     @property
     def io(self) -> Source:

@@ -97,13 +97,10 @@ def detect_schema(columns) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Lists for arrays (Parquet hands list columns back as numpy arrays)."""
+    """A list for a numpy array (Parquet hands list columns back as arrays of dicts);
+    anything else as it is (JSON records are plain already: no copy)."""
     if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return [v.tolist() if isinstance(v, np.ndarray) else v for v in value.tolist()]
     return value
 
 

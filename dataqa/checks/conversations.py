@@ -134,6 +134,8 @@ class ConversationCheck(Check):
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params
         schema = ds.roles.schema
+        if schema == "text":
+            return CheckResult(skipped="not conversation data (a text per row)")
         records = ds.records
         out: list[Finding] = []
         stats: dict[str, Any] = {"schema": schema, "records": len(ds)}
@@ -312,6 +314,7 @@ class ConversationCheck(Check):
         refusals, echoes, prompts, answers = {}, [], {}, {}
         from rapidfuzz import fuzz
 
+        said: list[tuple] = []  # (row, turn, answer): refusals are screened in one pass
         for rid, ts in turns.items():
             if not isinstance(ts, list):
                 continue
@@ -321,9 +324,7 @@ class ConversationCheck(Check):
                 if t.get("role") == "user":
                     last_user = c
                 elif t.get("role") == "assistant" and c:
-                    m = REFUSAL_RE.search(c)
-                    if m and rid not in refusals:
-                        refusals[rid] = (t["index"], m.group(0))
+                    said.append((rid, t["index"], c))
                     if (
                         last_user
                         and rid not in echoes
@@ -339,6 +340,16 @@ class ConversationCheck(Check):
                     str(t.get("content")) for t in ts[:first_answer] if t.get("role") != "system"
                 )
                 answers[rid] = str(ts[first_answer].get("content"))
+        if said:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            texts = pa.array([c for _, _, c in said], type=pa.large_string())
+            hit = pc.match_substring_regex(texts, REFUSAL_RE.pattern).to_numpy(zero_copy_only=False)
+            for k in np.flatnonzero(hit):
+                rid, turn, c = said[k]
+                if rid not in refusals:
+                    refusals[rid] = (turn, REFUSAL_RE.search(c).group(0))
         out = []
         if refusals:
             out.append(
@@ -372,14 +383,17 @@ class ConversationCheck(Check):
         ak = normalize_for_dedup(pd.Series([answers[i] for i in ids], index=ids))
         frame = pd.DataFrame({"p": pk, "a": ak})
         frame = frame[frame["p"] != ""]
-        n_answers = frame.groupby("p")["a"].nunique()
         from rapidfuzz import fuzz
 
-        def differ(key) -> bool:  # answers that are near-copies of each other agree
-            answers = frame.loc[frame["p"] == key, "a"].unique()
+        by_prompt = frame.groupby("p", sort=False)
+        n_answers = by_prompt["a"].nunique()
+        members = {k: v for k, v in by_prompt.groups.items() if n_answers[k] > 1}
+
+        def differ(rows) -> bool:  # answers that are near-copies of each other agree
+            answers = frame.loc[rows, "a"].unique()
             return any(fuzz.ratio(answers[0], a) < 90 for a in answers[1:])
 
-        conflicted = [k for k in n_answers[n_answers > 1].index if differ(k)]
+        conflicted = [k for k, rows in members.items() if differ(rows)]
         stats["prompts"] = {
             "distinct": int(frame["p"].nunique()),
             "repeated": int((frame["p"].value_counts() > 1).sum()),
@@ -387,7 +401,7 @@ class ConversationCheck(Check):
         }
         out = []
         for key in conflicted[:500]:
-            rows = frame.index[(frame["p"] == key).to_numpy()].tolist()
+            rows = list(members[key])
             out.append(
                 self.finding(
                     "prompt_conflict",
