@@ -118,7 +118,16 @@ def test_eda_deletion_never_drops_negations_or_polarity():
 def test_eda_insertion_adds_synonyms(wn):
     text = "my transfer to the bank account failed yesterday"
     out = random_insertion(text, RowRandom(3), wn, 0.2)
-    assert len(out.split()) > len(text.split())
+    words, added = text.lower().split(), out.lower().split()
+    assert len(added) > len(words)
+    new = [w for w in added if w not in words]
+    assert new, "an insertion must add a synonym, not a copy of a word already there"
+    from dataqa.augmentation.eda import TOKEN_RE, replaceable
+
+    offered = {
+        p for _, syns in replaceable(TOKEN_RE.findall(text), wn)[0] for s in syns for p in s.split()
+    }
+    assert set(new) <= offered
 
 
 def test_eda_rates_are_checked():
@@ -149,9 +158,9 @@ def test_filter_rejects_planted_bad_candidates(clf):
     post = "When will my new card arrive in the post?"
     planted = [  # (candidate, source, expected reason)
         (src, src, "unchanged"),
-        ("my card STILL has not arrived when will it come", src, "unchanged"),
+        ("my card STILL has not arrived, when will it come ?", src, "unchanged"),
         ("My card still has not arrived, when will it come!?", src, "unchanged"),
-        ("I am still waiting on my card", src, "duplicate"),  # already in the dataset
+        ("I am still waiting on my card?", src, "duplicate"),  # already in the dataset
         ("My card still has arrived, when will it come?", src, "negation_changed"),
         ("My card still has none arrived, when will it come?", post, "too_different"),
         ("The weather in Paris is lovely this spring.", src, "too_different"),

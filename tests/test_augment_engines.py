@@ -16,6 +16,7 @@ needs_apertium = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_apertium
 def test_apertium_keeps_line_alignment_and_counts_negation_loss():
     from dataqa.augmentation.backtranslate import apertium_roundtrip, apertium_translate

@@ -52,6 +52,7 @@ def runs(thin_ds):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["synonym", "eda", "backtranslate"])
 def test_each_method_grows_only_the_thin_class_with_provenance(runs, thin_ds, method):
     if method not in runs:

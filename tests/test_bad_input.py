@@ -49,6 +49,7 @@ def test_header_only(tmp_path):
     assert_clear_error(res, text, "h.csv", "no data rows")
 
 
+@pytest.mark.slow
 def test_latin1_file_names_line_and_encoding_flag(tmp_path):
     data = b"text,label\ngood,1\n" + "café crème,0\n".encode("latin-1")
     res, text = run("audit", write(tmp_path / "l.csv", data))
@@ -133,6 +134,7 @@ def test_nan_text_and_one_class_are_findings_not_crashes(tmp_path):
     assert missing and missing[0]["row_ids"] == [1]
 
 
+@pytest.mark.slow
 def test_ten_megabyte_single_row(tmp_path):
     big = "word " * 2_000_000
     pd.DataFrame({"text": [big, "short row here"], "label": ["a", "b"]}).to_csv(

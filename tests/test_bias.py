@@ -86,6 +86,7 @@ def test_demo_stats_and_charts(demo_result):
     assert len(heat["values"]) == len(heat["rows"]) and len(heat["values"][0]) == len(heat["cols"])
 
 
+@pytest.mark.slow
 def test_planted_exclamation_cue_in_sst2(sst2_sample):
     df = sst2_sample.copy()
     rng = np.random.default_rng(0)
@@ -110,6 +111,7 @@ def test_unmodified_sst2_with_random_groups_is_quiet(sst2_sample):
     assert by_check(result, "bias.confound") == []
 
 
+@pytest.mark.slow
 def test_brand_typo_confound_planted_in_sst2(sst2_sample):
     """The real case on real sentences: one brand's reviews are more often negative and
     full of typos."""
@@ -145,6 +147,7 @@ def plant_token(df: pd.DataFrame, seed: int = 0, share: float = 0.6):
     return out, victim, set(planted)
 
 
+@pytest.mark.slow
 def test_planted_brand_token_in_banking77(banking):
     df, victim, planted = plant_token(banking)
     result = run(from_frame(df, text_col="text", label_col="category"))
@@ -155,6 +158,7 @@ def test_planted_brand_token_in_banking77(banking):
     assert result.stats["entities"]["mode"] == "heuristic"
 
 
+@pytest.mark.slow
 def test_unmodified_banking77_with_random_groups_is_quiet(banking):
     df = banking.copy()
     df["brand"] = np.random.default_rng(1).choice(BRANDS, len(df))
@@ -167,6 +171,7 @@ def test_unmodified_banking77_with_random_groups_is_quiet(banking):
     assert {"Apple", "Visa"} <= set(result.stats["shortcut_tokens"]["named_by_label"])
 
 
+@pytest.mark.slow
 def test_cue_planted_in_one_class_of_many(banking):
     """A URL in most rows of one intent out of 77: weak on average, caught by its rule."""
     df = banking.copy()
@@ -180,6 +185,7 @@ def test_cue_planted_in_one_class_of_many(banking):
     assert set(url[0].row_ids) == set(planted)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("spacy") is None, reason="spaCy not installed")
 def test_spacy_entity_path_with_a_local_pipeline(tmp_path, banking):
     import spacy

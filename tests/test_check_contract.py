@@ -26,6 +26,7 @@ from dataqa.findings import to_jsonable
 from dataqa.fixes import SEVERITIES, Fix, allowed_policies
 
 CHECKS = sorted(REGISTRY)
+pytestmark = pytest.mark.slow  # the demo run of every check costs ~40 s
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,7 @@ def demo_run(demo):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CHECKS)
 def test_emits_declared_kinds_with_valid_fixes(name, demo_run):
     if name not in demo_run:

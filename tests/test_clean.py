@@ -102,6 +102,7 @@ def test_label_variants_are_relabelled_and_logged():
     ].values.tolist() == [["Pos", "pos"]]
 
 
+@pytest.mark.slow
 def test_cli_clean_writes_three_files_that_add_up(tmp_path, demo):
     from click.testing import CliRunner
 
@@ -160,6 +161,7 @@ texts = st.one_of(
         max_size=25,
     )
 )
+@pytest.mark.slow
 def test_property_rows_in_equal_kept_plus_quarantined(rows):
     df = pd.DataFrame(rows, columns=["text", "label"])
     if (
@@ -179,6 +181,7 @@ def test_property_rows_in_equal_kept_plus_quarantined(rows):
     assert len(result.kept) + len(result.quarantine) == len(df)
 
 
+@pytest.mark.slow
 def test_optional_typo_correction_is_logged():
     df = pd.DataFrame(
         {

@@ -44,8 +44,19 @@ def test_exact_leakage_against_test_split():
 def test_demo_planted_exact_duplicates_found(demo):
     train, _, truth = demo
     report = audit(train, checks=["duplicates"])
-    flagged = {r for f in report.findings if f.check == "duplicates.exact" for r in f.row_ids}
+    groups = [f.row_ids for f in report.findings if f.check == "duplicates.exact"]
+    flagged = {r for g in groups for r in g}
     assert set(truth["exact_duplicates"]) <= flagged
+    # every planted copy sits in a small group with its source, not in one giant group
+    assert max(map(len, groups)) <= 5 and len(flagged) <= 3 * len(truth["exact_duplicates"])
+    texts = (
+        train["text"]
+        .str.casefold()
+        .str.replace(r"[^\w\s]", "", regex=True)
+        .str.split()
+        .str.join(" ")
+    )
+    assert all(texts.loc[g].nunique() == 1 for g in groups)
 
 
 def test_banking77_real_conflict(banking77_train):

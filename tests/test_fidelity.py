@@ -244,6 +244,7 @@ def test_json_object_without_records_is_a_clear_error(tmp_path):
         load(tmp_path / "in.json")
 
 
+@pytest.mark.slow
 def test_json_values_keep_their_types(tmp_path):
     rows = [{"text": s, "label": i % 2, "score": 0.1234567890123} for i, s in enumerate(SENTENCES)]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -332,7 +333,7 @@ def test_duplicate_key_keeps_signs_emoji_symbols_numbers(a, b):
     [
         ("The kettle is GREAT!", "the kettle is great."),
         ("\u201cGreat\u201d  product", '"great" product'),
-        ("Has my top-up gone through?", "Has my top up gone through"),
+        ("Has my top-up gone through?", "Has my top up gone through?"),
         ("\uff27\uff52\uff45\uff41\uff54 value", "Great value"),  # full-width letters
     ],
 )
@@ -401,9 +402,11 @@ def test_language_id_does_not_flag_fragments_of_the_main_language():
     report = audit(df, checks=["hygiene"])
     flagged = {r for f in report.findings if f.check == "hygiene.language" for r in f.row_ids}
     assert flagged == set(range(len(df) - 4, len(df)))  # the four foreign rows, nothing else
-    assert report.stats["hygiene"]["language"]["undetermined_rows"] >= 80
+    # the fragments are English by the dictionary; foreign fragments would be undetermined
+    assert report.stats["hygiene"]["language"]["main"] == "en"
 
 
+@pytest.mark.slow
 def test_language_id_on_sst2_flags_almost_nothing(sst2_train):
     report = audit(sst2_train, checks=["hygiene"])
     flagged = sum(len(f.row_ids) for f in report.findings if f.check == "hygiene.language")
@@ -488,6 +491,7 @@ def _tags(folder: Path) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 def test_interrupted_write_never_leaves_a_mixed_set(tmp_path):
     script = tmp_path / "killer.py"
     script.write_text(KILLER)
@@ -565,7 +569,193 @@ def test_learning_curve_fit_survives_degenerate_curves(errors):
     ],
     ids=["81-flat", "one-row", "two-rows", "one-minority"],
 )
+@pytest.mark.slow
 def test_every_check_survives_tiny_and_flat_sets(texts, labels):
     report = audit(pd.DataFrame({"text": texts, "label": labels}))
     assert isinstance(report.findings, list)
     json.dumps(report.to_dict() if hasattr(report, "to_dict") else report.stats, default=str)
+
+
+# ---- what a new user broke (second round) ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_an_existing_folder_is_never_replaced_by_an_output(tmp_path):
+    keep = tmp_path / "results"
+    (keep / "sub").mkdir(parents=True)
+    (keep / "important.txt").write_text("precious")
+    base_frame().to_csv(tmp_path / "in.csv", index=False)
+    for args in (
+        ["clean", tmp_path / "in.csv", "-o", keep],
+        ["audit", tmp_path / "in.csv", "--json", keep],
+    ):
+        res, text = run(*args, "-q")
+        assert res.exit_code == 2 and "existing folder" in text
+    assert (keep / "important.txt").read_text() == "precious" and (keep / "sub").is_dir()
+
+
+def test_datasetdict_folder_reads_the_split_asked_for(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    datasets.disable_progress_bars()
+    df = base_frame()
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_pandas(df),
+            "test": datasets.Dataset.from_pandas(df.head(3)),
+        }
+    ).save_to_disk(str(tmp_path / "dd"))
+    assert len(load(tmp_path / "dd")) == 8 and len(load(tmp_path / "dd", split="test")) == 3
+    with pytest.raises(DataQAError, match="splits"):
+        load(tmp_path / "dd", split="dev")
+
+
+def test_plain_tsv_keeps_literal_quotes_in_and_out(tmp_path):
+    src = tmp_path / "glue.tsv"
+    src.write_text('label\tsentence\n1\t"a fully quoted phrase"\n0\tthe "best" part\n1\tplain\n')
+    assert load(src).frame["sentence"].tolist()[:2] == [
+        '"a fully quoted phrase"',
+        'the "best" part',
+    ]
+    res, text = run("clean", src, "-o", tmp_path / "out.tsv", "-q")
+    assert res.exit_code == 0, text
+    body = (tmp_path / "out.tsv").read_text()
+    assert '\t"a fully quoted phrase"\n' in body and '"""' not in body  # still plain
+
+
+def test_values_that_are_not_text_are_left_alone_and_reported(tmp_path):
+    rows = [{"text": ["a", "b"], "label": "x"}, {"text": 12345, "label": "y"}]
+    rows += [{"text": t, "label": lab} for t, lab in base_frame().values]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = audit(load(tmp_path / "in.jsonl"), checks=["hygiene"])
+    assert [f.row_ids for f in report.findings if f.check == "hygiene.not_text"] == [[0, 1]]
+    res, text = run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", "-q")
+    out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert out[0]["text"] == ["a", "b"] and out[1]["text"] == 12345
+
+
+def test_a_repeated_header_line_is_quarantined(tmp_path):
+    body = "text,label\n" + "".join(f'"{t}",{lab}\n' for t, lab in base_frame().values)
+    (tmp_path / "joined.csv").write_text(body + "text,label\n" + body.split("\n", 1)[1])
+    report = audit(load(tmp_path / "joined.csv"), checks=["hygiene"])
+    assert [f.row_ids for f in report.findings if f.check == "hygiene.header_row"] == [[8]]
+
+
+def test_own_columns_are_kept_or_refused(tmp_path):
+    df = base_frame()
+    df.insert(0, ROW_ID, [10] * len(df))
+    df.to_csv(tmp_path / "ids.csv", index=False)
+    with pytest.raises(DataQAError, match="dataqa's own id column"):
+        load(tmp_path / "ids.csv")
+    q = base_frame()
+    q["dataqa_reasons"] = "earlier reason"
+    q.loc[0, "text"] = None
+    result = clean(from_frame(q))
+    assert result.quarantine.loc[0, "dataqa_reasons"].startswith("earlier reason; ")
+
+
+def test_change_logs_of_outputs_with_one_name_do_not_collide(tmp_path):
+    base_frame().to_csv(tmp_path / "in.csv", index=False)
+    for out in ("x.csv", "x.parquet"):
+        res, text = run("clean", tmp_path / "in.csv", "-o", tmp_path / out, "-q")
+        assert res.exit_code == 0, text
+    assert (tmp_path / "x.changes.csv").exists() and (tmp_path / "x.changes.parquet").exists()
+
+
+def test_language_catches_every_script_and_spares_title_case_english():
+    english = [s.lower() for s in SENTENCES] * 10
+    titles = [
+        "Lua WSAPI Plugin for uWSGI (Lua 5.1)",
+        "MIT Kerberos Master Server (kadmind)",
+        "OpenArena Community Map Pack 1",
+        "GNU Standard C++ Library v3 (mips64el)",
+    ]
+    foreign = [
+        "Как мне перевести деньги на другой счёт сегодня вечером?",
+        "我想知道为什么我的银行卡被冻结了，请帮帮我",
+        "मेरा कार्ड काम नहीं कर रहा है, कृपया मेरी मदद करें",
+        "لماذا تم رفض بطاقتي عند الدفع في المتجر اليوم",
+        "Γιατί απορρίφθηκε η πληρωμή με την κάρτα μου σήμερα το πρωί;",
+    ]
+    df = pd.DataFrame({"text": english + titles + foreign})
+    report = audit(df, checks=["hygiene"])
+    flagged = {r for f in report.findings if f.check == "hygiene.language" for r in f.row_ids}
+    assert flagged == set(range(len(df) - len(foreign), len(df)))
+
+
+@pytest.mark.slow
+def test_typo_correction_never_touches_names_acronyms_or_negations():
+    from dataqa.text.repairs import correct_typos
+
+    texts = pd.Series(
+        [
+            "Teh kettel works",
+            "Lua WSAPI plugin",
+            "GL/GLES/EGL/GLX/WGL",
+            "Debugger API",
+            "I didnt like it",
+            "I dont knwo what to sya",
+        ]
+    )
+    assert correct_typos(texts).tolist() == [
+        "The kettle works",
+        "Lua WSAPI plugin",
+        "GL/GLES/EGL/GLX/WGL",
+        "Debugger API",
+        "I didn't like it",
+        "I don't know what to say",
+    ]
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("The app is good.", "The app is good?"),
+        ("It is likely to rain today here", "It is unlikely to rain today here"),
+        ("I called them twice last week", "I called them thrice last week"),
+    ],
+)
+def test_questions_number_words_and_negated_words_are_contrasts(a, b):
+    df = pd.DataFrame({"text": [a, b], "label": ["x", "y"]})
+    assert audit(df, checks=["duplicates"]).findings == []
+
+
+def test_label_variants_fold_invisible_and_width_but_case_only_when_dominant():
+    labs = ["neutral"] * 5 + ["neutral\u200b"] + ["pos"] * 5 + ["\uff50\uff4f\uff53"]
+    labs += ["us"] * 4 + ["US"] * 4
+    df = pd.DataFrame({"text": [f"row number {i} here" for i in range(len(labs))], "label": labs})
+    found = {
+        f.fix.to: f.row_ids
+        for f in audit(df, checks=["hygiene"]).findings
+        if f.check == "hygiene.label_variants"
+    }
+    assert found == {"neutral": [5], "pos": [11]}
+
+
+def test_markup_repair_spares_a_lone_tag_in_prose_and_code_keeps_its_indentation():
+    from dataqa.text.repairs import normalize_whitespace, strip_markup
+
+    assert strip_markup(pd.Series(["Use the <script> tag", "a <b>bold</b> claim"])).tolist() == [
+        "Use the <script> tag",
+        "a bold claim",
+    ]
+    code = "def f(x):\n    if x:   return  1"
+    assert normalize_whitespace(pd.Series([code])).tolist() == ["def f(x):\n    if x: return 1"]
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--text-col", "text", "--label-col", "text"], "two roles"),
+        (["--checks", ""], "names no check"),
+    ],
+)
+def test_contradictory_options_are_clear_errors(tmp_path, args, match):
+    base_frame().to_csv(tmp_path / "in.csv", index=False)
+    res, text = run("audit", tmp_path / "in.csv", *args)
+    assert res.exit_code == 2 and match in text
+
+
+def test_an_unwritable_output_format_fails_before_any_work(tmp_path):
+    base_frame().to_csv(tmp_path / "in.csv", index=False)
+    res, text = run("clean", tmp_path / "in.csv", "-o", tmp_path / "out.csv.zst")
+    assert res.exit_code == 2 and "does not write zstd" in text

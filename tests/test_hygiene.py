@@ -109,6 +109,7 @@ def test_typo_rate_ranks_typo_rows_high(demo):
     assert rates[typo_brand].mean() > 3 * rates[~typo_brand].mean()
 
 
+@pytest.mark.slow
 def test_banking77_real_faults_reported_with_row_numbers(banking77_train):
     report = audit(banking77_train, checks=["hygiene"])
     assert rows_of(report, "hygiene.missing_text") == {1291, 4478}

@@ -55,6 +55,7 @@ def planted():
     return frame, flipped, res, ctx
 
 
+@pytest.mark.slow
 def test_planted_flips_are_found(planted):
     _, flipped, res, _ = planted
     suspects = {f.row_ids[0] for f in res.findings if f.check == "labels.issue"}
@@ -123,6 +124,7 @@ def test_single_class_is_a_finding_not_a_crash():
     assert any("skipped" in n for n in ctx.notes)
 
 
+@pytest.mark.slow
 def test_tiny_classes_are_left_out_and_folds_adapt():
     frame = small_frame()
     frame.loc[0, "label"] = "meh"  # a class with one row
@@ -138,6 +140,7 @@ def test_tiny_classes_are_left_out_and_folds_adapt():
     assert all(0 not in f.row_ids for f in res.findings if f.check == "labels.issue")
 
 
+@pytest.mark.slow
 def test_missing_and_numeric_labels():
     frame = small_frame()
     frame["label"] = (frame["label"] == "pos").astype(float)  # 1.0 / 0.0
@@ -247,6 +250,7 @@ def test_large_path_uses_hashing_and_one_pass():
     assert any("low-memory path" in n for n in ctx.notes)
 
 
+@pytest.mark.slow
 def test_datalab_near_duplicates_and_switch_off():
     frame = banking_subset(classes=4, per_class=40)
     frame.loc[len(frame)] = [frame.at[0, "text"], frame.at[0, "label"]]
@@ -308,6 +312,7 @@ def test_encoder_from_any_local_checkpoint(tmp_path):
         run(frame, featurizer="encoder", encoder=str(tmp_path / "nope"))
 
 
+@pytest.mark.slow
 def test_finetuned_out_of_fold_probabilities_join_the_pool():
     minilm()
     from dataqa.checks.labels import LabelCheck, detect
@@ -342,6 +347,7 @@ def test_finetuned_out_of_fold_probabilities_join_the_pool():
 # ---- clean acts on the findings -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_clean_relabels_and_logs_before_after():
     from dataqa.stages.clean import CleanOptions, clean
 
@@ -362,6 +368,7 @@ def test_clean_relabels_and_logs_before_after():
     assert len(res.kept) + len(res.quarantine) == len(ds)  # nothing lost
 
 
+@pytest.mark.slow
 def test_clean_quarantines_label_errors_from_a_passed_report():
     from dataqa.stages.audit import audit
     from dataqa.stages.clean import CleanOptions, clean
@@ -391,6 +398,7 @@ def conflicting_copies(seed: int = 9) -> tuple[pd.DataFrame, list[int], list[int
     return pd.concat([frame, copies]), src, list(copies.index)
 
 
+@pytest.mark.slow
 def test_clean_settles_conflicting_duplicates_with_the_labels_check():
     from dataqa.stages.clean import CleanOptions, clean
 
@@ -415,6 +423,7 @@ def test_clean_settles_conflicting_duplicates_with_the_labels_check():
     assert len(set(src) & set(plain.kept.frame.index)) < len(sources_kept) - 3
 
 
+@pytest.mark.slow
 def test_clean_quarantines_unsure_label_suspects_on_request():
     from dataqa.stages.clean import CleanOptions, clean
 
@@ -434,6 +443,7 @@ def test_clean_quarantines_unsure_label_suspects_on_request():
     assert len(set(unsure.index) & flipped) >= 0.5 * len(unsure), "mostly real errors"
 
 
+@pytest.mark.slow
 def test_clean_relabel_keeps_an_integer_label_column():
     from dataqa.stages.clean import CleanOptions, clean
 
@@ -452,6 +462,7 @@ def test_clean_relabel_keeps_an_integer_label_column():
     assert all(isinstance(v, int) for v in log["after"])
 
 
+@pytest.mark.slow
 def test_cli_audit_labels(tmp_path):
     from click.testing import CliRunner
 

@@ -59,6 +59,7 @@ def test_conformal_pvalues_are_uniform_on_null_and_tiny_far_out():
     assert far[2] < 1 / 5001  # the fitted tail reaches below the sample's own resolution
 
 
+@pytest.mark.slow
 def test_reference_finds_banking_rows_in_sst2(corpora):
     frame, planted, ref = mix(corpora, n=8000, share=0.05, n_ref=2000)
     ds = from_frame(frame, id_col="id", text_col="text")
@@ -97,6 +98,7 @@ def test_without_reference_tfidf_is_quiet_and_only_a_hint(corpora):
     assert result.stats["method"].startswith("Isolation Forest")
 
 
+@pytest.mark.slow
 def test_deterministic_and_skips_empty_rows(corpora):
     frame, _, ref = mix(corpora, n=1500, share=0.1, n_ref=600, seed=3)
     frame.loc[frame.index[:4], "text"] = ["", "   ", None, ""]
@@ -119,6 +121,7 @@ def test_bad_options_and_tiny_reference_are_user_errors():
     assert small.findings == [] and "skipped" in small.stats
 
 
+@pytest.mark.slow
 def test_audit_and_cli_pass_the_reference_through(corpora, tmp_path):
     from dataqa.cli import cli
     from dataqa.stages.audit import audit

@@ -55,6 +55,7 @@ def test_flagged_rows_are_exactly_the_rows_the_repair_changes(hard_ds, kind):
     assert flagged == changed, (sorted(flagged - changed)[:5], sorted(changed - flagged)[:5])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", STEPS, ids=lambda k: k.name)
 def test_clean_with_one_repair_edits_only_its_flagged_rows(hard_ds, kind):
     off = {k.name: "keep" for k in STEPS}

@@ -74,6 +74,7 @@ def visible_rows(page, table_id: str) -> list[dict]:
     )
 
 
+@pytest.mark.slow
 def test_demo_report_in_chromium(browser, demo_page_file):
     path, data = demo_page_file
     ctx, page, errors = open_page(browser, path)
@@ -105,6 +106,7 @@ def test_demo_report_in_chromium(browser, demo_page_file):
         ctx.close()
 
 
+@pytest.mark.slow
 def test_tables_search_sort_and_filter(browser, demo_page_file):
     path, data = demo_page_file
     ctx, page, _ = open_page(browser, path)
@@ -143,6 +145,7 @@ def test_tables_search_sort_and_filter(browser, demo_page_file):
         ctx.close()
 
 
+@pytest.mark.slow
 def test_report_reads_without_javascript_and_in_print(browser, demo_page_file):
     path, _ = demo_page_file
     ctx, page, _ = open_page(browser, path, java_script_enabled=False)

@@ -208,6 +208,7 @@ def synthetic_report(n_findings: int, ids_per_family: int) -> Report:
 # ------------------------------------------------------------------ content
 
 
+@pytest.mark.slow
 def test_demo_report_has_every_section_and_matching_counts(demo_report):
     html = render_html(demo_report)
     doc = Doc(html)
@@ -317,6 +318,7 @@ def test_autoescape_is_on():
     assert env.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
 
 
+@pytest.mark.slow
 def test_hostile_text_is_escaped_everywhere(hostile):
     html = render_html(hostile)
     doc = Doc(html)
@@ -356,6 +358,7 @@ def test_json_block_cannot_close_its_script_tag(hostile):
         st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=8
     )
 )
+@pytest.mark.slow
 def test_json_script_round_trips_anything(obj):
     out = str(json_script(obj))
     assert not set(out) & {"<", ">", "&", "\u2028", "\u2029"}
@@ -391,6 +394,7 @@ def test_one_megabyte_rows_are_clipped(hostile):
 # ------------------------------------------------------------------ size bounds and CSV
 
 
+@pytest.mark.slow
 def test_large_report_stays_small_and_csv_keeps_every_id(tmp_path):
     # 30k duplicate groups + hygiene findings over 300k rows; benchmarks/bench_report.py
     # measures the full 1M-row case.
@@ -617,6 +621,7 @@ def test_cli_report_bad_input_exits_2(tmp_path, args, says, monkeypatch):
     assert run.exit_code == 2 and says in run.output
 
 
+@pytest.mark.slow
 def test_cli_audit_html_writes_the_report(tmp_path, demo):
     from dataqa.dataset import write_table
 

@@ -443,6 +443,7 @@ def test_cli_exit_codes_follow_fail_on(tmp_path, planted):
     assert res.exit_code == 2 and "no such rules file" in res.output
 
 
+@pytest.mark.slow
 def test_audit_help_does_not_import_great_expectations():
     code = (
         "import sys\n"
@@ -458,3 +459,23 @@ def test_audit_help_does_not_import_great_expectations():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_rules_json_schema_is_current_and_accepts_the_shipped_files():
+    import json
+
+    import jsonschema
+    import yaml
+
+    from dataqa.checks.rules.spec import rules_json_schema
+
+    schema = rules_json_schema()
+    shipped = Path(__file__).resolve().parents[1] / "dataqa" / "schema" / "rules.schema.json"
+    assert json.loads(shipped.read_text()) == schema, "regenerate dataqa/schema/rules.schema.json"
+    for path in (Path(__file__).resolve().parents[1] / "rules").glob("*.yaml"):
+        doc = yaml.safe_load(path.read_text())
+        if "rules" in doc:
+            jsonschema.validate(doc, schema)
+    bad = {"rules": [{"type": "in_set", "column": "$label"}]}  # `values:` missing
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)

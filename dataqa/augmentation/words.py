@@ -18,7 +18,8 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-TOKEN_RE = re.compile(r"(\s*)('?[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:[.,:]\d+)*|\S)")
+from dataqa.text import SPACED_TOKEN_RE as TOKEN_RE  # noqa: E402
+
 """A word (letters with inner apostrophes, also "'s" and "n't"), a number, or one other
 character, each with the whitespace in front of it."""
 

@@ -137,6 +137,27 @@ class BalanceCheck(Check):
         thin = counts[counts < limit]
         stats["thin_classes"] = [str(c) for c in thin.index]
         stats["thin_limit"] = limit
+        if len(thin) == len(counts) and len(counts) > 1:
+            # every class is thin: the set is too small, not unbalanced (say it once)
+            findings.append(
+                Finding(
+                    check="balance.thin_class",
+                    severity="error" if counts.max() < p["critical_per_class"] else "warning",
+                    message=(
+                        f"every one of the {len(counts)} classes has fewer than {limit:.0f} rows "
+                        f"(largest: {counts.index[0]!r} with {counts.iloc[0]}): the set is too "
+                        "small rather than unbalanced"
+                    ),
+                    row_ids=list(present.index),
+                    evidence={
+                        "label": None,
+                        "rows": {str(k): int(v) for k, v in counts.items()},
+                        "limit": limit,
+                    },
+                    fix={"action": "augment", "plan": "stats.balance.plan"},
+                )
+            )
+            thin = thin.iloc[:0]
         for label, n in thin.items():
             severity = "error" if n < p["critical_per_class"] else "warning"
             rows = present.index[(present == label).to_numpy()]

@@ -21,11 +21,22 @@ from dataqa.options import Options, validate
 
 @dataclass
 class CheckResult:
+    """What a check returns: its findings, its dataset-level stats, and - when it could
+    not judge this data - why (`skipped`, which the audit lists in
+    `report.meta["skipped"]` beside the checks that did not run at all)."""
+
     findings: list[Finding] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    skipped: str | None = None
     tables: dict = field(default_factory=dict)
     """Per-row tables (name -> pandas DataFrame), e.g. the labels check's score for every
     row; saved beside the JSON report as Parquet sidecars, not inside it."""
+
+    def __post_init__(self) -> None:
+        if self.skipped is None and isinstance(self.stats.get("skipped"), str):
+            self.skipped = self.stats["skipped"]
+        if self.skipped is not None:
+            self.stats.setdefault("skipped", self.skipped)
 
 
 @dataclass

@@ -11,12 +11,13 @@ Findings, one per duplicate group:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from dataqa.checks.base import Check, CheckResult, Context
@@ -145,36 +146,58 @@ def drop_own_paraphrases(groups: pd.Series, ds: Dataset) -> pd.Series:
     return groups[groups.map(root.groupby(groups).nunique()) > 1]
 
 
-CONTRAST_RE = re.compile(
-    r"[^\w\s'\"]|\d|^(?:not|no|never|nor|none|nothing|nobody|neither|without|cannot)$|n't$",
-    re.IGNORECASE,
+CONTRAST_WORDS = (
+    "not|no|never|nor|none|nothing|nobody|neither|without|cannot|once|twice|thrice|zero|one"
+    "|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|first"
+    "|second|third|half|double|triple"
 )
-"""A token whose change can flip meaning: a sign or other symbol (`+1`/`-1`, `A+`/`A-`),
-an emoji, a digit, or a negation. Punctuation that ends or separates clauses (`.`, `,`,
-`!`, `?`, `;`, `:`) is excluded below: it is the edit near-duplicates are made of."""
-_PLAIN_PUNCT = set(".,!?;:…()[]")
-MAX_CONTRAST_GROUP = 200
-"""Near-duplicate groups up to this size are re-checked pair by pair for contrasts."""
+CONTRAST_TOKEN_RE = (
+    r"[^\pL\pN\pM\s'\".,!;:\x{2026}()\[\]_-]"  # a sign, symbol, emoji or `?` (`+1`, `A+`)
+    r"|\pN"  # a number
+    rf"|^(?:{CONTRAST_WORDS})$|n't$"  # a number word or a negation
+    r"|^(?:un|in|im|il|ir|dis|non|anti)[a-z]{3,}$"  # a word a negating prefix may make
+)
+"""(RE2) A whitespace token of a normalised text whose change can flip its meaning.
+Clause punctuation (`. , ! ; :`) is not one: it is the edit near-duplicates are made of;
+nor is a hyphen (`top-up`), unless it is a sign before a number."""
+
+
+def contrast_signatures(keys: pd.Series) -> pd.Series:
+    """Per text, its meaning-bearing tokens (`CONTRAST_TOKEN_RE`), sorted and joined:
+    two texts with one signature differ only in words that cannot flip their meaning.
+    Vectorised: one Arrow split and one RE2 match over all tokens."""
+    arr = pa.array(keys.to_numpy(dtype=object), type=pa.large_string())
+    parts = pc.split_pattern_regex(arr, r"\s+")
+    flat = pc.list_flatten(parts)
+    parent = pc.list_parent_indices(parts).to_numpy(zero_copy_only=False)
+    hit = pc.match_substring_regex(flat, CONTRAST_TOKEN_RE).to_numpy(zero_copy_only=False)
+    hit |= pc.match_substring_regex(flat, r"^-\pN|[-+]$").to_numpy(zero_copy_only=False)
+    tokens = pd.DataFrame(
+        {
+            "row": parent[hit],
+            "tok": np.asarray(flat.filter(pa.array(hit)).to_pylist(), dtype=object),
+        }
+    ).sort_values(["row", "tok"], kind="stable")
+    joined = tokens.groupby("row", sort=False)["tok"].agg("\x1f".join)
+    out = np.full(len(keys), "", dtype=object)
+    out[joined.index.to_numpy()] = joined.to_numpy()
+    return pd.Series(out, index=keys.index)
 
 
 def split_contrasts(
     groups: pd.Series,
     keys: pd.Series,
     similarity: dict[int, float],
-    *,
-    threshold: float,
-    ngram: int,
 ) -> tuple[pd.Series, dict[int, float]]:
-    """Unlink near-duplicates that differ in what carries meaning.
+    """Split near-duplicate groups whose members differ in what carries meaning.
 
-    `+1 would recommend` / `-1 would recommend`, `Delivery speed 👍` / `👎` and
-    `I liked it` / `I never liked it` share most character n-grams, but they are
-    contrast pairs, not copies: deduplicating them throws away signal, and calling their
-    different labels a conflict quarantines both. Within each group that holds such a
-    token (`CONTRAST_RE`), the pairs are recomputed exactly (Jaccard of character
-    n-gram sets, as MinHash estimates), pairs whose word-level difference includes a
-    sign, symbol, emoji, digit or negation are dropped, and the group is re-split into
-    connected components.
+    `+1 would recommend` / `-1 would recommend`, `Delivery speed 👍` / `👎`, `likely` /
+    `unlikely`, `twice` / `thrice` and a statement / its question share most character
+    n-grams, but they are contrast pairs, not copies: deduplicating them throws away
+    signal, and calling their different labels a conflict quarantines both. Each member
+    gets a signature, the sorted tokens of `CONTRAST_TOKEN_RE` in its normalised text; a group
+    is split into its signature classes (two texts with one signature differ only in
+    words that cannot flip their meaning). One regex pass per text, no pairwise work.
 
     Parameters
     ----------
@@ -184,91 +207,36 @@ def split_contrasts(
         Normalised text by row id (a superset of `groups.index`).
     similarity : dict
         Group -> lowest linking similarity, as `near_duplicate_groups` gives it.
-    threshold : float
-        Jaccard similarity that makes a pair near-duplicates.
-    ngram : int
-        Character n-gram size of the shingles.
 
     Returns
     -------
     groups : pandas.Series
-        Row id -> group, groups of two or more only.
+        Row id -> group, groups of two or more only, numbered from 0.
     similarity : dict
-        Group -> lowest similarity among the pairs that link it.
+        Group -> the lowest linking similarity of the group it was split from.
     """
     if groups.empty:
         return groups, similarity
-    texts = keys.loc[groups.index]
-    marked = texts.map(lambda t: any(_contrast_token(tok) for tok in _TOKEN_RE.findall(t)))
-    touched = set(groups[marked.to_numpy()].unique().tolist())
-    out_ids, out_groups, sims = [], [], {}
-    next_id = 0
-    for gid, members in groups.groupby(groups, sort=True).groups.items():
-        members = list(members)
-        if gid not in touched or len(members) > MAX_CONTRAST_GROUP:
-            comps, low = [members], [similarity.get(gid, threshold)]
-        else:
-            comps, low = _components_without_contrasts(members, keys, threshold, ngram)
-        for k, comp in enumerate(comps):
-            if len(comp) < 2:
-                continue
-            out_ids += comp
-            out_groups += [next_id] * len(comp)
-            sims[next_id] = low[k] if low[k] is not None else threshold
-            next_id += 1
-    new = pd.Series(out_groups, index=pd.Index(out_ids, dtype=groups.index.dtype), dtype=np.int64)
+    sig = contrast_signatures(keys.loc[groups.index])
+    frame = pd.DataFrame({"g": groups.to_numpy(), "sig": sig.to_numpy()}, index=groups.index)
+    sub = frame.groupby(["g", "sig"], sort=False).ngroup()
+    sizes = sub.map(sub.value_counts())
+    keep = (sizes >= 2).to_numpy()
+    sub, parent = sub[keep], frame["g"][keep]
+    codes, _ = pd.factorize(sub, sort=False)
+    new = pd.Series(codes.astype(np.int64), index=sub.index)
+    sims = dict(zip(codes.tolist(), parent.map(similarity).tolist(), strict=True))
     return new, sims
 
 
-_TOKEN_RE = re.compile(r"[\w']+|[^\w\s]")
-
-
-def _contrast_token(tok: str) -> bool:
-    return tok not in _PLAIN_PUNCT and CONTRAST_RE.search(tok) is not None
-
-
-def _is_contrast(a: str, b: str) -> bool:
-    """True when the word-level edit from `a` to `b` touches a meaning-bearing token."""
-    import difflib
-
-    ta, tb = _TOKEN_RE.findall(a), _TOKEN_RE.findall(b)
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ta, b=tb, autojunk=False).get_opcodes():
-        if op != "equal" and any(_contrast_token(t) for t in ta[i1:i2] + tb[j1:j2]):
-            return True
-    return False
-
-
-def _shingles(text: str, n: int) -> set[str]:
-    return {text[i : i + n] for i in range(len(text) - n + 1)} or {text}
-
-
-def _components_without_contrasts(members: list, keys: pd.Series, threshold: float, n: int):
-    sets = [_shingles(keys[m], n) for m in members]
-    parent = list(range(len(members)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    edges = []
-    for i in range(len(members)):
-        for j in range(i + 1, len(members)):
-            sim = len(sets[i] & sets[j]) / len(sets[i] | sets[j])
-            if sim >= threshold and not _is_contrast(keys[members[i]], keys[members[j]]):
-                edges.append((i, j, sim))
-                parent[find(i)] = find(j)
-    comps: dict[int, list] = {}
-    for i, m in enumerate(members):
-        comps.setdefault(find(i), []).append(m)
-    ordered = sorted(comps.values(), key=lambda c: members.index(c[0]))
-    low = []
-    for comp in ordered:
-        idx = {members.index(m) for m in comp}
-        s = [sim for i, j, sim in edges if i in idx and j in idx]
-        low.append(min(s) if s else None)
-    return ordered, low
+def _prompt_text(turns) -> str:
+    if isinstance(turns, dict):  # a preference pair: its prompt
+        turns = turns.get("prompt")
+    if not isinstance(turns, list):
+        return ""
+    return "\n".join(
+        str(t.get("content")) for t in turns if t.get("role") not in ("system", "assistant")
+    )
 
 
 def _order_key(value):
@@ -379,6 +347,40 @@ class DuplicateCheck(Check):
         ]
         return CheckResult(findings, stats)
 
+    def _same_prompts(self, groups: pd.Series, ds: Dataset) -> pd.Series:
+        """Conversations: near-duplicates must also ask (nearly) the same thing.
+
+        A long templated answer or system prompt makes records look alike by character
+        n-grams though they answer different questions: each group is split by the
+        near-duplicate groups of the records' prompts (their non-system, non-assistant
+        turns), and what is left alone drops out.
+        """
+        from dataqa.minhash import near_duplicate_groups
+
+        p = self.params
+        prompts = ds.records.loc[groups.index].map(_prompt_text)
+        pkeys = normalize_for_dedup(prompts)
+        reps = pkeys[(pkeys != "") & ~pkeys.duplicated(keep="first")]
+        pg, _ = near_duplicate_groups(
+            reps,
+            threshold=p["threshold"],
+            num_perm=p["num_perm"],
+            shingle=p["shingle"],
+            ngram=p["ngram"],
+            seed=p["seed"],
+        )
+        rep_of = pd.Series(pg.to_numpy(), index=reps.loc[pg.index].to_numpy())
+        # an exact prompt is its own group too; prompts with no near partner stay alone
+        prompt_group = pkeys.map(rep_of)
+        alone = prompt_group.isna()
+        prompt_group[alone] = -1 - pd.factorize(pkeys[alone])[0]
+        combo = pd.Series(
+            list(zip(groups.to_numpy(), prompt_group.to_numpy(), strict=True)), index=groups.index
+        )
+        codes = pd.Series(pd.factorize(combo)[0], index=groups.index)
+        sizes = codes.map(codes.value_counts())
+        return codes[sizes >= 2].astype(np.int64)
+
     def _near(self, keys: pd.Series, exact: pd.Series, ds: Dataset, ctx: Context):
         """Near-duplicates among distinct keys (exact copies collapse to one representative)."""
         from dataqa.minhash import near_duplicate_groups
@@ -393,9 +395,9 @@ class DuplicateCheck(Check):
             ngram=p["ngram"],
             seed=p["seed"],
         )
-        groups, sims = split_contrasts(
-            groups, reps, sims, threshold=p["threshold"], ngram=p["ngram"]
-        )
+        groups, sims = split_contrasts(groups, reps, sims)
+        if ds.roles.schema != "text" and not groups.empty:
+            groups = self._same_prompts(groups, ds)
         if groups.empty:
             return [], {"near_groups": 0, "near_rows": 0, "near_redundant_rows": 0}
         # expand each representative to every row that shares its exact key

@@ -256,8 +256,8 @@ def empty(s: Scan):
 
 def not_text(s: Scan):
     col = s.ds.frame[s.ds.roles.text]
-    if col.dtype != object:
-        return None
+    if col.dtype != object or s.ds.roles.schema != "text":
+        return None  # conversation records are lists by design
     odd = col.map(lambda v: v is not None and v == v and not isinstance(v, str)).to_numpy()
     kinds = Counter(type(v).__name__ for v in col[odd])
     return Hit(
@@ -274,13 +274,16 @@ def header_row(s: Scan):
     cols = [c for c in s.ds.frame.columns if isinstance(c, str)]
     if len(cols) < 2:
         return None
-    frame = s.ds.frame[cols].astype(object)
-    same = sum(
-        (frame[c].map(lambda v, c=c: isinstance(v, str) and v.strip() == c)).to_numpy()
-        for c in cols
-    )
+    same = np.zeros(len(s.ds), dtype=int)
+    for c in cols:
+        col = s.ds.frame[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            text = (
+                col.where(col.map(lambda v: isinstance(v, str)), "") if col.dtype == object else col
+            )
+            same += (text.fillna("").astype(str).str.strip() == c).to_numpy()
     return Hit(
-        same >= min(2, len(cols)),
+        same >= 2,
         "{n} rows repeat the header line (files joined with their headers?)",
         by_text=False,
     )
@@ -449,6 +452,7 @@ def language(s: Scan):
         ),
     )
     s.stats["language"] = langs.stats
+    s.ctx.cache["other_language_rows"] = s.u.rows(langs.other.index)
     if not len(langs.other):
         return None
     return Hit(
@@ -469,6 +473,9 @@ def typos(s: Scan):
     rate = t["typo_rate"].to_numpy()
     s.stats["typo_rate"] = _describe(rate) | {"histogram": _histogram(rate, bins=10, upper=1.0)}
     high = (rate >= s.p["typo_rate"]) & (t["tokens"].to_numpy() >= s.p["typo_min_words"])
+    other = s.ctx.cache.get("other_language_rows")
+    if other is not None:
+        high &= ~other  # another language is not a pile of typos
     return Hit(
         high,
         f"{{n}} rows have {s.p['typo_rate']:.0%} or more words outside an 82k-word "
@@ -507,6 +514,9 @@ SUBCHECKS: dict[str, Callable[[Scan], Hit | list[Hit] | None]] = {
 }
 """Sub-check name -> function, in report order (label variants are built apart: one
 finding per label)."""
+WHOLE_TEXT_ONLY = {"empty", "too_short", "truncated", "length_outlier", "whitespace", "not_text"}
+"""Sub-checks that judge a text as one whole; for conversation records (rendered as
+`role: content` lines) the conversations check judges turns and tokens instead."""
 
 
 class HygieneCheck(Check):
@@ -538,6 +548,8 @@ class HygieneCheck(Check):
         s.stats["words_histogram"] = _histogram(s.words)
         findings: list[Finding] = []
         for name, sub in SUBCHECKS.items():
+            if ds.roles.schema != "text" and name in WHOLE_TEXT_ONLY:
+                continue  # a conversation's length and turns are the conversations check's
             out = sub(s)
             for hit in out if isinstance(out, list) else [out] if out is not None else []:
                 findings.extend(self._to_finding(name, hit, s))
@@ -562,32 +574,52 @@ class HygieneCheck(Check):
         ]
 
     def _label_variants(self, labels: pd.Series) -> list[Finding]:
-        """Labels that differ only by case or surrounding space ('Positive' vs 'positive ').
+        """Labels that are one label spelt differently ('Positive' vs 'positive ').
 
-        Whitespace is never part of a label: the canonical spelling is the most common
-        spelling once trimmed, so `"negative  "` on most rows still canonicalises to
-        `"negative"`; a label that only ever appears with surrounding space is trimmed.
+        Whitespace, invisible characters and Unicode compatibility forms (full-width
+        `ｐｏｓ`) are never part of a label: they are folded always. Case is folded only
+        when one spelling clearly dominates (the others on at most 20% of the rows, or
+        on two rows): `us` and `US` on half the rows each may be two classes. The canonical spelling is the most common one once
+        folded, so `"negative  "` on most rows still becomes `"negative"`.
         """
+        import unicodedata
+
+        from dataqa.text import remove_invisible_junk
+
         present = labels.dropna()
-        trimmed = present.str.strip()
+        if present.empty:
+            return []
+        distinct = pd.Series(present.unique())
+        folded = distinct.map(
+            lambda v: remove_invisible_junk(unicodedata.normalize("NFKC", v)).strip()
+        )
+        strict = present.map(dict(zip(distinct, folded, strict=True)))
         out = []
-        for rows_of in present.groupby(trimmed.str.casefold()).groups.values():
-            raw = present.loc[rows_of]
-            variants = raw.unique()
-            if len(variants) < 2 and variants[0] == variants[0].strip():
-                continue
-            keep = trimmed.loc[rows_of].value_counts().index[0]
-            rows = raw.index[(raw != keep).to_numpy()]
-            others = sorted(str(v) for v in set(variants) - {keep})
-            out.append(
-                self.finding(
-                    "label_variants",
-                    f"label {keep!r} is also spelt {others} in {len(rows)} rows",
-                    rows,
-                    evidence={"variants": raw.value_counts().to_dict(), "canonical": keep},
-                    fix=Relabel(to=keep, confidence=1.0),
+        for rows_of in present.groupby(strict.str.casefold()).groups.values():
+            spellings = strict.loc[rows_of].value_counts()
+            minority = spellings.sum() - spellings.iloc[0]
+            if len(spellings) > 1 and minority > max(2, 0.2 * spellings.sum()):
+                groups = [
+                    strict.loc[rows_of][strict.loc[rows_of] == k].index for k in spellings.index
+                ]
+            else:
+                groups = [rows_of]
+            for ids in groups:
+                raw = present.loc[ids]
+                keep = strict.loc[ids].value_counts().index[0]
+                rows = raw.index[(raw != keep).to_numpy()]
+                if len(rows) == 0:
+                    continue
+                others = sorted(str(v) for v in set(raw.unique()) - {keep})
+                out.append(
+                    self.finding(
+                        "label_variants",
+                        f"label {keep!r} is also spelt {others} in {len(rows)} rows",
+                        rows,
+                        evidence={"variants": raw.value_counts().to_dict(), "canonical": keep},
+                        fix=Relabel(to=keep, confidence=1.0),
+                    )
                 )
-            )
         return out
 
 

@@ -210,7 +210,7 @@ class LabelCheck(Check):
                 "timings_s": result.timings | {"total": round(time.perf_counter() - started, 3)},
             }
         )
-        return CheckResult(findings, stats, tables)
+        return CheckResult(findings, stats, tables=tables)
 
 
 # ---- detection over arrays (the benchmark calls this too) ----------------------------------

@@ -336,7 +336,14 @@ def _guess_encoding(data: bytes) -> str | None:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - a dependency of ours
         return None
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    names = [m.encoding for m in matches]
+    # Windows-1252 is by far the most common legacy encoding of Western text, and for
+    # short samples charset-normalizer often ranks a Central European code page above
+    # it (cp1250 reads "crème" as "crčme"): prefer it when it decodes the bytes too
+    if "cp1252" in names and (not names or names[0] in ("cp1250", "cp1257", "iso8859_2")):
+        return "cp1252"
+    best = matches.best()
     return best.encoding if best is not None else None
 
 
@@ -610,6 +617,20 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Source]:
     return frame, Source(format="parquet")
 
 
+@contextlib.contextmanager
+def quiet_datasets():
+    """`datasets` without its progress bars (they are not ours to show), restored after."""
+    import datasets
+
+    was = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was:
+            datasets.enable_progress_bars()
+
+
 def _pick_split(obj, split: str | None, where: str):
     """The split to read from a DatasetDict (`split`, else "train", else the only one);
     a single Dataset has no splits to pick from."""
@@ -648,7 +669,8 @@ def _read_datasets_folder(path: Path, split: str | None) -> tuple[pd.DataFrame, 
     import datasets  # heavy: only when a folder is read
 
     try:
-        obj = datasets.load_from_disk(str(path))
+        with quiet_datasets():
+            obj = datasets.load_from_disk(str(path))
     except Exception as err:  # datasets raises many types for a damaged folder
         raise DataQAError(
             f"datasets could not load this folder ({type(err).__name__}: {err})",

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dataqa.errors import DataQAError
-from dataqa.io.readers import COMPRESSIONS, OPENERS, Source, guess_format
+from dataqa.io.readers import COMPRESSIONS, OPENERS, Source, guess_format, quiet_datasets
 
 ROW_ID = "dataqa_row_id"
 """Column that carries row ids in every file dataqa writes."""
@@ -318,12 +318,13 @@ def _write_datasets(out: pd.DataFrame, tmp: Path, source: Source | None) -> None
             ]
         if feat is not None:
             features[name] = feat
-    ds = datasets.Dataset.from_pandas(out, preserve_index=False)
-    if features:
-        merged = dict(ds.features)
-        merged.update(features)
-        ds = ds.cast(datasets.Features(merged))
-    ds.save_to_disk(str(tmp))
+    with quiet_datasets():
+        ds = datasets.Dataset.from_pandas(out, preserve_index=False)
+        if features:
+            merged = dict(ds.features)
+            merged.update(features)
+            ds = ds.cast(datasets.Features(merged))
+        ds.save_to_disk(str(tmp))
 
 
 # ---- atomic files and sets ---------------------------------------------------------------
@@ -558,6 +559,17 @@ def refuse_overwriting_inputs(
     DataQAError
         An output would replace an input file (the raw data would be lost).
     """
+    for out in outputs:  # a format dataqa cannot write fails now, not after an hour's run
+        if out and out != "-":
+            name = Path(out).name.lower()
+            for suffix, kind in COMPRESSIONS.items():
+                if name.endswith(suffix) and kind not in OPENERS:
+                    raise DataQAError(
+                        f"dataqa does not write {kind} files",
+                        path=str(out),
+                        hint="write .csv, .tsv, .jsonl or .json (optionally .gz, .bz2 or .xz), "
+                        ".parquet, or a folder for a datasets dataset",
+                    )
     if force:
         return
     ins = [str(p) for p in inputs if p and not str(p).startswith("hub:")]

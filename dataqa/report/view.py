@@ -71,12 +71,22 @@ def build_view(d: dict) -> dict:
     for f in findings:
         by_family.setdefault(family_of(f.get("check", "")), []).append(f)
     budget = {"examples": MAX_EXAMPLES_TOTAL}
+    pipeline = stats.get("pipeline") if isinstance(stats.get("pipeline"), dict) else {}
+    after = pipeline.get("after") if isinstance(pipeline.get("after"), dict) else None
+    if after is not None and isinstance(after.get("findings"), list):
+        ready = verdict(after["findings"], meta) | {"subject": "the curated set"}
+        path = after.get("path")
+        ready["input_path"] = shlex.quote(str(path)) if path and path != "<memory>" else None
+    else:
+        ready = verdict(findings, meta) | {"subject": None}
+    ready["shown"] = meta.get("command") != "finetune"
     sections = [
         family_section(name, by_family.get(name, []), stats.get(name), budget)
         for name in family_names(by_family, stats, meta.get("checks") or ())
     ]
     return {
-        "verdict": verdict(findings, meta),
+        "finetune": finetune_verdict(stats.get("finetune")),
+        "verdict": ready,
         "facts": facts(
             meta | {"schema_version": d.get("schema_version")},
             stats.get("dataset") or {},
@@ -116,7 +126,8 @@ def verdict(findings: list[dict], meta: dict) -> dict:
     n_by_sev = dict.fromkeys(SEVERITIES, 0)
     for f in findings:
         sev = _sev(f)
-        n_by_sev[sev] += 1
+        count = int(f.get("count", 1))  # grouped entries (a run's curated-set audit) carry counts
+        n_by_sev[sev] += count
         if sev == "info":
             continue
         key = (sev, str(f.get("check", "")))
@@ -132,8 +143,8 @@ def verdict(findings: list[dict], meta: dict) -> dict:
                 "message": clip(f.get("message", ""), 300),
                 "fix": _fix_action(f),
             }
-        g["findings"] += 1
-        g["rows"] += len(f.get("row_ids") or [])
+        g["findings"] += count
+        g["rows"] += int(f["rows"]) if "rows" in f else len(f.get("row_ids") or [])
     items = sorted(
         groups.values(),
         key=lambda g: (-SEVERITIES.index(g["severity"]), -g["rows"], -g["findings"], g["check"]),
@@ -167,6 +178,31 @@ def verdict(findings: list[dict], meta: dict) -> dict:
         "skipped": [{"check": str(k), "why": str(v)} for k, v in skipped.items()],
         # quoted for a shell: a file name is data too, and people paste commands
         "input_path": shlex.quote(str(path)) if path and path != "<memory>" else None,
+    }
+
+
+FINETUNE_STATUS = {"better": "ready", "worse": "blocked"}
+
+
+def finetune_verdict(ft: Any) -> dict | None:
+    """The fine-tune verdict (curated vs raw), shown first: answer, headline, lines."""
+    if not isinstance(ft, dict):
+        return None
+    items = [v for v in ft.get("verdicts") or [] if isinstance(v, dict)]
+    if not items:
+        return None
+    return {
+        "items": [
+            {
+                "question": clip(v.get("question", ""), 200),
+                "answer": clip(v.get("answer", ""), 60),
+                "status": FINETUNE_STATUS.get(str(v.get("outcome")), "review"),
+                "outcome": str(v.get("outcome", "")),
+                "headline": clip(v.get("headline", ""), 600),
+                "lines": [clip(x, 600) for x in (v.get("lines") or [])][:8],
+            }
+            for v in items
+        ]
     }
 
 

@@ -114,6 +114,8 @@ def audit(
         report.stats[name] = result.stats
         report.tables.update(result.tables)
         ctx.results[name] = result
+        if result.skipped:
+            skipped[name] = result.skipped
     report.stats["dataset"] = dataset_stats(ds)
     attach_examples(report.findings, ds)
     report.meta = {
@@ -128,7 +130,7 @@ def audit(
         },
         "against": None if other is None else {"path": other.source, "rows": len(other)},
         "reference": None if ref is None else {"path": ref.source, "rows": len(ref)},
-        "checks": [n for n in names if n not in skipped],
+        "checks": [n for n in names if n in report.stats and n not in skipped],
         "skipped": skipped,
         "options": options,
         "seed": seed,

@@ -29,9 +29,12 @@ from dataqa.text.patterns import (
     valid_pii,
 )
 from dataqa.text.tokens import (
+    CASED_WORD_RE,
     CJK_CHARS_RE,
+    ENTITY_TOKEN_RE,
     PTB_TOKENS,
     SEA_CHARS_RE,
+    SPACED_TOKEN_RE,
     WORD_RE,
     UniqueText,
     english_dictionary_path,
@@ -42,6 +45,9 @@ from dataqa.text.tokens import (
 )
 
 __all__ = [
+    "CASED_WORD_RE",
+    "ENTITY_TOKEN_RE",
+    "SPACED_TOKEN_RE",
     "BOILERPLATE_RE",
     "CJK_CHARS_RE",
     "ENTITY_RE",

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from dataqa.text.tokens import CJK_CHARS_RE, UniqueText
+from dataqa.text.tokens import CJK_CHARS_RE, UniqueText, word_units
 
 LANGUAGE_DEFAULTS = {"min_prob": 0.95, "min_words": 4, "min_letters": 25}
 """Evidence a row needs before its language is judged (see `identify_languages`)."""
@@ -51,6 +51,39 @@ class LanguageVerdicts:
     stats: dict
 
 
+def _english_words(u: UniqueText, which: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per distinct text (zero outside `which`): lower-case Latin words and how many are
+    English words, then all Latin words (any case) and how many are English words."""
+    import pyarrow as pa
+
+    from dataqa.text.tokens import english_vocabulary
+
+    parts = pc.split_pattern_regex(u.arrow.take(which), r"[^A-Za-z']+")
+    flat = pc.utf8_trim(pc.list_flatten(parts), "'")
+    parent = pc.list_parent_indices(parts).to_numpy(zero_copy_only=False)
+    lower = pc.and_(
+        pc.match_substring_regex(flat, "^[a-z]"), pc.greater_equal(pc.utf8_length(flat), 2)
+    ).to_numpy(zero_copy_only=False)
+    vocab = pa.array(english_vocabulary().tolist())
+    stem = pc.replace_substring_regex(flat, "'[a-z]+$", "")
+    known = pc.or_(pc.is_in(flat, value_set=vocab), pc.is_in(stem, value_set=vocab))
+    lower_flat = pc.utf8_lower(flat)
+    known_any = pc.or_(
+        pc.is_in(lower_flat, value_set=vocab),
+        pc.is_in(pc.replace_substring_regex(lower_flat, "'[a-z]+$", ""), value_set=vocab),
+    ).to_numpy(zero_copy_only=False)
+    word = pc.greater_equal(pc.utf8_length(flat), 2).to_numpy(zero_copy_only=False)
+    known = known.to_numpy(zero_copy_only=False) & lower
+    n = len(u.values)
+
+    def per_text(mask: np.ndarray) -> np.ndarray:
+        out = np.zeros(n, dtype=np.int64)
+        out[which] = np.bincount(parent[mask], minlength=len(which))
+        return out
+
+    return per_text(lower), per_text(known), per_text(word), per_text(known_any & word)
+
+
 def identify_languages(
     u: UniqueText,
     typos: pd.DataFrame,
@@ -69,7 +102,8 @@ def identify_languages(
     wildly on fragments such as SST-2's "a bad movie ," - and it is called "not the
     main language" only when the identifier gives the main language at most
     1 - `min_prob` and, for English, when most of its words are outside the English
-    dictionary. Shorter texts count as undetermined, never as foreign. Close relatives
+    dictionary (its lower-case words: names and acronyms are no evidence either way).
+    Shorter texts count as undetermined, never as foreign. Close relatives
     (pt/gl, es/ca) split probability between them, so "confidently not the main
     language" is asked rather than "confidently language X".
 
@@ -91,41 +125,67 @@ def identify_languages(
     LanguageVerdicts
     """
     ident = language_identifier()
-
-    def count(pattern: str) -> np.ndarray:
-        return pc.count_substring_regex(u.arrow, pattern).to_numpy(zero_copy_only=False)
-
-    letters = count(r"\pL")
-    words = count(r"[\pL\pM]+")  # words with letters: "," and "--" are no evidence
-    cjk = count(CJK_CHARS_RE)  # no spaces: one character is about one word
-    is_present = np.zeros(len(u.values), dtype=bool)
+    n = len(u.values)
+    is_present = np.zeros(n, dtype=bool)
     is_present[u.codes[present]] = True
-    enough = is_present & ((words >= min_words) | (cjk >= 2 * min_words)) & (letters >= min_letters)
-    pool = np.flatnonzero(enough)
     rng = np.random.default_rng(seed)
-    sample = rng.choice(pool, size=min(len(pool), 2000), replace=False) if len(pool) else pool
-    votes = Counter(ident.classify(u.values[i])[0] for i in np.sort(sample))
+
+    def judgeable(which: np.ndarray) -> np.ndarray:
+        """Which of the distinct texts `which` hold enough evidence to be judged."""
+        if which.size == 0:
+            return np.zeros(0, dtype=bool)
+        sub = u.arrow.take(which)
+        # letters by deleting what is not one (runs): faster than matching each letter
+        letters = pc.utf8_length(pc.replace_substring_regex(sub, r"[^\pL\pM]+", ""))
+        letters = letters.to_numpy(zero_copy_only=False)  # marks count: Devanagari vowels
+        cjk = pc.count_substring_regex(sub, CJK_CHARS_RE).to_numpy(zero_copy_only=False)
+        words = pc.count_substring_regex(sub, r"[\pL\pM]+").to_numpy(zero_copy_only=False)
+        units = word_units(sub)  # words of every script
+        return ((np.minimum(words, units) >= min_words) & (letters >= min_letters)) | (
+            cjk >= 2 * min_words
+        )
+
+    # the vote: a random sample of the present texts, the judgeable ones among them
+    present_ids = np.flatnonzero(is_present)
+    draw = np.sort(rng.permutation(present_ids)[:6000])
+    pool = draw[judgeable(draw)][:2000]
+    votes = Counter(ident.classify(u.values[i])[0] for i in pool)
     main = expected or (votes.most_common(1)[0][0] if votes else None)
-    stats = {
-        "main": main,
-        "sample_votes": dict(votes.most_common(10)),
-        "undetermined_rows": int((~enough[u.codes] & present).sum()),
-        "identified_texts": 0,
-    }
+    stats = {"main": main, "sample_votes": dict(votes.most_common(10)), "identified_texts": 0}
     none = pd.Series([], dtype=object)
     if main is None:
+        stats["undetermined_rows"] = int(present.sum())
         return LanguageVerdicts(None, none, stats)
-    candidates = enough.copy()
+    screen = present_ids
     if main == "en":  # dictionary words are evidence the identifier need not weigh
+        # a cheap first screen: texts mostly made of English words are English
         tok, oov = typos.attrs["unique_tokens"], typos.attrs["unique_oov"]
-        candidates &= (1.0 - oov / np.maximum(tok, 1)) < 0.5
+        screen = screen[(tok[screen] == 0) | (oov[screen] >= 0.5 * tok[screen])]
+    enough = np.zeros(n, dtype=bool)
+    enough[screen] = judgeable(screen)
+    candidates = enough.copy()
+    if main == "en":
+        lower, lower_known, latin, latin_known = _english_words(u, np.flatnonzero(candidates))
+        # names and acronyms (Kerberos, WSAPI) say little: the lower-case words decide;
+        # a Title Case line falls back to all its words; no Latin word at all (Cyrillic,
+        # CJK, Arabic) makes a candidate
+        mostly_foreign = np.where(
+            lower >= 2, lower_known < 0.5 * lower, latin_known < 0.5 * np.maximum(latin, 1)
+        )
+        candidates &= (latin == 0) | mostly_foreign
+    judged = enough.copy()
+    if main == "en":
+        judged[present_ids] = True  # dictionary English, or enough for the identifier
+        judged[screen] = enough[screen]
+    stats["undetermined_rows"] = int((~judged[u.codes] & present).sum())
     idx = np.flatnonzero(candidates)
     stats["identified_texts"] = int(idx.size)
     keep_i, keep_lang = [], []
     for i in idx:
         ranking = ident.rank(u.values[i])
         top, p_main = ranking[0][0], dict(ranking).get(main, 0.0)
-        if top != main and p_main <= 1 - min_prob:
+        # and the identifier must be sure of *something*: a name list scores ~0.05 on all
+        if top != main and p_main <= 1 - min_prob and ranking[0][1] >= 0.5:
             keep_i.append(i)
             keep_lang.append(top)
     return LanguageVerdicts(main, pd.Series(keep_lang, index=keep_i, dtype=object), stats)

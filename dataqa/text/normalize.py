@@ -22,7 +22,7 @@ def normalize_for_dedup(text: pd.Series) -> pd.Series:
     Folded: Unicode compatibility form (NFKC: full-width letters, ligatures, the
     non-breaking space), case, runs of whitespace, invisible junk (zero-width space,
     soft hyphen, BOM, bidi overrides), quote styles (curly, angled, primes -> ASCII),
-    clause punctuation (`. , ! ? ; :` and their CJK forms, but not a decimal point) and
+    clause punctuation (`. , ! ; :` and their CJK forms, but not a decimal point or `?`) and
     a hyphen between letters (`top-up` ~ `top up`). Kept, because they change meaning:
     signs and digits (`+1` vs `-1`, `1.5` vs `15`), emoji and other symbols (`A+` vs
     `A-`), and every letter and mark of every script. Computed once per distinct text
@@ -38,14 +38,16 @@ def normalize_for_dedup(text: pd.Series) -> pd.Series:
     s = pc.replace_substring_regex(s, r"(\d)([.,])(\d)", "\\1\x00\\3")  # 1.5 is not 15
     s = pc.replace_substring_regex(s, SENTENCE_PUNCT_RE, " ")
     s = pc.replace_substring_regex(s, "\x00", ".")
+    s = pc.replace_substring_regex(s, "\\s+([?\uff1f])", "\\1")  # "come ?" is "come?"
     s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"\s+", " "))
     keys = np.asarray(s.to_numpy(zero_copy_only=False), dtype=object)
     return pd.Series(keys[u.codes], index=text.index, dtype=object)
 
 
-SENTENCE_PUNCT_RE = "[.,!?;:\u2026\u00a1\u00bf\u3002\u3001\uff0c\uff01\uff1f\uff1b\uff1a]+"
+SENTENCE_PUNCT_RE = "[.,!;:\u2026\u00a1\u3002\u3001\uff0c\uff01\uff1b\uff1a]+"
 """Punctuation that ends or separates clauses; a duplicate key ignores it ("Great!" is
-"great."), but keeps signs, symbols, emoji, digits and other punctuation."""
+"great."), but keeps the question mark (a question is not a statement), signs,
+symbols, emoji, digits and other punctuation."""
 
 
 # ---- invisible characters ---------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 WORD_RE = r"[a-z]+(?:'[a-z]+)?"
+"""A lower-case English word (with an inner apostrophe): what the dictionary looks up."""
+CASED_WORD_RE = r"\b[A-Za-z]+(?:'[a-z]+)?\b"
+"""A Latin word as written, case kept (typo correction tells names by their capitals)."""
+ENTITY_TOKEN_RE = r"[A-Za-z][A-Za-z0-9]*(?:[&-][A-Za-z0-9]+)*"
+"""A brand- or name-like token: `AT&T`, `X-Men`, `iPhone15` (the bias check's shortcuts)."""
+SPACED_TOKEN_RE = re.compile(r"(\s*)('?[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:[.,:]\d+)*|\S)")
+"""(gap, token) pairs that join back into the exact text: words of any script, numbers,
+single other characters. Augmentation rewrites text through it."""
 PTB_TOKENS = r"-(?:lrb|rrb|lsb|rsb|lcb|rcb)-"
 """Penn Treebank bracket escapes left in tokenised corpora such as SST-2."""
 

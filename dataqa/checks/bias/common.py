@@ -26,7 +26,6 @@ CUE_LABELS = {
     "group": "group",
 }
 URL_RE = r"(?i)\b(?:https?://|www\.)\S+"
-TOKEN_RE = r"[A-Za-z][A-Za-z0-9]*(?:[&-][A-Za-z0-9]+)*"
 SENTENCE_START_RE = r"(^|[.!?:;]\s+|[\"(\[]\s*|\n\s*)([A-Z])"
 NER_LABELS = (
     "ORG",

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataqa.checks.bias.common import NER_LABELS, SENTENCE_START_RE, TOKEN_RE, order_key
+from dataqa.checks.bias.common import NER_LABELS, SENTENCE_START_RE, order_key
 from dataqa.findings import Finding
 from dataqa.stats import wilson_lower
+from dataqa.text import ENTITY_TOKEN_RE as TOKEN_RE
 
 
 def capitalised_entities(text: pd.Series) -> pd.DataFrame:

@@ -395,3 +395,61 @@ def validate_values(rule: Rule) -> None:
             raise rule.error(
                 "`kwargs:` must be a mapping of the expectation's arguments", key="kwargs"
             )
+
+
+KEY_SCHEMAS: dict[str, dict] = {
+    "column": {
+        "type": "string",
+        "description": "a column name, or a role: $text, $label, $group, $id",
+    },
+    "values": {"type": "array", "items": {"type": ["string", "number", "integer"]}},
+    "pattern": {"type": "string", "description": "a regular expression"},
+    "min": {"type": "number"},
+    "max": {"type": "number"},
+    "mostly": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+    "kind": {"enum": list(DUPLICATE_KINDS)},
+    "min_rows": {"type": "number", "minimum": 0},
+    "expectation": {"type": "string", "description": "a great-expectations expectation name"},
+    "kwargs": {"type": "object"},
+}
+"""JSON schema of each rule key; the checks in `validate_values` are the full truth."""
+
+
+def rules_json_schema() -> dict:
+    """The JSON schema of a rules file, built from `RULE_TYPES` (one source of truth).
+
+    Editors (VS Code's YAML extension, JetBrains) validate and complete rules files
+    against it; `dataqa/schema/rules.schema.json` is this function's output.
+    """
+    variants = []
+    for name, spec in RULE_TYPES.items():
+        keys = {*spec.required, *spec.optional}
+        variants.append(
+            {
+                "type": "object",
+                "description": f"{name}: {spec.summary}",
+                "required": ["type", *spec.required],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {"const": name},
+                    "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+                    "severity": {"enum": list(SEVERITIES)},
+                    "description": {"type": "string"},
+                    **{k: KEY_SCHEMAS.get(k, {}) for k in sorted(keys)},
+                },
+            }
+        )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://dataqa.invalid/schema/rules.json",
+        "title": "dataqa rules file",
+        "description": "A YAML file of data rules for `dataqa audit --rules` (rules/README.md).",
+        "type": "object",
+        "required": ["rules"],
+        "additionalProperties": False,
+        "properties": {
+            "version": {"type": ["integer", "string"]},
+            "description": {"type": "string"},
+            "rules": {"type": "array", "items": {"oneOf": variants}},
+        },
+    }
