@@ -85,9 +85,10 @@ def augment_command(path, out, **opts):
         --engine marian --model opus-mt-en-de --back-model opus-mt-de-en
     """
     from dataqa.augmentation.command import run_augment
-    from dataqa.io import refuse_overwriting_inputs
+    from dataqa.io import output_format, refuse_overwriting_inputs
 
     setup_logging(opts["quiet"])
+    output_format(out)  # a file type dataqa cannot write fails before the run
     refuse_overwriting_inputs(
         [path, opts.get("plan_path")], [out, opts.get("json_out")], force=opts.pop("force")
     )

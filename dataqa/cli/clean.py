@@ -60,6 +60,10 @@ def clean_paths(out: str, q_out: str | None, changes_out: str | None) -> tuple[P
     c_path = (
         Path(changes_out) if changes_out else outp.with_name(f"{name}.changes{suffix or '.csv'}")
     )
+    from dataqa.io import output_format
+
+    for p in (outp, q_path, c_path):
+        output_format(p)  # a file type dataqa cannot write fails before the run
     return outp, q_path, c_path
 
 
