@@ -335,3 +335,14 @@ def test_a_missing_tokenizer_is_exit_2(planted_chat):
     path, _ = planted_chat
     res = CliRunner().invoke(cli, ["audit", str(path), "--tokenizer", "./no/such/tok", "-q"])
     assert res.exit_code == 2 and "no tokenizer" in res.output
+
+
+@pytest.mark.slow  # the default checks (labels, relevance) load their models
+def test_conversation_checks_are_not_applicable_to_text_rows_not_a_gap(tmp_path):
+    from dataqa.stages.audit import audit
+
+    frame = pd.DataFrame({"text": ["good", "bad", "fine"] * 5, "label": ["a", "b", "a"] * 5})
+    meta = audit(frame, checks=None, progress=False).meta
+    assert "conversations" in meta["not_applicable"] and "conversations" not in meta["skipped"]
+    meta = audit(frame, checks=["conversations"], progress=False).meta  # asked for: say why
+    assert "--schema" in meta["skipped"]["conversations"]

@@ -133,5 +133,11 @@ class Check:
         roles = ds.roles.as_dict()
         return [r for r in self.needs if roles.get(r) is None]
 
+    def not_applicable(self, ds: Dataset) -> str | None:
+        """Why this check has nothing to judge in this kind of data (e.g. conversation
+        checks on a text-per-row set), or None. Unlike a missing column, this is not a
+        gap in the audit: the audit lists it apart and the verdict does not."""
+        return None
+
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:  # pragma: no cover - abstract
         raise NotImplementedError

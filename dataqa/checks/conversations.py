@@ -128,8 +128,13 @@ class ConversationCheck(Check):
     Options = ConversationOptions
     kinds = KINDS
 
-    def missing_roles(self, ds: Dataset) -> list[str]:
-        return ["conversation"] if ds.roles.schema == "text" else []
+    def not_applicable(self, ds: Dataset) -> str | None:
+        if ds.roles.schema == "text":
+            return (
+                "not conversation data (a text per row); if it is, name its format with "
+                "--schema chat|sharegpt|alpaca|completion|preference"
+            )
+        return None
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params
