@@ -64,7 +64,9 @@ from dataqa.cli.common import force_option, load_input, quiet_option, role_optio
 )
 @click.option("--only-new", is_flag=True, help="Write only the new rows to OUT.")
 @click.option("--json", "json_out", metavar="OUT", help="Summary JSON (default: OUT.augment.json).")
-@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
+)
 @quiet_option
 @force_option
 def augment_command(path, out, **opts):

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from dataqa.cli.common import (
-    EPILOG_EXIT,
+    EPILOG_DONE,
     force_option,
     load_against,
     load_input,
@@ -91,7 +91,7 @@ def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@click.command("clean", epilog=EPILOG_EXIT)
+@click.command("clean", epilog=EPILOG_DONE)
 @click.argument("path")
 @role_options
 @click.option("-o", "--output", "out", required=True, metavar="OUT", help="Where the kept rows go.")
@@ -128,7 +128,9 @@ def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
 )
 @settings_option
 @click.option("--json", "json_out", metavar="OUT", help="Write a JSON summary of the run here.")
-@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
+)
 @quiet_option
 @force_option
 def clean_command(
@@ -202,7 +204,17 @@ def clean_command(
         f"({c_path})",
         quiet,
     )
-    for reason, n in sorted(s["quarantine_reasons"].items(), key=lambda kv: -kv[1]):
+    reasons = sorted(s["quarantine_reasons"].items(), key=lambda kv: -kv[1])
+    if sum(n for _, n in reasons) > s["rows_quarantined"]:
+        note("  by reason (a row can have several):", quiet)
+    for reason, n in reasons:
         note(f"  quarantined {n:>7,}  {reason}", quiet)
+    if s["rows_in"] and not s["rows_kept"]:  # shown even with -q: an empty output is news
+        click.echo(
+            f"WARNING: every row was quarantined, so {outp} holds no rows; the most common "
+            f"reason is {reasons[0][0]!r}. Check the input's format and the clean policies "
+            "(dataqa checks lists them) before using the output.",
+            err=True,
+        )
     for step, n in sorted(s["changes_by_step"].items(), key=lambda kv: -kv[1]):
         note(f"  edited      {n:>7,}  {step}", quiet)
