@@ -466,7 +466,8 @@ def infer_roles(
         lower = {str(c).lower(): c for c in frame.columns}
         if main not in lower:
             raise DataQAError(
-                f"a {schema} dataset needs a {main!r} column (columns: "
+                f"{'an' if schema[0] in 'aeiou' else 'a'} {schema} dataset needs the column "
+                f"{main!r} (columns: "
                 f"{', '.join(map(repr, map(str, frame.columns)))})",
                 path=source,
                 hint="check the file, or force the right --schema",
