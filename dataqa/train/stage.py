@@ -562,7 +562,7 @@ def _arm_findings(name: str, arm: dict, pretrained: bool) -> list[Finding]:
                 )
             )
     base = arm.get("baseline")
-    mean = arm["summary"]["accuracy_mean"]
+    mean = arm["summary"].get("accuracy_mean")
     if base and mean < base["test"]["accuracy"]:
         out.append(
             Finding(

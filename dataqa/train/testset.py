@@ -90,6 +90,26 @@ def check_inputs(
                 hint="restore rows of those classes in this set (check the quarantine file), "
                 "or drop those classes from the test set",
             )
+    return drop_or_refuse_leaks(trains, names, test, drop_leaked=drop_leaked)
+
+
+def drop_or_refuse_leaks(
+    trains: list[Dataset],
+    names: list[str],
+    test: Dataset,
+    *,
+    drop_leaked: bool = False,
+    unit: str = "rows",
+) -> tuple[list[Dataset], dict[str, list]]:
+    """Training rows whose text (normalised; a conversation's rendering) is in the test set.
+
+    Returns the sets without those rows (`drop_leaked`) and the leaked ids per set name.
+
+    Raises
+    ------
+    DataQAError
+        Naming the set and the first row ids, when rows leak and `drop_leaked` is off.
+    """
     test_texts = set(norm_text(test.text.fillna("")))
     leaked: dict[str, list] = {}
     out = []
@@ -102,7 +122,7 @@ def check_inputs(
         if ids and not drop_leaked:
             shown = ", ".join(map(str, ids[:MAX_IDS_SHOWN]))
             raise DataQAError(
-                f"{len(ids)} rows of the {name} training set also appear in the test set "
+                f"{len(ids)} {unit} of the {name} training set also appear in the test set "
                 f"(same text; row ids {shown}{', ...' if len(ids) > MAX_IDS_SHOWN else ''}): "
                 "they inflate that set's test score, so the comparison would not be fair",
                 path=ds.source,
