@@ -79,6 +79,10 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
+    """Per-row tables by name (pandas DataFrames indexed by row id), e.g. `tables["labels"]`:
+    the labels check's score for every row. `save` writes each one beside the JSON as
+    `<stem>.<name>.parquet`; `load` reads them back."""
 
     def counts(self) -> dict:
         by_sev = Counter(f.severity for f in self.findings)
@@ -128,6 +132,19 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def save(self, path: str | Path) -> Path:
+        """Write the JSON report to `path` and each per-row table beside it as Parquet
+        (`reports/train.json` -> `reports/train.labels.parquet`); the JSON's
+        `meta.sidecars` names them."""
+        from dataqa.dataset import write_table
+
+        path = Path(path)
+        sidecars = {}
+        for name, frame in self.tables.items():
+            side = sidecar_path(path, name)
+            write_table(frame, side, index=True)
+            sidecars[name] = side.name
+        if sidecars:
+            self.meta["sidecars"] = sidecars
         return atomic_write_text(path, self.to_json())
 
     @classmethod
@@ -156,7 +173,27 @@ class Report:
                 path=str(path),
                 hint="each finding needs check, severity (info|warning|error), message and a row_ids list",
             )
-        return cls.from_dict(data)
+        report = cls.from_dict(data)
+        sidecars = (data.get("meta") or {}).get("sidecars") or {}
+        for name, file in sidecars.items() if isinstance(sidecars, dict) else []:
+            side = Path(path).parent / Path(str(file)).name  # only beside the report
+            if side.is_file():
+                import pandas as pd
+
+                from dataqa.dataset import ROW_ID
+
+                frame = pd.read_parquet(side)
+                report.tables[str(name)] = (
+                    frame.set_index(ROW_ID) if ROW_ID in frame.columns else frame
+                )
+        return report
+
+
+def sidecar_path(report_path: str | Path, name: str) -> Path:
+    """Where `Report.save` puts the table `name`: `train.json` -> `train.<name>.parquet`."""
+    p = Path(report_path)
+    stem = p.name[: -len(p.suffix)] if p.suffix.lower() == ".json" else p.name
+    return p.with_name(f"{stem}.{name}.parquet")
 
 
 def _finding_ok(f) -> bool:

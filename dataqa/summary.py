@@ -34,7 +34,12 @@ def format_summary(report: Report, *, color: bool = False, top: int = 12) -> str
         lines.append(
             f"{check:<28} {paint(worst, f'{worst:<8}')} {c['findings']:>8,} {c['rows']:>9,}"
         )
-    ranked = sorted(report.findings, key=lambda f: (-SEVERITIES.index(f.severity), -len(f.row_ids)))
+    # within a severity, findings about the whole data set first (e.g. "cannot estimate
+    # label errors here"): one of them qualifies every row-level finding of its check
+    ranked = sorted(
+        report.findings,
+        key=lambda f: (-SEVERITIES.index(f.severity), bool(f.row_ids), -len(f.row_ids)),
+    )
     if ranked:
         lines.append("")
         lines.append("top findings:")

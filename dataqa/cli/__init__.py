@@ -128,6 +128,8 @@ def cli() -> None:
     Audit your own file (CSV, TSV, JSONL, Parquet, a datasets folder):
       dataqa audit train.csv --label-col label --json reports/train.json
       dataqa audit train.csv --against test.csv --fail-on warning
+    Chat, instruction or preference data for an LLM (JSONL, Parquet, ...):
+      dataqa audit chat.jsonl --tokenizer ./my-model --max-seq-len 4096
     Then fix and quarantine (nothing is lost), and grow thin classes:
       dataqa clean train.csv -o clean.csv
       dataqa augment clean.csv -o aug.csv --method synonym,eda --target balance
