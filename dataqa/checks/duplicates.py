@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
+from dataqa.chat import prompt_text
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
@@ -229,16 +230,6 @@ def split_contrasts(
     return new, sims
 
 
-def _prompt_text(turns) -> str:
-    if isinstance(turns, dict):  # a preference pair: its prompt
-        turns = turns.get("prompt")
-    if not isinstance(turns, list):
-        return ""
-    return "\n".join(
-        str(t.get("content")) for t in turns if t.get("role") not in ("system", "assistant")
-    )
-
-
 def _order_key(value):
     return (0, value, "") if isinstance(value, (int, np.integer)) else (1, 0, str(value))
 
@@ -358,7 +349,7 @@ class DuplicateCheck(Check):
         from dataqa.minhash import near_duplicate_groups
 
         p = self.params
-        prompts = ds.records.loc[groups.index].map(_prompt_text)
+        prompts = ds.records.loc[groups.index].map(prompt_text)
         pkeys = normalize_for_dedup(prompts)
         reps = pkeys[(pkeys != "") & ~pkeys.duplicated(keep="first")]
         pg, _ = near_duplicate_groups(

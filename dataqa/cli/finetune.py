@@ -301,7 +301,11 @@ def _load(path: str, kw: dict, like=None):
     from dataqa.dataset import load, read_table
 
     text_col, label_col, group_col = kw.get("text_col"), kw.get("label_col"), kw.get("group_col")
-    if like is not None:  # the test set: same column names when it has them
+    schema = kw.get("schema")
+    if like is not None and like.roles.schema != "text":  # conversations: the same format
+        text_col, label_col, group_col = None, None, None
+        schema = schema or like.roles.schema
+    elif like is not None:  # the test set: same column names when it has them
         cols = set(read_table(path, fmt=kw.get("fmt"), encoding=kw.get("encoding")).columns)
         text_col = (
             text_col if text_col in cols else (like.roles.text if like.roles.text in cols else None)
@@ -321,4 +325,5 @@ def _load(path: str, kw: dict, like=None):
         fmt=kw.get("fmt"),
         encoding=kw.get("encoding"),
         split=kw.get("split"),
+        schema=schema,
     )

@@ -135,6 +135,23 @@ def finetune(
             f"need one distinct name per training set ({len(trains)} sets, names {names})",
             hint="give --name once per --train, or leave names out",
         )
+    if trains[0].roles.schema != "text":  # conversations: a causal LM, held-out loss
+        from dataqa.train.sft import finetune_conversations, reject_classification_only
+
+        reject_classification_only(search)
+        return finetune_conversations(
+            trains,
+            test,
+            names=names,
+            model=model,
+            options=opts,
+            drop_leaked=drop_leaked,
+            work_dir=Path(work_dir),
+            tensorboard=tensorboard,
+            wandb=wandb,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
     started = time.perf_counter()
     trains, leaked = check_inputs(trains, names, test, drop_leaked=drop_leaked)
     work = Path(work_dir)
@@ -523,7 +540,7 @@ def _verdict_of(comp, budgets, names, seeds, audit, comparisons) -> dict | None:
 # ---- findings ----------------------------------------------------------------------------
 
 
-def _leak_findings(leaked: dict, names, trains, test) -> list[Finding]:
+def _leak_findings(leaked: dict, names, trains, test, unit: str = "rows") -> list[Finding]:
     out = []
     for name, ds in zip(names, trains, strict=True):
         ids = leaked.get(name) or []
@@ -533,8 +550,9 @@ def _leak_findings(leaked: dict, names, trains, test) -> list[Finding]:
                     check=f"{FAMILY}.leakage",
                     severity="warning",
                     message=(
-                        f"{len(ids)} rows of the {name} training set also appear in the test "
-                        "set (same text); they were left out of training (--drop-leaked)"
+                        f"{len(ids)} {unit} of the {name} training set also appear in the test "
+                        "set (same or nearly the same text); they were left out of training "
+                        "(--drop-leaked)"
                     ),
                     row_ids=ids,
                     evidence={"run": name, "path": ds.source, "test_path": test.source},
@@ -590,8 +608,7 @@ def _comparison_finding(v: dict) -> Finding:
             "outcome": v["outcome"],
             "budget": v["budget"],
             "single_seed": v["single_seed"],
-            "accuracy": v["accuracy"],
-            "macro_f1": v["macro_f1"],
+            **{k: v[k] for k in ("accuracy", "macro_f1", "loss") if k in v},
         },
     )
 
@@ -746,7 +763,8 @@ def _cache_put(cache_dir, key: str, payload: dict) -> None:
 # ---- charts ------------------------------------------------------------------------------
 
 
-def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]:
+def curve_charts(names: list[str], runs: dict) -> list[dict]:
+    """One learning-curve chart per arm (its first seed), from `LearningCurve`'s history."""
     charts = []
     for name in names:
         hist = runs[name]["train"]["history"]
@@ -756,7 +774,8 @@ def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]
         series = {"train loss": [h.get("train_loss") for h in hist]}
         if any("val_loss" in h for h in hist):
             series["validation loss"] = [h.get("val_loss") for h in hist]
-            series["validation accuracy"] = [h.get("val_accuracy") for h in hist]
+            if any("val_accuracy" in h for h in hist):
+                series["validation accuracy"] = [h.get("val_accuracy") for h in hist]
         charts.append(
             {
                 "id": f"finetune-curve-{name}",
@@ -767,6 +786,11 @@ def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]
                 "data": {"x": x, "series": series},
             }
         )
+    return charts
+
+
+def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]:
+    charts = curve_charts(names, runs)
     bars_l, bars_v = [], []
     for name in names:
         bars_l.append(f"{name} (fine-tuned, mean of {runs[name]['summary']['runs']} runs)")

@@ -100,10 +100,27 @@ def drop_or_refuse_leaks(
     *,
     drop_leaked: bool = False,
     unit: str = "rows",
+    near_threshold: float | None = None,
 ) -> tuple[list[Dataset], dict[str, list]]:
     """Training rows whose text (normalised; a conversation's rendering) is in the test set.
 
-    Returns the sets without those rows (`drop_leaked`) and the leaked ids per set name.
+    Parameters
+    ----------
+    trains, names, test
+        As `check_inputs`.
+    drop_leaked : bool, default False
+        Leave the leaked rows out instead of refusing.
+    unit : str, default "rows"
+        What a row is called in the message ("conversations").
+    near_threshold : float, optional
+        Also count near copies: rows whose MinHash Jaccard similarity to a test row (the
+        duplicates check's normalisation and character 3-grams, `minhash.near_matches_across`)
+        is at least this.
+
+    Returns
+    -------
+    (list of Dataset, dict)
+        The sets without those rows (`drop_leaked`) and the leaked ids per set name.
 
     Raises
     ------
@@ -111,19 +128,36 @@ def drop_or_refuse_leaks(
         Naming the set and the first row ids, when rows leak and `drop_leaked` is off.
     """
     test_texts = set(norm_text(test.text.fillna("")))
+    near_keys = None
+    if near_threshold is not None:
+        from dataqa.text.normalize import normalize_for_dedup
+
+        near_keys = normalize_for_dedup(test.text.fillna(""))
+        near_keys = near_keys[near_keys != ""]
     leaked: dict[str, list] = {}
     out = []
     for name, ds in zip(names, trains, strict=True):
-        hit = norm_text(ds.text.fillna("")).isin(test_texts) & (
-            ds.text.fillna("").str.strip() != ""
-        )
+        text = ds.text.fillna("")
+        hit = norm_text(text).isin(test_texts) & (text.str.strip() != "")
+        kind = "same text"
+        if near_keys is not None and len(near_keys):
+            from dataqa.minhash import near_matches_across
+
+            keys = normalize_for_dedup(text)
+            keys = keys[(keys != "") & ~hit.to_numpy()]
+            near = near_matches_across(keys, near_keys, threshold=near_threshold)
+            if near and test.roles.schema != "text":
+                near = _same_prompt(near, ds, test, near_threshold)
+            if near:
+                hit = hit | text.index.isin(list(near))
+                kind = f"same or nearly the same text: similarity >= {near_threshold:g}"
         ids = list(ds.ids[hit.to_numpy()])
         leaked[name] = ids
         if ids and not drop_leaked:
             shown = ", ".join(map(str, ids[:MAX_IDS_SHOWN]))
             raise DataQAError(
                 f"{len(ids)} {unit} of the {name} training set also appear in the test set "
-                f"(same text; row ids {shown}{', ...' if len(ids) > MAX_IDS_SHOWN else ''}): "
+                f"({kind}; row ids {shown}{', ...' if len(ids) > MAX_IDS_SHOWN else ''}): "
                 "they inflate that set's test score, so the comparison would not be fair",
                 path=ds.source,
                 hint=f"quarantine them with `dataqa clean {ds.source} --against {test.source}`, "
@@ -131,6 +165,24 @@ def drop_or_refuse_leaks(
             )
         out.append(ds.subset(ds.ids[~hit.to_numpy()]) if ids else ds)
     return out, leaked
+
+
+def _same_prompt(near: dict, ds: Dataset, test: Dataset, threshold: float) -> dict:
+    """Near copies of conversations must also ask (nearly) the same thing, as the
+    duplicates check requires: a shared template or system prompt is not a leak."""
+    from dataqa.chat import prompt_text
+    from dataqa.minhash import near_matches_across
+    from dataqa.text.normalize import normalize_for_dedup
+
+    mine = normalize_for_dedup(ds.records.loc[list(near)].map(prompt_text).astype(str))
+    theirs = normalize_for_dedup(test.records.map(prompt_text).astype(str))
+    theirs = theirs[theirs != ""]
+    same = near_matches_across(mine[mine != ""], theirs, threshold=threshold)
+    return {
+        row: match
+        for row, match in near.items()
+        if row in same and set(match[0]) & set(same[row][0])
+    }
 
 
 def audit_test_labels(test: Dataset, mask: np.ndarray, *, seed: int = 0) -> dict:

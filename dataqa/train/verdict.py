@@ -31,7 +31,10 @@ def points(x: float) -> str:
     return f"{x * 100:+.1f}"
 
 
-def interval(m: dict) -> str:
+def interval(m: dict, *, loss: bool = False) -> str:
+    """'95% CI +0.3 to +2.1' (percentage points; nats to 4 decimals for a `loss`)."""
+    if loss:
+        return f"{m['level']:.0%} CI {m['ci_low']:+.4f} to {m['ci_high']:+.4f}"
     return f"{m['level']:.0%} CI {points(m['ci_low'])} to {points(m['ci_high'])}"
 
 
@@ -46,8 +49,7 @@ def loss_headline(comp: dict) -> str:
     ppl = comp.get("perplexity") or {}
     numbers = (
         f"{m['b']:.4f} vs {m['a']:.4f} nats per assistant token, mean over held-out "
-        f"conversations ({m['diff']:+.4f}, {m['level']:.0%} CI {m['ci_low']:+.4f} to "
-        f"{m['ci_high']:+.4f})"
+        f"conversations ({m['diff']:+.4f}, {interval(m, loss=True)})"
         + (f"; perplexity {ppl['b']:.2f} vs {ppl['a']:.2f}" if ppl else "")
     )
     out = comp["outcome"]
@@ -200,7 +202,13 @@ def verdict(
             "The TF-IDF + logistic-regression baseline trained on the same rows: accuracy "
             f"{metric_phrase(baseline['metrics']['accuracy'])} ({agree})."
         )
-    if other_budget is not None:
+    if other_budget is not None and "loss" in other_budget["metrics"]:
+        m = other_budget["metrics"]["loss"]
+        lines.append(
+            f"With equal epochs instead of equal steps: held-out loss {m['diff']:+.4f} "
+            f"({interval(m, loss=True)}): {m['outcome']}."
+        )
+    elif other_budget is not None:
         lines.append(
             "With equal epochs instead of equal steps: accuracy "
             f"{metric_phrase(other_budget['metrics']['accuracy'])}; macro-F1 "
