@@ -108,9 +108,7 @@ def _lm_table(s: dict) -> list[str]:
             f"{r['train']['max_steps']:>6} {r['train']['samples_per_s']:>9}"
             + ("  (cached)" if r.get("cached") else "")
         )
-        per = ", ".join(
-            f"seed {x['seed']}: {x['test']['loss']:.4f}" for x in r.get("seeds", [])
-        )
+        per = ", ".join(f"seed {x['seed']}: {x['test']['loss']:.4f}" for x in r.get("seeds", []))
         if per:
             lines.append(f"{'':<12} per seed: {per}")
     return lines

@@ -458,9 +458,7 @@ def conversation_losses(
     nll = np.asarray(out, dtype=np.float64)
     counts = np.array([sum(1 for y in r["labels"][1:] if y != -100) for r in rows])
     width = nll.shape[1] if nll.ndim == 2 else 0
-    sums = np.array(
-        [nll[i, 1 : min(width, len(r["labels"]))].sum() for i, r in enumerate(rows)]
-    )
+    sums = np.array([nll[i, 1 : min(width, len(r["labels"]))].sum() for i, r in enumerate(rows)])
     return sums, counts
 
 

@@ -400,9 +400,7 @@ def load_causal(source: ModelSource, *, tokenizer=None, dropout: float | None = 
     return model, tok
 
 
-def apply_lora(
-    model, *, r: int = 8, alpha: int = 16, dropout: float = 0.1, causal: bool = False
-):
+def apply_lora(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.1, causal: bool = False):
     """Wrap `model` with LoRA adapters (PEFT); only the adapters (and a new head) train.
 
     Adapters go on every linear layer (PEFT's `all-linear`), which works for any

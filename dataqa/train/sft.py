@@ -105,8 +105,8 @@ def finetune_conversations(
         does not load, a chat template that does not render a record.
     """
     from dataqa.train import models
+    from dataqa.train.shared import arm_findings, budget_facts, leak_findings, make_report
     from dataqa.train.split import make_splits
-    from dataqa.train.stage import _budget_facts, _leak_findings, _report
     from dataqa.train.testset import drop_or_refuse_leaks
 
     _check_schemas(trains, test)
@@ -119,7 +119,7 @@ def finetune_conversations(
         unit="conversations",
         near_threshold=NEAR_LEAK_THRESHOLD,
     )
-    findings = _leak_findings(leaked, names, trains, test, unit="conversations")
+    findings = leak_findings(leaked, names, trains, test, unit="conversations")
     splits, _ = make_splits(trains, test, frac=options.val_frac, seed=options.seed)
     tok_texts = [t for ds, sp in zip(trains, splits, strict=True) for t in ds.text.loc[sp.train]]
     source = models.resolve(
@@ -154,17 +154,17 @@ def finetune_conversations(
         arm, arm_losses = _train_arm(ctx, name, ds, sp, enc["arms"][name], opts, modes, seeds)
         losses.update({(name, mode): v for mode, v in arm_losses.items()})
         runs[name] = arm
-        findings += _arm_findings(name, arm)
+        findings += arm_findings(name, arm, pretrained=True)
         findings += _untrainable_findings(name, ds, enc["arms"][name])
     findings += _untrainable_findings("test", test, {"test": enc["test"]})
 
     comparisons = _comparisons(names, losses, runs, modes, opts.seed)
-    budgets = {m: _budget_facts(m, names, runs, opts) | {"unit": "conversations"} for m in modes}
+    budgets = {m: budget_facts(m, names, runs, opts) | {"unit": "conversations"} for m in modes}
     verdicts = [_verdict_of(c, budgets, names, seeds, comparisons) for c in comparisons]
     verdicts = [v for v in verdicts if v is not None]
-    from dataqa.train.stage import _comparison_finding
+    from dataqa.train.shared import comparison_finding
 
-    findings += [_comparison_finding(v) for v in verdicts]
+    findings += [comparison_finding(v) for v in verdicts]
     stats = {
         "task": "causal_lm",
         "model": {**source.as_dict(), **models.describe_folder(source.path)},
@@ -192,7 +192,7 @@ def finetune_conversations(
         },
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return _report(findings, stats, trains, names, test, opts)
+    return make_report(findings, stats, trains, names, test, opts)
 
 
 def reject_classification_only(search: str | None) -> None:
@@ -356,12 +356,12 @@ def _test_scores(sums: np.ndarray, counts: np.ndarray) -> dict:
 
 
 def _run_cached(ctx, name, enc, opts: TrainOptions, mode: str) -> tuple[dict, np.ndarray]:
-    from dataqa.train.stage import _cache_get, _cache_put, _plan
+    from dataqa.train.shared import cache_get, cache_put, plan_steps
 
     train_rows, val_rows = enc["train"].rows, enc["val"].rows
-    max_steps, eval_every = _plan(opts, mode, ctx["ref_rows"], len(train_rows))
+    max_steps, eval_every = plan_steps(opts, mode, ctx["ref_rows"], len(train_rows))
     key = _run_key(ctx, enc, opts, {"max_steps": max_steps, "eval_every": eval_every})
-    cached = _cache_get(ctx["cache_dir"], key)
+    cached = cache_get(ctx["cache_dir"], key)
     if cached is not None:
         sums, counts = np.asarray(cached["sums"]), np.asarray(cached["counts"])
         rec = cached["run"] | {"cached": True, "budget": mode}
@@ -384,9 +384,7 @@ def _run_cached(ctx, name, enc, opts: TrainOptions, mode: str) -> tuple[dict, np
         "tensorboard": str(ctx["log_root"] / tag) if ctx["log_root"] else None,
         "cached": False,
     }
-    _cache_put(
-        ctx["cache_dir"], key, {"run": rec, "sums": sums.tolist(), "counts": counts.tolist()}
-    )
+    cache_put(ctx["cache_dir"], key, {"run": rec, "sums": sums.tolist(), "counts": counts.tolist()})
     return rec, sums / np.maximum(counts, 1)
 
 
@@ -400,9 +398,7 @@ def _fit(ctx, train_rows, val_rows, opts: TrainOptions, max_steps: int, eval_eve
     from dataqa.train.masking import IGNORE_INDEX
 
     torch.manual_seed(opts.seed)
-    model, tok = models.load_causal(
-        ctx["source"], tokenizer=ctx["tokenizer"], dropout=opts.dropout
-    )
+    model, tok = models.load_causal(ctx["source"], tokenizer=ctx["tokenizer"], dropout=opts.dropout)
     if opts.lora:
         model = models.apply_lora(
             model, r=opts.lora_r, alpha=opts.lora_alpha, dropout=opts.lora_dropout, causal=True
@@ -507,12 +503,6 @@ def _verdict_of(comp, budgets, names, seeds, comparisons) -> dict | None:
 # ---- findings and charts -----------------------------------------------------------------
 
 
-def _arm_findings(name: str, arm: dict) -> list[Finding]:
-    from dataqa.train.stage import _arm_findings as arm_findings
-
-    return arm_findings(name, arm, pretrained=True)
-
-
 def _untrainable_findings(name: str, ds: Dataset, parts: dict) -> list[Finding]:
     dropped = {rid: why for enc in parts.values() for rid, why in enc.dropped.items()}
     if not dropped:
@@ -537,7 +527,7 @@ def _untrainable_findings(name: str, ds: Dataset, parts: dict) -> list[Finding]:
 
 
 def _charts(names: list[str], runs: dict) -> list[dict]:
-    from dataqa.train.stage import curve_charts
+    from dataqa.train.shared import curve_charts
 
     charts = curve_charts(names, runs)
     charts.append(

@@ -114,8 +114,8 @@ def drop_or_refuse_leaks(
         What a row is called in the message ("conversations").
     near_threshold : float, optional
         Also count near copies: rows whose MinHash Jaccard similarity to a test row (the
-        duplicates check's normalisation and character 3-grams, `minhash.near_matches_across`)
-        is at least this.
+        duplicates check's normalisation and character 3-grams) is at least this; for
+        conversations the prompts must be as similar too (`checks.duplicates.near_leaks`).
 
     Returns
     -------
@@ -141,13 +141,11 @@ def drop_or_refuse_leaks(
         hit = norm_text(text).isin(test_texts) & (text.str.strip() != "")
         kind = "same text"
         if near_keys is not None and len(near_keys):
-            from dataqa.minhash import near_matches_across
+            from dataqa.checks.duplicates import near_leaks
 
             keys = normalize_for_dedup(text)
             keys = keys[(keys != "") & ~hit.to_numpy()]
-            near = near_matches_across(keys, near_keys, threshold=near_threshold)
-            if near and test.roles.schema != "text":
-                near = _same_prompt(near, ds, test, near_threshold)
+            near = near_leaks(keys, ds, test, near_keys, threshold=near_threshold)
             if near:
                 hit = hit | text.index.isin(list(near))
                 kind = f"same or nearly the same text: similarity >= {near_threshold:g}"
@@ -165,24 +163,6 @@ def drop_or_refuse_leaks(
             )
         out.append(ds.subset(ds.ids[~hit.to_numpy()]) if ids else ds)
     return out, leaked
-
-
-def _same_prompt(near: dict, ds: Dataset, test: Dataset, threshold: float) -> dict:
-    """Near copies of conversations must also ask (nearly) the same thing, as the
-    duplicates check requires: a shared template or system prompt is not a leak."""
-    from dataqa.chat import prompt_text
-    from dataqa.minhash import near_matches_across
-    from dataqa.text.normalize import normalize_for_dedup
-
-    mine = normalize_for_dedup(ds.records.loc[list(near)].map(prompt_text).astype(str))
-    theirs = normalize_for_dedup(test.records.map(prompt_text).astype(str))
-    theirs = theirs[theirs != ""]
-    same = near_matches_across(mine[mine != ""], theirs, threshold=threshold)
-    return {
-        row: match
-        for row, match in near.items()
-        if row in same and set(match[0]) & set(same[row][0])
-    }
 
 
 def audit_test_labels(test: Dataset, mask: np.ndarray, *, seed: int = 0) -> dict:
