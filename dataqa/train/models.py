@@ -220,6 +220,15 @@ def build_tiny(
 
 
 CAUSAL_SPECIAL_TOKENS = ("<|endoftext|>", "<pad>")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer.model",
+    "vocab.json",
+    "vocab.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+"""Files of which a checkpoint folder needs one for its tokenizer to load."""
 
 
 def build_tiny_causal(
@@ -374,11 +383,24 @@ def load_causal(source: ModelSource, *, tokenizer=None, dropout: float | None = 
     Raises
     ------
     DataQAError
-        Nothing loads from `source`, or its vocabulary is smaller than the tokenizer's.
+        Nothing loads from `source`, a local folder has no tokenizer files, or the
+        model's vocabulary is smaller than the tokenizer's.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    folder = Path(source.path)
+    if tokenizer is None and folder.is_dir() and not any(
+        (folder / name).is_file() for name in TOKENIZER_FILES
+    ):
+        # transformers would build an empty tokenizer here and train on unknown tokens
+        raise DataQAError(
+            "this checkpoint has no tokenizer (none of "
+            f"{', '.join(TOKENIZER_FILES)})",
+            path=str(folder),
+            hint="save the tokenizer beside the model (tokenizer.save_pretrained(folder)), "
+            "or use --model tiny",
+        )
     try:
         with quiet_transformers():
             tok = tokenizer or AutoTokenizer.from_pretrained(source.path, trust_remote_code=False)
