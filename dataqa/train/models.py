@@ -390,13 +390,14 @@ def load_causal(source: ModelSource, *, tokenizer=None, dropout: float | None = 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = Path(source.path)
-    if tokenizer is None and folder.is_dir() and not any(
-        (folder / name).is_file() for name in TOKENIZER_FILES
+    if (
+        tokenizer is None
+        and folder.is_dir()
+        and not any((folder / name).is_file() for name in TOKENIZER_FILES)
     ):
         # transformers would build an empty tokenizer here and train on unknown tokens
         raise DataQAError(
-            "this checkpoint has no tokenizer (none of "
-            f"{', '.join(TOKENIZER_FILES)})",
+            f"this checkpoint has no tokenizer (none of {', '.join(TOKENIZER_FILES)})",
             path=str(folder),
             hint="save the tokenizer beside the model (tokenizer.save_pretrained(folder)), "
             "or use --model tiny",

@@ -13,6 +13,8 @@ beside it; each later arm is compared with the first (`compare`: accuracy and ma
 two-level bootstrap over seeds and test rows) on all test rows and on the trusted ones,
 and `verdict` says in words whether the curated set is better, worse, or not measurably
 different. The result is a `Report` whose `stats["finetune"]` holds all of it.
+Conversation data goes to `sft.finetune_conversations` (a causal LM judged by its
+held-out loss) through the same function.
 """
 
 from __future__ import annotations
