@@ -474,6 +474,7 @@ def _comparisons(names, losses, runs, modes, seed) -> list[dict]:
                         "runs_b": len(losses[(b, mode)]),
                         "n": m["n"],
                         "items": ITEMS,
+                        "variation": "held-out-conversation",
                         "outcome": m["outcome"],
                         "metrics": {"loss": m},
                         "perplexity": {

@@ -74,6 +74,9 @@ def finetune(
     ----------
     trains : list of Dataset
         The arms, first the reference (raw), then the sets to judge against it.
+        Conversation data (any schema of `dataqa.chat` but `text`) trains a causal LM
+        with assistant-only loss and is judged by its held-out loss
+        (`sft.finetune_conversations`; `search`, `baseline` and `audit_test` do not apply).
     test : Dataset
         Scored, never trained or tuned on.
     names : list of str, optional

@@ -124,16 +124,17 @@ def budget_line(budget: dict, names: list[str]) -> str:
 def seeds_line(comp: dict, seeds: list[int]) -> str:
     n = comp["n"]
     items = comp.get("items", "test rows")
+    varying = comp.get("variation", "test-row")
     if comp["runs_a"] == 1 or comp["runs_b"] == 1:
         return (
             f"Single-seed result: one training run per set on {n:,} {items}. The interval "
-            f"covers {items} variation only, not the seed-to-seed swings of fine-tuning; run "
+            f"covers {varying} variation only, not the seed-to-seed swings of fine-tuning; run "
             "with --seeds 3 or more before relying on it."
         )
     return (
         f"Compared over {comp['runs_b']} training runs per set (seeds "
         f"{', '.join(map(str, seeds))}) on the same {n:,} {items}; the interval covers both "
-        f"seed-to-seed and {items} variation (two-level bootstrap)."
+        f"seed-to-seed and {varying} variation (two-level bootstrap)."
     )
 
 
@@ -154,8 +155,8 @@ def verdict(
     ----------
     comp : dict
         `compare.compare` on all test rows (the verdict's basis), or for a language model
-        `{"a", "b", "runs_a", "runs_b", "n", "items", "outcome", "metrics": {"loss":
-        compare.mean_difference(...)}, "perplexity": {"a", "b"}}`.
+        `{"a", "b", "runs_a", "runs_b", "n", "items", "variation", "outcome", "metrics":
+        {"loss": compare.mean_difference(...)}, "perplexity": {"a", "b"}}`.
     budget : dict
         The training budget facts (`mode`, `steps`, `epochs`, `train_rows`, ...).
     trusted : dict, optional
