@@ -451,12 +451,14 @@ def conversation_losses(
     """
     from transformers import DataCollatorForSeq2Seq
 
+    from dataqa.train.masking import IGNORE_INDEX, trainable_tokens
+
     if not rows:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
-    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100)
+    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX)
     out = _predict(model, tokenizer, rows, cfg, collator, device, preprocess=token_losses)
     nll = np.asarray(out, dtype=np.float64)
-    counts = np.array([sum(1 for y in r["labels"][1:] if y != -100) for r in rows])
+    counts = np.array([trainable_tokens(r) for r in rows])
     width = nll.shape[1] if nll.ndim == 2 else 0
     sums = np.array([nll[i, 1 : min(width, len(r["labels"]))].sum() for i, r in enumerate(rows)])
     return sums, counts

@@ -105,7 +105,14 @@ def finetune_conversations(
         does not load, a chat template that does not render a record.
     """
     from dataqa.train import models
-    from dataqa.train.shared import arm_findings, budget_facts, leak_findings, make_report
+    from dataqa.train.shared import (
+        arm_findings,
+        budget_facts,
+        comparison_finding,
+        leak_findings,
+        make_report,
+        verdict_of,
+    )
     from dataqa.train.split import make_splits
     from dataqa.train.testset import drop_or_refuse_leaks
 
@@ -154,16 +161,14 @@ def finetune_conversations(
         arm, arm_losses = _train_arm(ctx, name, ds, sp, enc["arms"][name], opts, modes, seeds)
         losses.update({(name, mode): v for mode, v in arm_losses.items()})
         runs[name] = arm
-        findings += arm_findings(name, arm, pretrained=True)
+        findings += arm_findings(name, arm, pretrained=source.pretrained)
         findings += _untrainable_findings(name, ds, enc["arms"][name])
     findings += _untrainable_findings("test", test, {"test": enc["test"]})
 
     comparisons = _comparisons(names, losses, runs, modes, opts.seed)
     budgets = {m: budget_facts(m, names, runs, opts) | {"unit": "conversations"} for m in modes}
-    verdicts = [_verdict_of(c, budgets, names, seeds, comparisons) for c in comparisons]
+    verdicts = [verdict_of(c, budgets, names, seeds, comparisons) for c in comparisons]
     verdicts = [v for v in verdicts if v is not None]
-    from dataqa.train.shared import comparison_finding
-
     findings += [comparison_finding(v) for v in verdicts]
     stats = {
         "task": "causal_lm",
@@ -485,20 +490,6 @@ def _comparisons(names, losses, runs, modes, seed) -> list[dict]:
                 }
             )
     return out
-
-
-def _verdict_of(comp, budgets, names, seeds, comparisons) -> dict | None:
-    from dataqa.train.verdict import verdict
-
-    if comp["budget"] != next(iter(budgets)):
-        return None  # the other budget is a line in the main verdict
-    other = next(
-        (c["all"] for c in comparisons if c["b"] == comp["b"] and c["budget"] != comp["budget"]),
-        None,
-    )
-    return verdict(
-        comp["all"], budget=budgets[comp["budget"]], names=names, seeds=seeds, other_budget=other
-    )
 
 
 # ---- findings and charts -----------------------------------------------------------------

@@ -76,6 +76,31 @@ def budget_facts(mode: str, names: list[str], runs: dict, opts: TrainOptions) ->
     }
 
 
+def verdict_of(comp, budgets, names, seeds, comparisons, **extra) -> dict | None:
+    """`verdict.verdict` of one comparison under the first budget, with the other budget's
+    result as a line (None for a comparison under the other budget).
+
+    `extra` goes to `verdict` (the classification path's trusted rows, test audit and
+    baseline).
+    """
+    from dataqa.train.verdict import verdict
+
+    if comp["budget"] != next(iter(budgets)):
+        return None  # the other budget is a line in the main verdict
+    other = next(
+        (c["all"] for c in comparisons if c["b"] == comp["b"] and c["budget"] != comp["budget"]),
+        None,
+    )
+    return verdict(
+        comp["all"],
+        budget=budgets[comp["budget"]],
+        names=names,
+        seeds=seeds,
+        other_budget=other,
+        **extra,
+    )
+
+
 def leak_findings(leaked: dict, names, trains, test, unit: str = "rows") -> list[Finding]:
     out = []
     for name, ds in zip(names, trains, strict=True):

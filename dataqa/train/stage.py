@@ -42,6 +42,7 @@ from dataqa.train.shared import (
     leak_findings,
     make_report,
     plan_steps,
+    verdict_of,
 )
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,19 @@ def finetune(
     _write_predictions(work / "predictions.csv", yt, preds, base_preds, modes[0])
     comparisons = _comparisons(names, yt, preds, base_preds, runs, audit, modes, opts.seed)
     budgets = {m: budget_facts(m, names, runs, opts) for m in modes}
-    verdicts = [_verdict_of(c, budgets, names, seeds, audit, comparisons) for c in comparisons]
+    verdicts = [
+        verdict_of(
+            c,
+            budgets,
+            names,
+            seeds,
+            comparisons,
+            trusted=c.get("trusted"),
+            test_audit=audit,
+            baseline=c.get("baseline"),
+        )
+        for c in comparisons
+    ]
     verdicts = [v for v in verdicts if v is not None]
     for v in verdicts:
         findings.append(comparison_finding(v))
@@ -497,27 +510,6 @@ def _comparisons(names, yt, preds, base_preds, runs, audit, modes, seed) -> list
                     )
             out.append(comp)
     return out
-
-
-def _verdict_of(comp, budgets, names, seeds, audit, comparisons) -> dict | None:
-    from dataqa.train.verdict import verdict
-
-    if comp["budget"] != next(iter(budgets)):
-        return None  # the other budget is a line in the main verdict
-    other = next(
-        (c["all"] for c in comparisons if c["b"] == comp["b"] and c["budget"] != comp["budget"]),
-        None,
-    )
-    return verdict(
-        comp["all"],
-        budget=budgets[comp["budget"]],
-        names=names,
-        seeds=seeds,
-        trusted=comp.get("trusted"),
-        test_audit=audit,
-        baseline=comp.get("baseline"),
-        other_budget=other,
-    )
 
 
 # ---- findings ----------------------------------------------------------------------------
