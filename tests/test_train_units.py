@@ -244,7 +244,7 @@ def test_bad_input_is_refused_before_training():
 
 
 def test_equal_steps_follow_the_first_set_and_equal_epochs_each_own():
-    from dataqa.train.stage import _plan
+    from dataqa.train.shared import plan_steps as _plan
 
     opts = TrainOptions(epochs=3, batch_size=10).for_model(True)
     assert _plan(opts, "steps", ref_rows=100, rows=200) == (30, 5)
