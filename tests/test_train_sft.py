@@ -203,7 +203,7 @@ def test_a_held_out_conversation_in_training_is_refused(kind, tmp_path):
     import dataqa
 
     train, test = _leak_case(kind)
-    with pytest.raises(DataQAError, match="1 conversations of the raw training set also appear"):
+    with pytest.raises(DataQAError, match="1 conversation of the training set 'raw' also appears"):
         dataqa.finetune([_frame(train), _frame(train[:40])], _frame(test), model="tiny")
 
 
@@ -292,7 +292,7 @@ def test_classification_test_set_for_conversation_training_exits_2(tmp_path):
             + ["--out-dir", str(tmp_path / "ft"), "-q"]
         )
     )
-    assert "needs a 'messages' column" in out and "test.csv" in out
+    assert "needs the column 'messages'" in out and "test.csv" in out
 
 
 # ---- the experiment: a planted fault that clean removes ---------------------------------

@@ -6,8 +6,8 @@ question stays the one of the classification path - is the curated set better fo
 fine-tuning? - and so does the machinery:
 
 - unfair comparisons are refused before anything trains: a test conversation that is
-  in a training set exactly or nearly (MinHash Jaccard >= `NEAR_LEAK_THRESHOLD` on the
-  normalised `role: content` rendering) is leakage (`testset.drop_or_refuse_leaks`);
+  in a training set exactly or nearly (MinHash Jaccard >= the duplicates check's
+  default threshold on the normalised `role: content` rendering) is leakage (`testset.drop_or_refuse_leaks`);
 - one validation split is drawn on the first set and applied to the others by row id
   (`split.make_splits`);
 - every record becomes a training row with assistant-only loss (`masking`: labels -100
@@ -45,9 +45,6 @@ from dataqa.progress import stage
 from dataqa.train.options import TrainOptions
 
 FAMILY = "finetune"
-NEAR_LEAK_THRESHOLD = 0.78
-"""Jaccard similarity (character 3-gram MinHash: the duplicates check's defaults) at which
-a training conversation counts as a near copy of a held-out one."""
 ITEMS = "held-out conversations"
 log = logging.getLogger(__name__)
 
@@ -114,7 +111,7 @@ def finetune_conversations(
         verdict_of,
     )
     from dataqa.train.split import make_splits
-    from dataqa.train.testset import drop_or_refuse_leaks
+    from dataqa.train.testset import drop_or_refuse_leaks, near_leak_threshold
 
     _check_schemas(trains, test)
     started = time.perf_counter()
@@ -124,7 +121,7 @@ def finetune_conversations(
         test,
         drop_leaked=drop_leaked,
         unit="conversations",
-        near_threshold=NEAR_LEAK_THRESHOLD,
+        near_threshold=near_leak_threshold(),
     )
     findings = leak_findings(leaked, names, trains, test, unit="conversations")
     splits, _ = make_splits(trains, test, frac=options.val_frac, seed=options.seed)

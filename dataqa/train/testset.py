@@ -30,6 +30,16 @@ log = logging.getLogger(__name__)
 MAX_IDS_SHOWN = 8
 
 
+def near_leak_threshold() -> float:
+    """The duplicates check's default near-duplicate similarity (0.78, measured in
+    benchmarks/bench_near_dups.py): a training row that `dataqa clean --against` would
+    quarantine as leakage is left out of (or refused for) every arm alike, so raw is not
+    scored with test rows that curated lost."""
+    from dataqa.checks.duplicates import DuplicateOptions
+
+    return float(DuplicateOptions.model_fields["threshold"].default)
+
+
 def check_inputs(
     trains: list[Dataset], names: list[str], test: Dataset, *, drop_leaked: bool = False
 ) -> tuple[list[Dataset], dict[str, list]]:
@@ -90,7 +100,9 @@ def check_inputs(
                 hint="restore rows of those classes in this set (check the quarantine file), "
                 "or drop those classes from the test set",
             )
-    return drop_or_refuse_leaks(trains, names, test, drop_leaked=drop_leaked)
+    return drop_or_refuse_leaks(
+        trains, names, test, drop_leaked=drop_leaked, near_threshold=near_leak_threshold()
+    )
 
 
 def drop_or_refuse_leaks(
@@ -154,7 +166,8 @@ def drop_or_refuse_leaks(
         if ids and not drop_leaked:
             shown = ", ".join(map(str, ids[:MAX_IDS_SHOWN]))
             raise DataQAError(
-                f"{len(ids)} {unit} of the {name} training set also appear in the test set "
+                f"{len(ids)} {unit if len(ids) > 1 else unit[:-1]} of the training set "
+                f"{name!r} also appear{'' if len(ids) > 1 else 's'} in the test set "
                 f"({kind}; row ids {shown}{', ...' if len(ids) > MAX_IDS_SHOWN else ''}): "
                 "they inflate that set's test score, so the comparison would not be fair",
                 path=ds.source,
