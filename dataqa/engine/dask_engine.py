@@ -1,0 +1,557 @@
+"""The Dask executor: the checks of `dataqa.checks`, run over sharded input on a cluster.
+
+Nothing here re-implements a check. Each stage is the local engine's function, called
+where the data is:
+
+- **Dataset-wide facts** (pass 1, one reduction): per piece, the word-count histogram,
+  the label counts and the language votes that `HygieneCheck` would compute on the whole
+  set (`word_count_histogram`, `language_votes`); summed on the client.
+- **Row-wise work** (pass 2): per piece, `HygieneCheck.scan` with those facts in
+  `Context.cache`; the partitions' hits are concatenated (`merge_hits`) and turned into
+  findings by `HygieneCheck.findings_of`. The same pass computes each row's duplicate key
+  (`normalize_for_dedup`) and its 64-bit hash, and keeps (position, hash, key, id,
+  label) in worker memory (spilled to disk by Dask under pressure).
+- **Exact duplicates**: a P2P shuffle of (hash, position) only; groups are the hashes
+  seen more than once; members' ids and labels are looked up by position.
+- **Near duplicates**: `dataqa.minhash.band_keys` on each partition's distinct keys
+  (one representative per hash: its first row), a P2P shuffle of (band, bucket,
+  position, size) only, `bucket_pairs` per bucket partition, a P2P merge of the pairs
+  with the two texts and `pair_jaccard` (exact verification), then `groups_from_pairs`
+  (scipy connected components) and `split_contrasts` on the client.
+- **Balance**: `BalanceCheck` on the label and group columns (two short columns
+  gathered to the client; the counts are a reduction).
+
+Row ids are ``<shard>:<row>`` (`dataqa.io.shards`): the findings name the same rows as
+the local engine on the same shards, whatever the partitioning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataqa.checks import Context, check_class
+from dataqa.dataset import ROW_ID, Dataset, Roles, from_frame
+from dataqa.engine import DASK_CHECKS, EngineOptions
+from dataqa.errors import DataQAError
+from dataqa.findings import Finding, Report
+from dataqa.io.shards import Piece, ShardSet, piece_positions, read_piece
+
+log = logging.getLogger("dataqa")
+
+KEY_COLUMNS = ["pos", "h", "key", "rid", "label", "chars"]
+
+
+# ---- the cluster ----------------------------------------------------------------------
+
+
+@contextmanager
+def dask_client(opts: EngineOptions, *, processes: bool = True):
+    """A `distributed.Client`: connected to `opts.scheduler`, or to a `LocalCluster` of
+    one single-threaded worker process per CPU (or `opts.workers`), closed on exit.
+
+    Raises
+    ------
+    DataQAError
+        Dask is not installed, or the scheduler does not answer within
+        `opts.connect_timeout` seconds.
+    """
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise DataQAError(
+            "--engine dask needs Dask", hint="pip install 'dataqa[scale]'"
+        ) from None
+    dask.config.set({"dataframe.shuffle.method": "p2p", "distributed.scheduler.allowed-failures": 3})
+    cluster = None
+    if opts.scheduler:
+        try:
+            client = Client(opts.scheduler, timeout=f"{opts.connect_timeout}s")
+        except (OSError, TimeoutError, ValueError) as err:
+            raise DataQAError(
+                f"cannot reach the Dask scheduler at {opts.scheduler} "
+                f"({type(err).__name__}: {err}); nothing was read or written",
+                hint="start it (`dask scheduler`) or check the address; without --scheduler "
+                "dataqa starts a local cluster",
+            ) from None
+    else:
+        workers = opts.workers or os.cpu_count() or 1
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=":0" if _has_bokeh() else None,
+        )
+        client = Client(cluster)
+    try:
+        where = opts.scheduler or f"a local cluster of {len(client.scheduler_info()['workers'])} workers"
+        link = client.dashboard_link if _has_bokeh() else None
+        log.info(
+            "dask: %s%s",
+            where,
+            f"; dashboard {link}" if link else " (dashboard: pip install bokeh)",
+        )
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _has_bokeh() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+@contextmanager
+def _job(what: str):
+    """Dask's failures as one paragraph: a worker that died on every retry, a lost
+    scheduler. Nothing is written before a job has finished."""
+    from distributed import KilledWorker
+
+    try:
+        yield
+    except KilledWorker as err:
+        raise DataQAError(
+            f"{what} failed: a Dask worker died {err.args[1] if len(err.args) > 1 else ''} "
+            f"while running task {err.task!r} on every retry; nothing was written",
+            hint="see the workers' logs (out of memory?); give workers more memory or "
+            "smaller shards, and run again",
+        ) from None
+    except (OSError, TimeoutError) as err:
+        if isinstance(err, DataQAError):
+            raise
+        raise DataQAError(
+            f"{what} failed: lost the Dask cluster ({type(err).__name__}: {err}); nothing "
+            "was written",
+            hint="check the scheduler and run again",
+        ) from None
+
+
+# ---- what each piece does -------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What every task needs: roles, the checks and their options, dataset-wide facts."""
+
+    roles: Roles
+    checks: list[str]
+    options: dict[str, dict]
+    seed: int
+    facts: dict = field(default_factory=dict)
+
+
+def _piece_dataset(piece: Piece, plan: Plan) -> tuple[Dataset, np.ndarray]:
+    frame = read_piece(piece)
+    r = plan.roles
+    ds = from_frame(
+        frame.reset_index(),
+        text_col=r.text,
+        label_col=r.label,
+        group_col=r.group,
+        id_col=ROW_ID,
+        source=piece.path,
+    )
+    return ds, piece_positions(piece, len(frame))
+
+
+def _piece_facts(piece: Piece, plan: Plan) -> dict:
+    """Pass 1: the reductions behind hygiene's dataset-wide judgements, for one piece."""
+    from dataqa.checks.hygiene import word_count_histogram
+    from dataqa.text import UniqueText, word_units
+    from dataqa.text.language import language_votes
+
+    ds, _ = _piece_dataset(piece, plan)
+    out: dict[str, Any] = {"rows": len(ds)}
+    if ds.roles.label is not None:
+        out["labels"] = ds.labels.dropna().value_counts()
+    if "hygiene" in plan.checks:
+        p = check_class("hygiene")(**plan.options.get("hygiene", {})).params
+        u = UniqueText.of(ds.text)
+        missing = ds.frame[ds.roles.text].isna().to_numpy()
+        blank = u.rows(u.match(r"^\s*$")) & ~missing
+        present = ~(missing | blank)
+        words = word_units(u.arrow)[u.codes]
+        out["words"] = word_count_histogram(words, present)
+        if p["language"] is None:
+            out["votes"] = language_votes(
+                u, present, plan.seed, p["language_min_words"], p["language_min_letters"]
+            )
+    return out
+
+
+def _piece_main(piece: Piece, plan: Plan):
+    """Pass 2: hygiene's hits and stats, and the duplicate keys, for one piece."""
+    from dataqa.text import normalize_for_dedup
+
+    ds, pos = _piece_dataset(piece, plan)
+    hits, stats = [], {}
+    if "hygiene" in plan.checks:
+        from dataqa.checks.hygiene import GLOBAL_LABEL_COUNTS, GLOBAL_LENGTH_CENTER
+
+        opts = dict(plan.options.get("hygiene", {}))
+        if opts.get("language") is None and plan.facts.get("language"):
+            opts["language"] = plan.facts["language"]
+        ctx = Context(seed=plan.seed)
+        ctx.cache[GLOBAL_LENGTH_CENTER] = plan.facts["length_center"]
+        if "labels" in plan.facts:
+            ctx.cache[GLOBAL_LABEL_COUNTS] = plan.facts["labels"]
+        hits, stats = check_class("hygiene")(**opts).scan(ds, ctx)
+        stats = {k: v for k, v in stats.items() if k in ("pii",)}
+    keys = normalize_for_dedup(ds.text)
+    k = keys.to_numpy(dtype=object)
+    frame = pd.DataFrame(
+        {
+            "pos": pos,
+            "h": pd.util.hash_array(k).astype(np.int64),
+            "key": pd.Series(k, dtype=object),
+            "rid": pd.Series(ds.ids.to_numpy(dtype=object), dtype=object),
+            "label": pd.Series(
+                ds.labels.astype(object).to_numpy() if ds.roles.label else None, dtype=object
+            ),
+            "group": pd.Series(
+                ds.groups.astype(object).to_numpy() if ds.roles.group else None, dtype=object
+            ),
+            "chars": ds.text.str.len().fillna(0).to_numpy(dtype=np.int64),
+        }
+    )
+    return hits, stats, frame
+
+
+def _lookup(frame: pd.DataFrame, column: str, values: np.ndarray, cols: list[str]) -> pd.DataFrame:
+    return frame.loc[frame[column].isin(values), cols]
+
+
+def _rep_band_keys(frame: pd.DataFrame, reps: np.ndarray, params: dict) -> pd.DataFrame:
+    from dataqa.minhash import band_keys
+
+    mine = frame[frame["pos"].isin(reps)]
+    keys = pd.Series(mine["key"].to_numpy(dtype=object), index=mine["pos"].to_numpy())
+    return band_keys(keys, **params)
+
+
+def _verify(pairs: pd.DataFrame, threshold: float, shingle: str, ngram: int) -> pd.DataFrame:
+    from dataqa.minhash import pair_jaccard
+
+    sim = pair_jaccard(pairs["lkey"], pairs["rkey"], shingle=shingle, ngram=ngram)
+    ok = sim >= threshold - 1e-12
+    return pd.DataFrame(
+        {"left": pairs["left"].to_numpy()[ok], "right": pairs["right"].to_numpy()[ok], "sim": sim[ok]}
+    )
+
+
+# ---- the audit ------------------------------------------------------------------------
+
+
+def audit_dask(
+    shards: ShardSet,
+    client,
+    *,
+    checks: list[str] | None = None,
+    options: dict[str, dict] | None = None,
+    seed: int = 0,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    group_col: str | None = None,
+) -> Report:
+    """Audit sharded input on a Dask cluster; the Report the local engine would give for
+    the same rows (same finding kinds, same row ids) for hygiene, duplicates and balance.
+
+    Parameters
+    ----------
+    shards : ShardSet
+        From `dataqa.io.shards.find_shards`.
+    client : distributed.Client
+        From `dask_client`.
+    checks : list of str, optional
+        Default: those of `DASK_CHECKS` whose roles exist. Others are refused.
+    options : dict, optional
+        Check name -> options, validated before anything runs.
+    seed : int, default 0
+    text_col, label_col, group_col : str, optional
+        Column roles (guessed from the first piece when not given).
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    DataQAError
+        A check the Dask engine does not run, a bad option, unreadable shards, or a
+        cluster failure.
+    """
+    import dask
+
+    from dataqa.checks.duplicates import group_findings, split_contrasts
+    from dataqa.checks.hygiene import length_center, merge_hits
+    from dataqa.minhash import bucket_pairs, groups_from_pairs
+    from dataqa.stages.audit import attach_examples
+
+    options = dict(options or {})
+    pieces = shards.pieces()
+    sample = read_piece(pieces[0])
+    head = from_frame(
+        sample.reset_index(drop=True).head(1000),
+        text_col=text_col,
+        label_col=label_col,
+        group_col=group_col,
+    )
+    roles = Roles(text=head.roles.text, label=head.roles.label, group=head.roles.group)
+    if head.roles.schema != "text":
+        raise DataQAError(
+            f"--engine dask audits text-classification shards; these hold {head.roles.schema} records",
+            hint="use --engine local for conversation data",
+        )
+    explicit = checks is not None
+    names = list(checks) if explicit else list(DASK_CHECKS)
+    other = [c for c in names if c not in DASK_CHECKS]
+    if other:
+        raise DataQAError(
+            f"the dask engine does not run the {other[0]!r} check yet",
+            hint=f"it runs {', '.join(DASK_CHECKS)}; use --engine local for the others",
+        )
+    instances = {n: check_class(n)(**options.get(n, {})) for n in names}  # validate first
+    skipped: dict[str, str] = {}
+    for n in list(names):
+        missing = [r for r in instances[n].needs if getattr(roles, r) is None]
+        if missing:
+            skipped[n] = f"needs a {missing[0]} column (--{missing[0]}-col)"
+            names.remove(n)
+    plan = Plan(roles, names, options, seed)
+    report = Report()
+    timings: dict[str, float] = {}
+    import time
+
+    with _job("the audit"):
+        # pass 1: dataset-wide facts
+        t0 = time.perf_counter()
+        parts = dask.compute(*[dask.delayed(_piece_facts)(p, plan) for p in pieces])
+        rows = sum(p["rows"] for p in parts)
+        if roles.label is not None:
+            plan.facts["labels"] = (
+                pd.concat([p["labels"] for p in parts]).groupby(level=0, sort=False).sum()
+            )
+        if "hygiene" in names:
+            hist = pd.concat([p["words"] for p in parts]).groupby(level=0).sum()
+            plan.facts["length_center"] = length_center(hist)
+            votes = sum((p.get("votes", Counter()) for p in parts), Counter())
+            plan.facts["language"] = votes.most_common(1)[0][0] if votes else None
+        timings["facts"] = round(time.perf_counter() - t0, 3)
+
+        # pass 2: hygiene and the keys, one read of every piece
+        t0 = time.perf_counter()
+        mains = [dask.delayed(_piece_main, nout=3)(p, plan) for p in pieces]
+        meta = pd.DataFrame(
+            {
+                "pos": np.zeros(0, np.int64),
+                "h": np.zeros(0, np.int64),
+                "key": pd.Series([], dtype=object),
+                "rid": pd.Series([], dtype=object),
+                "label": pd.Series([], dtype=object),
+                "group": pd.Series([], dtype=object),
+                "chars": np.zeros(0, np.int64),
+            }
+        )
+        import dask.dataframe as dd
+
+        keys = dd.from_delayed([m[2] for m in mains], meta=meta, verify_meta=False)
+        keys, hits_parts, stats_parts = dask.persist(
+            keys, [m[0] for m in mains], [m[1] for m in mains]
+        )
+        hits_parts, stats_parts = dask.compute(hits_parts, stats_parts)
+        if "hygiene" in names:
+            hyg = instances["hygiene"]
+            findings = hyg.findings_of(merge_hits(list(hits_parts)))
+            stats = {"engine": "dask", "language": {"main": plan.facts.get("language")}}
+            pii = sum((Counter(s.get("pii", {})) for s in stats_parts), Counter())
+            if pii:
+                stats["pii"] = dict(pii)
+            report.findings.extend(findings)
+            report.stats["hygiene"] = stats
+            timings["hygiene"] = round(time.perf_counter() - t0, 3)
+
+        if "duplicates" in names:
+            t0 = time.perf_counter()
+            f, stats = _duplicates(
+                keys, rows, instances["duplicates"].params, group_findings, split_contrasts,
+                bucket_pairs, groups_from_pairs, roles,
+            )
+            report.findings.extend(f)
+            report.stats["duplicates"] = stats
+            timings["duplicates"] = round(time.perf_counter() - t0, 3)
+
+        if "balance" in names:
+            t0 = time.perf_counter()
+            # two short columns to the client; the counts themselves are a reduction
+            lab = keys[["rid", "label", "group"]].compute()
+            frame = pd.DataFrame(
+                {roles.text: "", roles.label: lab["label"].to_numpy()}
+                | ({roles.group: lab["group"].to_numpy()} if roles.group else {}),
+                index=pd.Index(lab["rid"].to_numpy(), name=ROW_ID),
+            )
+            ds = Dataset(frame, roles, shards.pattern)
+            result = instances["balance"].run(ds, Context(seed=seed))
+            report.findings.extend(result.findings)
+            report.stats["balance"] = result.stats
+            timings["balance"] = round(time.perf_counter() - t0, 3)
+
+        # examples: the text of the few rows each report section shows
+        wanted = {r for f in report.findings for r in f.row_ids[:20]}
+        if wanted:
+            texts = pd.concat(
+                dask.compute(*[dask.delayed(_rows_text)(p, roles, wanted) for p in pieces])
+            )
+            if len(texts):
+                attach_examples(report.findings, Dataset(texts, roles, shards.pattern))
+    report.stats["dataset"] = {
+        "rows": rows,
+        "roles": roles.as_dict(),
+        **(
+            {
+                "classes": int(plan.facts["labels"].size),
+                "label_counts": {str(k): int(v) for k, v in plan.facts["labels"].items()},
+            }
+            if "labels" in plan.facts
+            else {}
+        ),
+    }
+    from datetime import UTC, datetime
+
+    from dataqa import __version__
+
+    report.meta = {
+        "tool": "dataqa",
+        "version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "input": {"path": shards.pattern, "shards": len(shards.paths), "rows": rows, "roles": roles.as_dict()},
+        "engine": {"name": "dask", "pieces": len(pieces), "workers": len(client.scheduler_info()["workers"])},
+        "checks": names,
+        "skipped": skipped,
+        "options": options,
+        "seed": seed,
+        "timings_s": timings,
+        "notes": [],
+    }
+    return report
+
+
+def _rows_text(piece: Piece, roles: Roles, ids: set) -> pd.DataFrame:
+    frame = read_piece(piece)
+    cols = [c for c in (roles.text, roles.label) if c]
+    return frame.loc[frame.index.isin(ids), cols].astype(object)
+
+
+def _duplicates(keys, n_rows, p, group_findings, split_contrasts, bucket_pairs, groups_from_pairs, roles):
+    """Exact and near duplicates over the persisted keys (see the module docstring)."""
+    present = keys[keys["key"] != ""]
+    by_hash = (
+        present[["h", "pos"]]
+        .groupby("h")
+        .agg({"pos": ["count", "min"]}, split_out=max(1, present.npartitions), shuffle_method="p2p")
+    )
+    by_hash.columns = ["n", "first"]
+    by_hash = by_hash.compute()
+    dup_hashes = by_hash.index[by_hash["n"] > 1].to_numpy()
+    members = keys.map_partitions(
+        _lookup, "h", dup_hashes, ["pos", "h", "rid", "label"],
+        meta={"pos": np.int64, "h": np.int64, "rid": object, "label": object},
+    ).compute()
+    members = members.sort_values("pos", kind="stable")
+    labels = (
+        pd.Series(members["label"].to_numpy(), index=members["rid"].to_numpy())
+        if roles.label
+        else None
+    )
+    exact = pd.Series(
+        pd.factorize(members["h"], sort=False)[0], index=pd.Index(members["rid"].to_numpy())
+    )
+    findings: list[Finding] = group_findings("exact", exact, None, labels)
+    stats: dict[str, Any] = {
+        "engine": "dask",
+        "exact_groups": int(exact.nunique()),
+        "exact_rows": int(len(exact)),
+        "exact_redundant_rows": int(len(exact) - exact.nunique()),
+    }
+    if p["near"]:
+        reps = np.sort(by_hash["first"].to_numpy())
+        params = {k: p[k] for k in ("threshold", "num_perm", "shingle", "ngram", "seed")}
+        bands = keys.map_partitions(
+            _rep_band_keys, reps, params,
+            meta={"band": np.uint8, "bucket": np.uint64, "row": np.int64, "size": np.int64},
+        )
+        pairs = (
+            bands.shuffle("bucket", shuffle_method="p2p")
+            .map_partitions(bucket_pairs, p["threshold"], meta={"left": np.int64, "right": np.int64})
+            .drop_duplicates(split_out=max(1, keys.npartitions), shuffle_method="p2p")
+        )
+        # only distinct keys' text joins the candidate pairs (each once per side)
+        texts = keys.map_partitions(
+            _lookup, "pos", reps, ["pos", "key"], meta={"pos": np.int64, "key": object}
+        )
+        left = texts.rename(columns={"pos": "left", "key": "lkey"})
+        right = texts.rename(columns={"pos": "right", "key": "rkey"})
+        joined = pairs.merge(left, on="left", shuffle_method="p2p").merge(
+            right, on="right", shuffle_method="p2p"
+        )
+        edges = joined.map_partitions(
+            _verify, p["threshold"], p["shingle"], p["ngram"],
+            meta={"left": np.int64, "right": np.int64, "sim": float},
+        ).compute()
+        near_rows: pd.Series = pd.Series([], dtype=np.int64)
+        groups = pd.Series([], dtype=np.int64)
+        if len(edges):
+            nodes = np.unique(np.concatenate([edges["left"], edges["right"]]))
+            ids = pd.Index(nodes)
+            groups, sims = groups_from_pairs(
+                ids,
+                np.searchsorted(nodes, edges["left"].to_numpy()),
+                np.searchsorted(nodes, edges["right"].to_numpy()),
+                edges["sim"].to_numpy(),
+            )
+            rep_keys = keys.map_partitions(
+                _lookup, "pos", groups.index.to_numpy(), ["pos", "key", "h"],
+                meta={"pos": np.int64, "key": object, "h": np.int64},
+            ).compute().set_index("pos")
+            groups, sims = split_contrasts(groups, rep_keys["key"], sims)
+        if len(groups):
+            group_of_hash = pd.Series(
+                groups.to_numpy(), index=rep_keys.loc[groups.index, "h"].to_numpy()
+            )
+            rows = keys.map_partitions(
+                _lookup, "h", group_of_hash.index.to_numpy(), ["pos", "h", "rid", "label"],
+                meta={"pos": np.int64, "h": np.int64, "rid": object, "label": object},
+            ).compute().sort_values("pos", kind="stable")
+            near_rows = pd.Series(
+                rows["h"].map(group_of_hash).to_numpy(dtype=np.int64),
+                index=pd.Index(rows["rid"].to_numpy()),
+            )
+            near_labels = (
+                pd.Series(rows["label"].to_numpy(), index=rows["rid"].to_numpy())
+                if roles.label
+                else None
+            )
+            findings += group_findings("near", near_rows, None, near_labels, sims)
+        stats.update(
+            {
+                "near_groups": int(near_rows.nunique()),
+                "near_rows": int(len(near_rows)),
+                "near_redundant_rows": int(groups.size - groups.nunique()),
+            }
+        )
+    stats["duplicate_rate"] = round(
+        (stats["exact_redundant_rows"] + stats.get("near_redundant_rows", 0))
+        / max(n_rows, 1),
+        6,
+    )
+    return findings, stats
