@@ -67,10 +67,10 @@ def dask_client(opts: EngineOptions, *, processes: bool = True):
         import dask
         from distributed import Client, LocalCluster
     except ImportError:
-        raise DataQAError(
-            "--engine dask needs Dask", hint="pip install 'dataqa[scale]'"
-        ) from None
-    dask.config.set({"dataframe.shuffle.method": "p2p", "distributed.scheduler.allowed-failures": 3})
+        raise DataQAError("--engine dask needs Dask", hint="pip install 'dataqa[scale]'") from None
+    dask.config.set(
+        {"dataframe.shuffle.method": "p2p", "distributed.scheduler.allowed-failures": 3}
+    )
     cluster = None
     if opts.scheduler:
         try:
@@ -92,7 +92,10 @@ def dask_client(opts: EngineOptions, *, processes: bool = True):
         )
         client = Client(cluster)
     try:
-        where = opts.scheduler or f"a local cluster of {len(client.scheduler_info()['workers'])} workers"
+        where = (
+            opts.scheduler
+            or f"a local cluster of {len(client.scheduler_info()['workers'])} workers"
+        )
         link = client.dashboard_link if _has_bokeh() else None
         log.info(
             "dask: %s%s",
@@ -149,10 +152,12 @@ class Plan:
     options: dict[str, dict]
     seed: int
     facts: dict = field(default_factory=dict)
+    repairs: frozenset = frozenset()
+    """Repair steps to apply to the text as each piece is read (clean)."""
 
 
 def _piece_dataset(piece: Piece, plan: Plan) -> tuple[Dataset, np.ndarray]:
-    frame = read_piece(piece)
+    frame = _repaired(read_piece(piece), plan)[0]
     r = plan.roles
     ds = from_frame(
         frame.reset_index(),
@@ -163,6 +168,26 @@ def _piece_dataset(piece: Piece, plan: Plan) -> tuple[Dataset, np.ndarray]:
         source=piece.path,
     )
     return ds, piece_positions(piece, len(frame))
+
+
+def _repaired(frame: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """The piece with its text repaired by `plan.repairs` (the clean stage's
+    `apply_repairs`, every row through every step), and the change-log frames."""
+    if not plan.repairs:
+        return frame, []
+    from dataqa.stages.clean import _is_string, apply_repairs
+
+    col = frame[plan.roles.text]
+    is_str = _is_string(col)
+    text = col.astype(object).where(is_str, "")
+    text, changes = apply_repairs(
+        text, set(plan.repairs), None, set(frame.index[is_str.to_numpy()])
+    )
+    frame = frame.copy()
+    frame[plan.roles.text] = text.where(is_str, col).astype(
+        col.dtype if col.dtype != object else object
+    )
+    return frame, [c.assign(field=plan.roles.text) for c in changes]
 
 
 def _piece_facts(piece: Piece, plan: Plan) -> dict:
@@ -246,7 +271,11 @@ def _verify(pairs: pd.DataFrame, threshold: float, shingle: str, ngram: int) -> 
     sim = pair_jaccard(pairs["lkey"], pairs["rkey"], shingle=shingle, ngram=ngram)
     ok = sim >= threshold - 1e-12
     return pd.DataFrame(
-        {"left": pairs["left"].to_numpy()[ok], "right": pairs["right"].to_numpy()[ok], "sim": sim[ok]}
+        {
+            "left": pairs["left"].to_numpy()[ok],
+            "right": pairs["right"].to_numpy()[ok],
+            "sim": sim[ok],
+        }
     )
 
 
@@ -263,6 +292,7 @@ def audit_dask(
     text_col: str | None = None,
     label_col: str | None = None,
     group_col: str | None = None,
+    repairs: frozenset = frozenset(),
 ) -> Report:
     """Audit sharded input on a Dask cluster; the Report the local engine would give for
     the same rows (same finding kinds, same row ids) for hygiene, duplicates and balance.
@@ -328,7 +358,7 @@ def audit_dask(
         if missing:
             skipped[n] = f"needs a {missing[0]} column (--{missing[0]}-col)"
             names.remove(n)
-    plan = Plan(roles, names, options, seed)
+    plan = Plan(roles, names, options, seed, repairs=frozenset(repairs))
     report = Report()
     timings: dict[str, float] = {}
     import time
@@ -384,8 +414,14 @@ def audit_dask(
         if "duplicates" in names:
             t0 = time.perf_counter()
             f, stats = _duplicates(
-                keys, rows, instances["duplicates"].params, group_findings, split_contrasts,
-                bucket_pairs, groups_from_pairs, roles,
+                keys,
+                rows,
+                instances["duplicates"].params,
+                group_findings,
+                split_contrasts,
+                bucket_pairs,
+                groups_from_pairs,
+                roles,
             )
             report.findings.extend(f)
             report.stats["duplicates"] = stats
@@ -434,8 +470,17 @@ def audit_dask(
         "tool": "dataqa",
         "version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "input": {"path": shards.pattern, "shards": len(shards.paths), "rows": rows, "roles": roles.as_dict()},
-        "engine": {"name": "dask", "pieces": len(pieces), "workers": len(client.scheduler_info()["workers"])},
+        "input": {
+            "path": shards.pattern,
+            "shards": len(shards.paths),
+            "rows": rows,
+            "roles": roles.as_dict(),
+        },
+        "engine": {
+            "name": "dask",
+            "pieces": len(pieces),
+            "workers": len(client.scheduler_info()["workers"]),
+        },
         "checks": names,
         "skipped": skipped,
         "options": options,
@@ -452,7 +497,9 @@ def _rows_text(piece: Piece, roles: Roles, ids: set) -> pd.DataFrame:
     return frame.loc[frame.index.isin(ids), cols].astype(object)
 
 
-def _duplicates(keys, n_rows, p, group_findings, split_contrasts, bucket_pairs, groups_from_pairs, roles):
+def _duplicates(
+    keys, n_rows, p, group_findings, split_contrasts, bucket_pairs, groups_from_pairs, roles
+):
     """Exact and near duplicates over the persisted keys (see the module docstring)."""
     present = keys[keys["key"] != ""]
     by_hash = (
@@ -464,7 +511,10 @@ def _duplicates(keys, n_rows, p, group_findings, split_contrasts, bucket_pairs, 
     by_hash = by_hash.compute()
     dup_hashes = by_hash.index[by_hash["n"] > 1].to_numpy()
     members = keys.map_partitions(
-        _lookup, "h", dup_hashes, ["pos", "h", "rid", "label"],
+        _lookup,
+        "h",
+        dup_hashes,
+        ["pos", "h", "rid", "label"],
         meta={"pos": np.int64, "h": np.int64, "rid": object, "label": object},
     ).compute()
     members = members.sort_values("pos", kind="stable")
@@ -487,12 +537,16 @@ def _duplicates(keys, n_rows, p, group_findings, split_contrasts, bucket_pairs, 
         reps = np.sort(by_hash["first"].to_numpy())
         params = {k: p[k] for k in ("threshold", "num_perm", "shingle", "ngram", "seed")}
         bands = keys.map_partitions(
-            _rep_band_keys, reps, params,
+            _rep_band_keys,
+            reps,
+            params,
             meta={"band": np.uint8, "bucket": np.uint64, "row": np.int64, "size": np.int64},
         )
         pairs = (
             bands.shuffle("bucket", shuffle_method="p2p")
-            .map_partitions(bucket_pairs, p["threshold"], meta={"left": np.int64, "right": np.int64})
+            .map_partitions(
+                bucket_pairs, p["threshold"], meta={"left": np.int64, "right": np.int64}
+            )
             .drop_duplicates(split_out=max(1, keys.npartitions), shuffle_method="p2p")
         )
         # only distinct keys' text joins the candidate pairs (each once per side)
@@ -505,7 +559,10 @@ def _duplicates(keys, n_rows, p, group_findings, split_contrasts, bucket_pairs, 
             right, on="right", shuffle_method="p2p"
         )
         edges = joined.map_partitions(
-            _verify, p["threshold"], p["shingle"], p["ngram"],
+            _verify,
+            p["threshold"],
+            p["shingle"],
+            p["ngram"],
             meta={"left": np.int64, "right": np.int64, "sim": float},
         ).compute()
         near_rows: pd.Series = pd.Series([], dtype=np.int64)
@@ -519,19 +576,33 @@ def _duplicates(keys, n_rows, p, group_findings, split_contrasts, bucket_pairs, 
                 np.searchsorted(nodes, edges["right"].to_numpy()),
                 edges["sim"].to_numpy(),
             )
-            rep_keys = keys.map_partitions(
-                _lookup, "pos", groups.index.to_numpy(), ["pos", "key", "h"],
-                meta={"pos": np.int64, "key": object, "h": np.int64},
-            ).compute().set_index("pos")
+            rep_keys = (
+                keys.map_partitions(
+                    _lookup,
+                    "pos",
+                    groups.index.to_numpy(),
+                    ["pos", "key", "h"],
+                    meta={"pos": np.int64, "key": object, "h": np.int64},
+                )
+                .compute()
+                .set_index("pos")
+            )
             groups, sims = split_contrasts(groups, rep_keys["key"], sims)
         if len(groups):
             group_of_hash = pd.Series(
                 groups.to_numpy(), index=rep_keys.loc[groups.index, "h"].to_numpy()
             )
-            rows = keys.map_partitions(
-                _lookup, "h", group_of_hash.index.to_numpy(), ["pos", "h", "rid", "label"],
-                meta={"pos": np.int64, "h": np.int64, "rid": object, "label": object},
-            ).compute().sort_values("pos", kind="stable")
+            rows = (
+                keys.map_partitions(
+                    _lookup,
+                    "h",
+                    group_of_hash.index.to_numpy(),
+                    ["pos", "h", "rid", "label"],
+                    meta={"pos": np.int64, "h": np.int64, "rid": object, "label": object},
+                )
+                .compute()
+                .sort_values("pos", kind="stable")
+            )
             near_rows = pd.Series(
                 rows["h"].map(group_of_hash).to_numpy(dtype=np.int64),
                 index=pd.Index(rows["rid"].to_numpy()),
@@ -550,8 +621,195 @@ def _duplicates(keys, n_rows, p, group_findings, split_contrasts, bucket_pairs, 
             }
         )
     stats["duplicate_rate"] = round(
-        (stats["exact_redundant_rows"] + stats.get("near_redundant_rows", 0))
-        / max(n_rows, 1),
+        (stats["exact_redundant_rows"] + stats.get("near_redundant_rows", 0)) / max(n_rows, 1),
         6,
     )
     return findings, stats
+
+
+# ---- clean ----------------------------------------------------------------------------
+
+
+SHARDS_MANIFEST = "_dataqa_shards.json"
+
+
+def clean_dask(
+    shards: ShardSet,
+    client,
+    outputs: tuple,
+    *,
+    options=None,
+    seed: int = 0,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    group_col: str | None = None,
+) -> dict:
+    """Clean sharded input on a Dask cluster into sharded Parquet: kept, quarantine, changes.
+
+    The local clean's phases, with its own functions: every piece's text goes through
+    the repair steps whose policy is `apply` (`apply_repairs`); the decisions come from
+    `audit_dask` of the repaired rows and `decide`; then each piece is split into kept
+    (repaired, relabelled) and quarantined (unchanged, with `dataqa_reasons`) rows and
+    written as `part-NNNNN.parquet` into staging folders. Rows in must equal kept plus
+    quarantined, by id, before the three folders are moved in as one set
+    (`write_outputs`: temporaries, a journal, renames); otherwise nothing is written.
+
+    Parameters
+    ----------
+    shards : ShardSet
+    client : distributed.Client
+    outputs : (Path, Path, Path)
+        Kept, quarantine and change-log folders.
+    options : CleanOptions, optional
+    seed : int, default 0
+    text_col, label_col, group_col : str, optional
+
+    Returns
+    -------
+    dict
+        The summary: rows in, kept, quarantined, changed, reasons, outputs.
+
+    Raises
+    ------
+    DataQAError
+        An option the Dask engine does not take yet, bad input, a cluster failure, or
+        rows that do not add up (nothing is written then).
+    """
+    import json
+    import secrets
+    import shutil
+    from pathlib import Path
+
+    import dask
+
+    from dataqa.fixes import RepairText
+    from dataqa.io.writers import write_outputs
+    from dataqa.stages.clean import CleanOptions, decide
+    from dataqa.stages.policies import policy_for
+    from dataqa.text.repairs import REPAIRS
+
+    opts = options or CleanOptions()
+    kinds = {k.name: k for n in ("hygiene", "duplicates", "balance") for k in check_class(n).kinds}
+    policy = {name: policy_for(kind, opts) for name, kind in kinds.items()}
+    if policy.get("duplicates.exact") == "longest" or policy.get("duplicates.near") == "longest":
+        raise DataQAError(
+            "--dedupe longest is not available with --engine dask yet",
+            hint="use --dedupe first, or --engine local",
+        )
+    steps = {
+        kinds[n].step for n, k in kinds.items() if k.fix is RepairText and policy[n] == "apply"
+    }
+    exact_only = {"correct_typos"}  # flags rows above a rate, not every row it would change
+    if steps & exact_only:
+        raise DataQAError(
+            "--fix-typos is not available with --engine dask yet", hint="use --engine local"
+        )
+    steps = frozenset(s for s in steps if s in REPAIRS and s != "repair_surrogates")
+    report = audit_dask(
+        shards,
+        client,
+        checks=["hygiene", "duplicates"],
+        options=opts.audit_options,
+        seed=seed,
+        text_col=text_col,
+        label_col=label_col,
+        group_col=group_col,
+        repairs=steps,
+    )
+    book = decide(report.findings, policy, opts)
+    roles = Roles(**{k: v for k, v in report.meta["input"]["roles"].items() if k != "id"})
+    plan = Plan(roles, [], {}, seed, repairs=steps)
+    kept_out, q_out, c_out = (Path(p) for p in outputs)
+    stage = kept_out.parent / f".{kept_out.name}.dataqa-stage-{os.getpid()}-{secrets.token_hex(4)}"
+    dirs = {
+        "kept": stage / "kept",
+        "quarantine": stage / "quarantine",
+        "changes": stage / "changes",
+    }
+    for d in dirs.values():
+        d.mkdir(parents=True)
+    try:
+        with _job("clean"):
+            pieces = shards.pieces()
+            counts = dask.compute(
+                *[
+                    dask.delayed(_piece_write)(i, p, plan, book.reasons, book.relabels, dirs)
+                    for i, p in enumerate(pieces)
+                ]
+            )
+        rows_in = sum(c["rows"] for c in counts)
+        kept = sum(c["kept"] for c in counts)
+        quarantined = sum(c["quarantined"] for c in counts)
+        if kept + quarantined != rows_in or quarantined != len(book.reasons):
+            raise AssertionError(
+                f"dataqa bug: rows lost or doubled in clean (in={rows_in}, kept={kept}, "
+                f"quarantined={quarantined}, to quarantine={len(book.reasons)}); nothing was written"
+            )
+        summary = {
+            "engine": "dask",
+            "rows_in": rows_in,
+            "rows_kept": kept,
+            "rows_quarantined": quarantined,
+            "rows_changed": sum(c["changed"] for c in counts),
+            "changes_by_step": dict(sum((Counter(c["steps"]) for c in counts), Counter())),
+            "quarantine_reasons": dict(
+                Counter(
+                    w.split(":")[0].split(" of row")[0] for ws in book.reasons.values() for w in ws
+                ).most_common()
+            ),
+            "outputs": {"kept": str(kept_out), "quarantine": str(q_out), "changes": str(c_out)},
+        }
+        for name, d in dirs.items():
+            (d / SHARDS_MANIFEST).write_text(
+                json.dumps({"dataqa": name, "parts": len(pieces), **summary}, indent=1)
+            )
+
+        def mover(src: Path):
+            return lambda tmp: os.replace(src, tmp)
+
+        write_outputs(
+            [
+                (kept_out, mover(dirs["kept"])),
+                (q_out, mover(dirs["quarantine"])),
+                (c_out, mover(dirs["changes"])),
+            ]
+        )
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return summary
+
+
+def _piece_write(
+    i: int, piece: Piece, plan: Plan, reasons: dict, relabels: dict, dirs: dict
+) -> dict:
+    """Split one piece into kept and quarantined rows and write its three parts."""
+    from dataqa.dataset import label_like
+    from dataqa.stages.clean import CHANGE_COLUMNS, REASONS_COL, _change
+
+    original = read_piece(piece)
+    fixed, changes = _repaired(original, plan)
+    q = original.index.isin(list(reasons))
+    kept = fixed.loc[~q].copy()
+    label = plan.roles.label
+    if label and relabels:
+        for r in kept.index.intersection(list(relabels)):
+            before = kept.at[r, label]
+            if str(before) != str(relabels[r]):
+                changes.append(_change([r], label, [before], [relabels[r]], "relabel"))
+                kept.at[r, label] = label_like(kept[label], relabels[r])
+    quarantine = original.loc[q].copy()
+    quarantine[REASONS_COL] = ["; ".join(reasons[r]) for r in quarantine.index]
+    log = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(columns=CHANGE_COLUMNS)
+    for c in ("before", "after"):
+        log[c] = log[c].astype(object).map(lambda v: None if v is None else str(v))
+    name = f"part-{i:05d}.parquet"
+    kept.reset_index().to_parquet(dirs["kept"] / name, index=False)
+    quarantine.reset_index().to_parquet(dirs["quarantine"] / name, index=False)
+    log.to_parquet(dirs["changes"] / name, index=False)
+    return {
+        "rows": len(original),
+        "kept": len(kept),
+        "quarantined": int(q.sum()),
+        "changed": int(log["dataqa_row_id"].nunique()) if len(log) else 0,
+        "steps": log["step"].value_counts().to_dict() if len(log) else {},
+    }
