@@ -401,8 +401,9 @@ def load(
     if not spath.startswith("hub:") and is_sharded(spath):
         # a glob or folder of Parquet/JSONL shards: ids `<shard>:<row>`, as the Dask engine
         shards = find_shards(spath)
+        frame = read_all(shards)
         ds = from_frame(
-            read_all(shards).reset_index(),
+            frame.reset_index(drop=id_col is not None),
             text_col=text_col,
             label_col=label_col,
             id_col=id_col or ROW_ID,

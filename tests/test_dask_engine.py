@@ -53,7 +53,21 @@ def kinds_and_rows(report) -> set:
 def planted() -> tuple[pd.DataFrame, dict]:
     """Reviews with known faults at known positions (ids `part-K.jsonl:ROW` once sharded)."""
     rng = np.random.default_rng(3)
-    words = "good bad film plot actor scene music story slow funny dull great long".split()
+    words = [
+        "good",
+        "bad",
+        "film",
+        "plot",
+        "actor",
+        "scene",
+        "music",
+        "story",
+        "slow",
+        "funny",
+        "dull",
+        "great",
+        "long",
+    ]
     text = [
         " ".join(rng.choice(words, size=12)) + f" number {i} " + " ".join(rng.choice(words, 6))
         for i in range(600)
@@ -108,9 +122,7 @@ def test_dask_finds_planted_faults_in_jsonl_shards(client, tmp_path):
         return f"part-{k}.jsonl:{i - bounds[k]}"
 
     def pairs(kind):
-        return {
-            frozenset(f.row_ids) for f in remote.findings if f.check == f"duplicates.{kind}"
-        }
+        return {frozenset(f.row_ids) for f in remote.findings if f.check == f"duplicates.{kind}"}
 
     for kind in ("exact", "near"):
         want = {frozenset((rid(a), rid(b))) for a, b in truth[kind]}
