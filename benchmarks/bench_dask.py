@@ -30,6 +30,13 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process so far (user + system): on a shared, loaded box the
+    contention-robust measure of work."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def write_shards(rows: int, shards: int, folder: Path) -> None:
     df = build(rows, 0.3, 0)
     for i, part in enumerate(np.array_split(np.arange(len(df)), shards)):
@@ -41,11 +48,18 @@ def write_shards(rows: int, shards: int, folder: Path) -> None:
 def local_child(folder: str, queue) -> None:
     import dataqa
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_s()
     ds = dataqa.load(folder, text_col="sentence", label_col="label")
     report = dataqa.audit(ds, checks=CHECKS)
     wall = time.perf_counter() - t0
-    queue.put({"wall": wall, "peak_mib": peak_mib(), "findings": len(report.findings)})
+    queue.put(
+        {
+            "wall": wall,
+            "cpu": cpu_s() - c0,
+            "peak_mib": peak_mib(),
+            "findings": len(report.findings),
+        }
+    )
 
 
 def run_local(folder: Path) -> dict:
@@ -66,14 +80,17 @@ def run_dask(folder: Path, workers: int) -> dict:
     t0 = time.perf_counter()
     with dask_client(EngineOptions(engine="dask", workers=workers)) as client:
         start = time.perf_counter() - t0
+        cpu0 = sum(client.run(cpu_s).values()) + cpu_s()
         t1 = time.perf_counter()
         report = audit_dask(
             find_shards(str(folder)), client, checks=CHECKS, text_col="sentence", label_col="label"
         )
         wall = time.perf_counter() - t1
+        cpu = sum(client.run(cpu_s).values()) + cpu_s() - cpu0
         workers_peak = sorted(client.run(peak_mib).values())
     return {
         "wall": wall,
+        "cpu": cpu,
         "start": start,
         "worker_peak_mib": workers_peak,
         "client_peak_mib": peak_mib(),
@@ -96,16 +113,18 @@ def main() -> None:
             loc = run_local(folder)
             print(
                 f"{rows:>9,} rows local: {loc['wall']:7.1f} s {rows / loc['wall']:9,.0f} rows/s "
+                f"({loc['cpu']:.0f} CPU s) "
                 f"peak {loc['peak_mib']:,.0f} MiB, {loc['findings']:,} findings",
                 flush=True,
             )
             dk = run_dask(folder, args.workers)
             print(
                 f"{rows:>9,} rows dask : {dk['wall']:7.1f} s {rows / dk['wall']:9,.0f} rows/s "
-                f"(+{dk['start']:.1f} s cluster start) workers peak "
+                f"({dk['cpu']:.0f} CPU s, +{dk['start']:.1f} s cluster start) workers peak "
                 f"{', '.join(f'{m:,.0f}' for m in dk['worker_peak_mib'])} MiB, client "
                 f"{dk['client_peak_mib']:,.0f} MiB, {dk['findings']:,} findings; "
-                f"ratio dask/local rows/s {loc['wall'] / dk['wall']:.2f}; stages {dk['timings']}; "
+                f"ratio dask/local rows/s {loc['wall'] / dk['wall']:.2f}, per CPU s "
+                f"{loc['cpu'] / dk['cpu']:.2f}; stages {dk['timings']}; "
                 f"load average {os.getloadavg()}",
                 flush=True,
             )

@@ -326,7 +326,7 @@ def pair_jaccard(
         return np.zeros(0)
     hashes, counts = _shingle_hashes(left + right, shingle, ngram)
     owner = np.repeat(np.arange(2 * n, dtype=np.uint64), counts)
-    tagged = np.unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
+    tagged = _sorted_unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
     set_counts = np.bincount((tagged >> np.uint64(32)).astype(np.int64), minlength=2 * n)
     indptr = np.zeros(2 * n + 1, dtype=np.int64)
     np.cumsum(set_counts, out=indptr[1:])
