@@ -326,7 +326,7 @@ def audit_dask(
     from dataqa.checks.duplicates import group_findings, split_contrasts
     from dataqa.checks.hygiene import length_center, merge_hits
     from dataqa.minhash import bucket_pairs, groups_from_pairs
-    from dataqa.stages.audit import attach_examples
+    from dataqa.stages.audit import MAX_EXAMPLE_FINDINGS, MAX_EXAMPLES, attach_examples
 
     options = dict(options or {})
     pieces = shards.pieces()
@@ -443,7 +443,15 @@ def audit_dask(
             timings["balance"] = round(time.perf_counter() - t0, 3)
 
         # examples: the text of the few rows each report section shows
-        wanted = {r for f in report.findings for r in f.row_ids[:20]}
+        # only the rows `attach_examples` shows: 20 rows of the first findings per check
+        seen: Counter = Counter()
+        wanted = set()
+        for f in report.findings:
+            if not f.row_ids:
+                continue
+            seen[f.check] += 1
+            if seen[f.check] <= MAX_EXAMPLE_FINDINGS:
+                wanted.update(f.row_ids[:MAX_EXAMPLES])
         if wanted:
             texts = pd.concat(
                 dask.compute(*[dask.delayed(_rows_text)(p, roles, wanted) for p in pieces])
@@ -568,13 +576,10 @@ def _duplicates(
         near_rows: pd.Series = pd.Series([], dtype=np.int64)
         groups = pd.Series([], dtype=np.int64)
         if len(edges):
-            nodes = np.unique(np.concatenate([edges["left"], edges["right"]]))
-            ids = pd.Index(nodes)
+            ends = np.concatenate([edges["left"].to_numpy(), edges["right"].to_numpy()])
+            nodes, at = np.unique(ends, return_inverse=True)  # sort-based with the inverse
             groups, sims = groups_from_pairs(
-                ids,
-                np.searchsorted(nodes, edges["left"].to_numpy()),
-                np.searchsorted(nodes, edges["right"].to_numpy()),
-                edges["sim"].to_numpy(),
+                pd.Index(nodes), at[: len(edges)], at[len(edges) :], edges["sim"].to_numpy()
             )
             rep_keys = (
                 keys.map_partitions(
