@@ -439,11 +439,11 @@ def run_pipeline(
     }
 
 
-@contextlib.contextmanager
 def _run_on_dask(spec: Spec, out: Path, roles: dict, seed: int, stages: dict, progress: bool):
     """`engine: dask`: audit (report.json) and clean (curated/ Parquet parts) on a cluster."""
     from dataqa.engine.dask_engine import audit_dask, clean_dask, dask_client
     from dataqa.io.shards import find_shards
+    from dataqa.options import validate
     from dataqa.stages.clean import CleanOptions
 
     data = spec.data["data"]
@@ -465,7 +465,9 @@ def _run_on_dask(spec: Spec, out: Path, roles: dict, seed: int, stages: dict, pr
         outputs["report"] = str(out / "report.json")
         summary = None
         if stages["clean"] is not None:
-            opts = _dataclass_kwargs(spec, CleanOptions, stages["clean"], "stages.clean")
+            kwargs, _ = _dataclass_kwargs(spec, CleanOptions, stages["clean"], "stages.clean")
+            with _blame(spec, "stages.clean"):
+                opts = validate(CleanOptions, kwargs, where="stages.clean")
             paths = (out / "curated", out / "curated.quarantine", out / "curated.changes")
             summary = clean_dask(shards, client, paths, options=opts, seed=seed, **cols)
             outputs.update({"kept": str(paths[0]), "quarantine": str(paths[1])})
@@ -474,6 +476,7 @@ def _run_on_dask(spec: Spec, out: Path, roles: dict, seed: int, stages: dict, pr
     return {"report": report, "summary": summary, "outputs": outputs, "stages": []}
 
 
+@contextlib.contextmanager
 def _blame(spec: Spec, key: str):
     """Add which key of which pipeline file named a data file that failed to load."""
     try:

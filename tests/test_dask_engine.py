@@ -239,3 +239,29 @@ def test_bad_inputs_exit_2_and_write_nothing(tmp_path):
         assert res.exit_code == 2, (args, res.output)
         assert "Traceback" not in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mixed"]
+
+
+def test_run_with_engine_dask_in_the_pipeline_file(tmp_path):
+    import yaml
+    from click.testing import CliRunner
+
+    from dataqa.cli import cli
+
+    train, _, _ = make_demo(300, 7)
+    write_shards(train, tmp_path / "shards", 2)
+    spec = {
+        "name": "sharded",
+        "engine": {"engine": "dask", "workers": 1},
+        "data": {"train": "shards"},
+        "stages": {"audit": {"checks": ["duplicates"]}, "clean": True},
+    }
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec))
+    res = CliRunner().invoke(cli, ["run", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    kept = pd.read_parquet(tmp_path / "o" / "curated")
+    quarantine = pd.read_parquet(tmp_path / "o" / "curated.quarantine")
+    assert len(kept) + len(quarantine) == len(train)
+    spec["engine"] = "spark"
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec))
+    res = CliRunner().invoke(cli, ["run", str(tmp_path / "p.yaml")])
+    assert res.exit_code == 2 and "engine" in res.output
