@@ -399,6 +399,25 @@ def load(
         Unreadable or malformed input, or a column role that does not exist.
     """
     spath = str(path)
+    from dataqa.io.shards import find_shards, is_sharded, read_all
+
+    if not spath.startswith("hub:") and is_sharded(spath):
+        # a glob or folder of Parquet/JSONL shards: ids `<shard>:<row>`, as the Dask engine
+        shards = find_shards(spath)
+        frame = read_all(shards)
+        ds = from_frame(
+            frame.reset_index(drop=id_col is not None),
+            text_col=text_col,
+            label_col=label_col,
+            id_col=id_col or ROW_ID,
+            group_col=group_col,
+            source=spath,
+            stored=Source(format=shards.fmt),
+            schema=schema,
+        )
+        ds.meta["format"] = shards.fmt
+        ds.meta["shards"] = len(shards.paths)
+        return ds
     if not spath.startswith("hub:"):
         recover(Path(spath).parent)  # a killed `dataqa clean` may have left a set to finish
     frame, source = read(spath, fmt=fmt, encoding=encoding, split=split)

@@ -110,32 +110,50 @@ def near_duplicate_groups(
         seed=seed,
         spanning=True,
     )
+    return groups_from_pairs(keys.index, left, right, sim)
+
+
+def groups_from_pairs(
+    ids: pd.Index, left: np.ndarray, right: np.ndarray, sim: np.ndarray
+) -> tuple[pd.Series, dict[int, float]]:
+    """Connected components of verified pairs, numbered by their first row.
+
+    Parameters
+    ----------
+    ids : pandas.Index
+        Row ids, in the order that numbers the groups.
+    left, right : numpy.ndarray of int
+        Positions in `ids` of each verified pair.
+    sim : numpy.ndarray of float
+        Each pair's Jaccard similarity.
+
+    Returns
+    -------
+    groups : pandas.Series
+        Row id -> group (0.., in order of each group's first row), rows in a pair only.
+    similarity : dict
+        Group -> the lowest similarity among the pairs given for it.
+    """
     if left.size == 0:
-        return pd.Series([], index=keys.index[:0], dtype=np.int64), {}
+        return pd.Series([], index=ids[:0], dtype=np.int64), {}
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    n = len(keys)
-    graph = coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    in_pair = np.zeros(n, dtype=bool)
-    in_pair[left] = True
-    in_pair[right] = True
-    rows = np.flatnonzero(in_pair)
+    # only rows in a pair are nodes: the graph is as small as the edge list
+    rows, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
+    a, b = inverse[: left.size], inverse[left.size :]
+    n = rows.size
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
     # number the components by their first row (rows ascend)
-    comp = labels[rows]
-    by_comp = np.argsort(comp, kind="stable")
-    starts = np.ones(comp.size, dtype=bool)
-    starts[1:] = comp[by_comp[1:]] != comp[by_comp[:-1]]
-    first_rows = np.sort(by_comp[starts])
-    rank = np.full(labels.max() + 1, -1, dtype=np.int64)
-    rank[comp[first_rows]] = np.arange(first_rows.size)
+    first = np.full(comp.max() + 1, n, dtype=np.int64)
+    np.minimum.at(first, comp, np.arange(n))
+    rank = np.empty_like(first)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
     group = rank[comp]
-    pos_group = np.full(n, -1, dtype=np.int64)
-    pos_group[rows] = group
-    min_sim = np.full(first_rows.size, np.inf)
-    np.minimum.at(min_sim, pos_group[left], sim)
-    groups = pd.Series(group.astype(np.int64), index=keys.index[rows])
+    min_sim = np.full(first.size, np.inf)
+    np.minimum.at(min_sim, group[a], sim)
+    groups = pd.Series(group.astype(np.int64), index=ids[rows])
     return groups, {int(g): float(s) for g, s in enumerate(min_sim)}
 
 
@@ -215,6 +233,107 @@ def near_matches_across(
         row: (other_ids[right[s:e]].tolist(), float(sim[s]))
         for row, s, e in zip(rows, starts.tolist(), ends.tolist(), strict=True)
     }
+
+
+def band_keys(
+    keys: pd.Series,
+    *,
+    threshold: float = THRESHOLD,
+    num_perm: int = 128,
+    shingle: str = SHINGLE,
+    ngram: int = NGRAM,
+    seed: int = 1,
+) -> pd.DataFrame:
+    """The compact LSH keys of each text: one row per (text, band).
+
+    What a distributed run shuffles instead of text: columns `band` (uint8), `bucket`
+    (the band's 64-bit hash, the same `near_duplicate_groups` buckets by), `row` (the
+    text's id in `keys`, which must be integers) and `size` (its shingle-set size, for
+    the size filter before verification).
+    """
+    _check_params(threshold, num_perm, shingle, ngram)
+    if len(keys) == 0:
+        return pd.DataFrame(
+            {
+                "band": np.zeros(0, np.uint8),
+                "bucket": np.zeros(0, np.uint64),
+                "row": np.zeros(0, np.int64),
+                "size": np.zeros(0, np.int64),
+            }
+        )
+    index = _Index.build(
+        keys, num_perm=num_perm, threshold=threshold, shingle=shingle, ngram=ngram, seed=seed
+    )
+    n, n_bands = index.bands.shape
+    ids = np.asarray(keys.index, dtype=np.int64)[index.pos]
+    return pd.DataFrame(
+        {
+            "band": np.tile(np.arange(n_bands, dtype=np.uint8), n),
+            "bucket": index.bands.reshape(-1),
+            "row": np.repeat(ids, n_bands),
+            "size": np.repeat(np.diff(index.indptr), n_bands),
+        }
+    )
+
+
+def bucket_pairs(buckets: pd.DataFrame, threshold: float = THRESHOLD) -> pd.DataFrame:
+    """Candidate pairs from `band_keys` rows: rows sharing a (band, bucket).
+
+    As in `near_duplicate_groups`, each bucket is ordered by set size and a row is paired
+    with its next `MAX_BUCKET_WINDOW` neighbours (a giant bucket of look-alike rows costs
+    linear work), and pairs whose sizes alone rule out `threshold` are dropped. Returns
+    unique pairs `left < right` (columns `left`, `right`).
+    """
+    if len(buckets) < 2:
+        return pd.DataFrame({"left": np.zeros(0, np.int64), "right": np.zeros(0, np.int64)})
+    b = buckets.sort_values(["band", "bucket", "size", "row"], kind="stable")
+    band = b["band"].to_numpy()
+    key = b["bucket"].to_numpy()
+    row = b["row"].to_numpy(dtype=np.int64)
+    size = b["size"].to_numpy()
+    found_l, found_r = [], []
+    for d in range(1, MAX_BUCKET_WINDOW + 1):
+        same = np.flatnonzero((key[d:] == key[:-d]) & (band[d:] == band[:-d]))
+        if same.size == 0:
+            break
+        i, k = same, same + d
+        keep = np.minimum(size[i], size[k]) >= (threshold - 1e-9) * np.maximum(size[i], size[k])
+        i, k = row[i[keep]], row[k[keep]]
+        found_l.append(np.minimum(i, k))
+        found_r.append(np.maximum(i, k))
+    if not found_l:
+        return pd.DataFrame({"left": np.zeros(0, np.int64), "right": np.zeros(0, np.int64)})
+    pairs = pd.DataFrame({"left": np.concatenate(found_l), "right": np.concatenate(found_r)})
+    return pairs.drop_duplicates(ignore_index=True)
+
+
+def pair_jaccard(
+    left: pd.Series | np.ndarray,
+    right: pd.Series | np.ndarray,
+    *,
+    shingle: str = SHINGLE,
+    ngram: int = NGRAM,
+) -> np.ndarray:
+    """Exact Jaccard similarity of the shingle sets of aligned text pairs.
+
+    The same shingles and set arithmetic as `near_duplicate_groups`' verification step,
+    for pairs whose texts were joined to them (a distributed run's second join).
+    """
+    left = [t if isinstance(t, str) else "" for t in np.asarray(left, dtype=object)]
+    right = [t if isinstance(t, str) else "" for t in np.asarray(right, dtype=object)]
+    n = len(left)
+    if n == 0:
+        return np.zeros(0)
+    hashes, counts = _shingle_hashes(left + right, shingle, ngram)
+    owner = np.repeat(np.arange(2 * n, dtype=np.uint64), counts)
+    tagged = _sorted_unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
+    set_counts = np.bincount((tagged >> np.uint64(32)).astype(np.int64), minlength=2 * n)
+    indptr = np.zeros(2 * n + 1, dtype=np.int64)
+    np.cumsum(set_counts, out=indptr[1:])
+    values = (tagged & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    index = _Index(indptr, values, None, np.arange(2 * n), None)
+    slots = np.arange(n)
+    return index._jaccard(slots, slots + n)
 
 
 def lsh_params(threshold: float, num_perm: int, min_recall: float = LSH_RECALL) -> tuple[int, int]:

@@ -31,7 +31,7 @@ from dataqa.errors import DataQAError
 from dataqa.findings import Report
 
 STAGES = ("audit", "clean", "augment", "finetune")
-TOP_KEYS = {"name", "out", "seed", "data", "stages"}
+TOP_KEYS = {"name", "out", "seed", "data", "stages", "engine"}
 DATA_KEYS = {
     "train",
     "test",
@@ -150,10 +150,36 @@ def load_spec(path: str | Path) -> Spec:
             raise spec.error(f"stages.{name}", "must be true, false or a mapping of options")
         norm[name] = None if value in (False, None) else value
     spec.data["stages"] = norm
+    spec.data["engine"] = engine_of(spec)
+    if spec.data["engine"].engine == "dask":
+        later = [n for n in ("augment", "finetune") if norm[n] is not None]
+        if later or d.get("test"):
+            raise spec.error(
+                "engine",
+                f"the dask engine runs the audit and clean stages only, not "
+                f"{later[0] if later else 'data.test (leakage)'}",
+                hint="drop those keys, or use engine: local",
+            )
     if norm["finetune"] is not None and not d.get("test"):
         raise spec.error("data", "the finetune stage needs a test set: data: {test: PATH}")
     validate_stages(spec)
     return spec
+
+
+def engine_of(spec: Spec):
+    """The `engine:` key, validated: `local`, `dask`, or a mapping of `EngineOptions`
+    fields (`{engine: dask, scheduler: tcp://host:8786}`)."""
+    from dataqa.engine import EngineOptions
+    from dataqa.options import validate
+
+    value = spec.data.get("engine") or "local"
+    values = {"engine": value} if isinstance(value, str) else value
+    if not isinstance(values, dict):
+        raise spec.error("engine", "must be local, dask or a mapping (engine:, scheduler:)")
+    try:
+        return validate(EngineOptions, values, where="engine")
+    except DataQAError as err:
+        raise spec.error("engine", err.problem, hint=err.hint) from None
 
 
 def validate_stages(spec: Spec) -> None:
@@ -252,11 +278,18 @@ def run_pipeline(
     out_dir: str | Path | None = None,
     fresh: bool = False,
     progress: bool = False,
+    engine=None,
 ) -> dict:
-    """Run the stages the file asks for; return {"report", "summary", "outputs", "stages"}."""
+    """Run the stages the file asks for; return {"report", "summary", "outputs", "stages"}.
+
+    `engine` (`dataqa.engine.EngineOptions`) overrides the file's `engine:` key; with
+    the dask engine only the audit and clean stages run (on sharded input).
+    """
     from dataqa.dataset import atomic_write_text, load, write_table
 
     spec = load_spec(path)
+    if engine is not None:  # `dataqa run --engine`: the flags win over the file
+        spec.data["engine"] = engine
     data, stages = spec.data["data"], spec.data["stages"]
     seed = int(spec.data.get("seed", 0) or 0)
     name = str(spec.data.get("name") or Path(path).stem)
@@ -279,6 +312,8 @@ def run_pipeline(
                 flush=True,
             )
 
+    if spec.data["engine"].engine == "dask":
+        return _run_on_dask(spec, out, roles, seed, stages, progress)
     with _blame(spec, "data.train"):
         raw = load(
             spec.resolve(data["train"]),
@@ -404,6 +439,43 @@ def run_pipeline(
         "outputs": outputs,
         "stages": log,
     }
+
+
+def _run_on_dask(spec: Spec, out: Path, roles: dict, seed: int, stages: dict, progress: bool):
+    """`engine: dask`: audit (report.json) and clean (curated/ Parquet parts) on a cluster."""
+    from dataqa.engine.dask_engine import audit_dask, clean_dask, dask_client
+    from dataqa.io.shards import find_shards
+    from dataqa.options import validate
+    from dataqa.stages.clean import CleanOptions
+
+    data = spec.data["data"]
+    with _blame(spec, "data.train"):
+        shards = find_shards(str(spec.resolve(data["train"])))
+    audit_opts = stages["audit"] or {}
+    cols = {k: roles.get(k) for k in ("text_col", "label_col", "group_col")}
+    outputs: dict = {}
+    with dask_client(spec.data["engine"]) as client:
+        report = audit_dask(
+            shards,
+            client,
+            checks=audit_opts.get("checks"),
+            options=audit_opts.get("options") or {},
+            seed=seed,
+            **cols,
+        )
+        report.save(out / "report.json")
+        outputs["report"] = str(out / "report.json")
+        summary = None
+        if stages["clean"] is not None:
+            kwargs, _ = _dataclass_kwargs(spec, CleanOptions, stages["clean"], "stages.clean")
+            with _blame(spec, "stages.clean"):
+                opts = validate(CleanOptions, kwargs, where="stages.clean")
+            paths = (out / "curated", out / "curated.quarantine", out / "curated.changes")
+            summary = clean_dask(shards, client, paths, options=opts, seed=seed, **cols)
+            outputs.update({"kept": str(paths[0]), "quarantine": str(paths[1])})
+    if progress:
+        print(f"run: dask audit + clean done; report {out / 'report.json'}", flush=True)
+    return {"report": report, "summary": summary, "outputs": outputs, "stages": []}
 
 
 @contextlib.contextmanager
@@ -827,6 +899,7 @@ def pipeline_json_schema() -> dict:
     options models (`CleanOptions`, `TrainOptions`): one source of truth. Editors validate
     and complete pipeline YAML against it; `dataqa/schema/pipeline.schema.json` is this
     function's output."""
+    from dataqa.engine import EngineOptions
     from dataqa.stages.policies import CleanOptions
     from dataqa.train.options import TrainOptions
 
@@ -855,6 +928,12 @@ def pipeline_json_schema() -> dict:
         "required": ["data"],
         "additionalProperties": False,
         "properties": {
+            "engine": {
+                "oneOf": [
+                    {"type": "string", "enum": ["local", "dask"]},
+                    EngineOptions.model_json_schema(),
+                ]
+            },
             "name": {"type": "string"},
             "out": {"type": "string"},
             "seed": {"type": "integer"},

@@ -391,7 +391,10 @@ def truncated(s: Scan):
 
 def length_outlier(s: Scan):
     z = s.p["outlier_z"]
-    mask = s.present & _outliers(s.words, z, s.present)
+    center = s.ctx.cache.get(GLOBAL_LENGTH_CENTER) or length_center(
+        word_count_histogram(s.words, s.present)
+    )
+    mask = s.present & _outliers(s.words, z, center)
     return Hit(
         mask,
         "{n} rows have an unusual length for this dataset (modified z-score > "
@@ -579,6 +582,12 @@ SUBCHECKS: dict[str, Callable[[Scan], Hit | list[Hit] | None]] = {
 }
 """Sub-check name -> function, in report order (label variants are built apart: one
 finding per label)."""
+GLOBAL_LENGTH_CENTER = "hygiene.length_center"
+GLOBAL_LABEL_COUNTS = "hygiene.label_counts"
+"""`Context.cache` keys a distributed run fills with dataset-wide facts (from reductions
+over every partition) before it runs the check on each partition: `length_center(...)`
+and the label counts. Absent, the check computes them from the rows it is given."""
+
 WHOLE_TEXT_ONLY = {"empty", "too_short", "truncated", "length_outlier", "whitespace", "not_text"}
 """Sub-checks that judge a text as one whole; for conversation records (rendered as
 `role: content` lines) the conversations check judges turns and tokens instead."""
@@ -590,6 +599,18 @@ class HygieneCheck(Check):
     kinds = KINDS
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
+        hits, stats = self.scan(ds, ctx)
+        findings = self.findings_of(hits)
+        stats["charts"] = _charts(stats, findings)
+        return CheckResult(findings, stats)
+
+    def scan(self, ds: Dataset, ctx: Context) -> tuple[list[RowHits], dict]:
+        """Every sub-check's flagged rows, as `RowHits` in report order, and the stats.
+
+        The row-wise part of the check: a distributed run calls it on each partition
+        (with the dataset-wide facts in `ctx.cache`, see `GLOBAL_LENGTH_CENTER`) and
+        concatenates the partitions' hits with `merge_hits` before `findings_of`.
+        """
         text = ds.text
         # every text feature is computed once per distinct text (Arrow kernels), then
         # spread to rows: large sets repeat texts a lot, and this is the 1M-row fast path
@@ -611,81 +632,162 @@ class HygieneCheck(Check):
         s.stats["chars"] = _describe(chars_u[u.codes])
         s.stats["words"] = _describe(s.words)
         s.stats["words_histogram"] = _histogram(s.words)
-        findings: list[Finding] = []
+        hits: list[RowHits] = []
         for name, sub in SUBCHECKS.items():
             if ds.roles.schema != "text" and name in WHOLE_TEXT_ONLY:
                 continue  # a conversation's length and turns are the conversations check's
             out = sub(s)
             for hit in out if isinstance(out, list) else [out] if out is not None else []:
-                findings.extend(self._to_finding(name, hit, s))
+                hits.extend(self._row_hits(name, hit, s))
             if name == "missing_label" and ds.roles.label is not None:
-                findings.extend(self._label_variants(ds.labels))
-        s.stats["charts"] = _charts(s.stats, findings)
-        return CheckResult(findings, s.stats)
+                counts = ctx.cache.get(GLOBAL_LABEL_COUNTS)
+                hits.extend(self._label_variants(ds.labels, counts))
+        return hits, s.stats
 
-    def _to_finding(self, name: str, hit: Hit, s: Scan) -> list[Finding]:
+    def findings_of(self, hits: list[RowHits]) -> list[Finding]:
+        """One Finding per `RowHits` (its message counts its rows)."""
+        return [
+            self.finding(
+                h.name,
+                h.message.format(n=len(h.ids)),
+                h.ids,
+                evidence=dict(h.evidence)
+                | (
+                    {"values": dict(zip(map(str, h.ids), h.values, strict=True))}
+                    if h.values
+                    else {}
+                ),
+                fix=h.fix,
+            )
+            for h in hits
+            if len(h.ids)
+        ]
+
+    def _row_hits(self, name: str, hit: Hit, s: Scan) -> list[RowHits]:
         rows = np.asarray(hit.rows)
         mask = s.u.rows(rows) if hit.by_text else rows.astype(bool)
         ids = s.ds.ids[mask]
         if len(ids) == 0:
             return []
-        evidence = dict(hit.evidence)
-        if hit.values is not None:
-            evidence["values"] = dict(
-                zip(map(str, ids), _row_values(hit.values, s.u, mask), strict=True)
-            )
-        return [
-            self.finding(name, hit.message.format(n=len(ids)), ids, evidence=evidence, fix=hit.fix)
-        ]
+        values = _row_values(hit.values, s.u, mask) if hit.values is not None else None
+        return [RowHits(name, hit.message, list(ids), dict(hit.evidence), values, hit.fix)]
 
-    def _label_variants(self, labels: pd.Series) -> list[Finding]:
+    def _label_variants(self, labels: pd.Series, counts: pd.Series | None = None) -> list:
         """Labels that are one label spelt differently ('Positive' vs 'positive ').
 
         Whitespace, invisible characters and Unicode compatibility forms (full-width
         `ｐｏｓ`) are never part of a label: they are folded always. Case is folded only
         when one spelling clearly dominates (the others on at most 20% of the rows, or
         on two rows): `us` and `US` on half the rows each may be two classes. The canonical spelling is the most common one once
-        folded, so `"negative  "` on most rows still becomes `"negative"`.
+        folded (ties: the first in sort order), so `"negative  "` on most rows still
+        becomes `"negative"`. `counts` (label -> rows over the whole set) decides when
+        `labels` is one partition of it; the rows flagged are those of `labels`.
         """
-        import unicodedata
-
-        from dataqa.text import remove_invisible_junk
-
         present = labels.dropna()
-        if present.empty:
-            return []
-        distinct = pd.Series(present.unique())
-        folded = distinct.map(
-            lambda v: remove_invisible_junk(unicodedata.normalize("NFKC", v)).strip()
-        )
-        strict = present.map(dict(zip(distinct, folded, strict=True)))
+        if counts is None:
+            counts = present.value_counts()
         out = []
-        for rows_of in present.groupby(strict.str.casefold()).groups.values():
-            spellings = strict.loc[rows_of].value_counts()
-            minority = spellings.sum() - spellings.iloc[0]
-            if len(spellings) > 1 and minority > max(2, 0.2 * spellings.sum()):
-                groups = [
-                    strict.loc[rows_of][strict.loc[rows_of] == k].index for k in spellings.index
-                ]
-            else:
-                groups = [rows_of]
-            for ids in groups:
-                raw = present.loc[ids]
-                keep = strict.loc[ids].value_counts().index[0]
-                rows = raw.index[(raw != keep).to_numpy()]
-                if len(rows) == 0:
-                    continue
-                others = sorted(str(v) for v in set(raw.unique()) - {keep})
-                out.append(
-                    self.finding(
-                        "label_variants",
-                        f"label {keep!r} is also spelt {others} in {len(rows)} rows",
-                        rows,
-                        evidence={"variants": raw.value_counts().to_dict(), "canonical": keep},
-                        fix=Relabel(to=keep, confidence=1.0),
-                    )
+        for keep, variants in label_spellings(counts):
+            flagged = [v for v in variants if v != keep]
+            rows = present.index[present.isin(flagged).to_numpy()]
+            n = sum(int(variants[v]) for v in flagged)
+            others = sorted(str(v) for v in flagged)
+            out.append(
+                RowHits(
+                    "label_variants",
+                    f"label {keep!r} is also spelt {others} in {n} rows",
+                    list(rows),
+                    {"variants": {k: int(v) for k, v in variants.items()}, "canonical": keep},
+                    None,
+                    Relabel(to=keep, confidence=1.0),
                 )
+            )
         return out
+
+
+def label_spellings(counts: pd.Series) -> list[tuple]:
+    """Label spellings that are one label: (canonical, {spelling: rows}) per label that
+    has more than one spelling, from the label counts alone (see `_label_variants`)."""
+    import unicodedata
+
+    from dataqa.text import remove_invisible_junk
+
+    counts = counts[counts > 0]
+    if counts.empty:
+        return []
+    distinct = pd.Series(counts.index, dtype=object)
+    strict = distinct.map(lambda v: remove_invisible_junk(unicodedata.normalize("NFKC", v)).strip())
+    table = pd.DataFrame({"raw": distinct, "strict": strict, "n": counts.to_numpy(dtype=np.int64)})
+    table["fold"] = table["strict"].str.casefold()
+    out = []
+    for _, grp in sorted(table.groupby("fold", sort=False), key=lambda kv: str(kv[0])):
+        spellings = _ranked(grp.groupby("strict")["n"].sum())
+        minority = spellings.sum() - spellings.iloc[0]
+        if len(spellings) > 1 and minority > max(2, 0.2 * spellings.sum()):
+            parts = [grp[grp["strict"] == k] for k in spellings.index]
+        else:
+            parts = [grp]
+        for part in parts:
+            keep = _ranked(part.groupby("strict")["n"].sum()).index[0]
+            if (part["raw"] == keep).all():
+                continue
+            variants = _ranked(part.set_index("raw")["n"])
+            out.append((keep, variants.to_dict()))
+    return out
+
+
+def _ranked(counts: pd.Series) -> pd.Series:
+    """Counts, most first; ties in sort order of their string (partition-independent)."""
+    keys = pd.Series(counts.index.map(str), index=counts.index)
+    frame = pd.DataFrame({"n": counts.to_numpy(), "k": keys.to_numpy()}, index=counts.index)
+    return frame.sort_values(["n", "k"], ascending=[False, True], kind="stable")["n"]
+
+
+@dataclass
+class RowHits:
+    """The rows one sub-check flagged, before they become a Finding: a message template
+    (`{n}` = the number of rows), the ids, evidence, per-row values (or None) and fix.
+    Partitions' hits of one (name, message) concatenate (`merge_hits`)."""
+
+    name: str
+    message: str
+    ids: list
+    evidence: dict
+    values: list | None
+    fix: Any
+
+
+def merge_hits(parts: list[list[RowHits]]) -> list[RowHits]:
+    """Concatenate the hits of several partitions (in partition order) by (name,
+    message); count-valued evidence (`{"types": {"int": 3}}`) adds up."""
+    merged: dict[tuple, RowHits] = {}
+    for hits in parts:
+        for h in hits:
+            key = (h.name, h.message)
+            if key not in merged:
+                merged[key] = RowHits(
+                    h.name,
+                    h.message,
+                    list(h.ids),
+                    dict(h.evidence),
+                    None if h.values is None else list(h.values),
+                    h.fix,
+                )
+                continue
+            m = merged[key]
+            m.ids.extend(h.ids)
+            if m.values is not None and h.values is not None:
+                m.values.extend(h.values)
+            for k, v in h.evidence.items():
+                if isinstance(v, dict) and isinstance(m.evidence.get(k), dict) and k != "variants":
+                    m.evidence[k] = dict(Counter(m.evidence[k]) + Counter(v))
+    order = {}
+    for hits in parts:
+        for h in hits:
+            order.setdefault((h.name, h.message), len(order))
+    names = list(SUBCHECKS)
+    names.insert(names.index("missing_label") + 1, "label_variants")
+    return sorted(merged.values(), key=lambda h: (names.index(h.name), order[(h.name, h.message)]))
 
 
 def _charts(stats: dict, findings: list[Finding]) -> list[dict]:
@@ -744,14 +846,44 @@ def _row_values(values, u: UniqueText, mask: np.ndarray) -> list:
     return np.asarray(values)[codes].tolist()
 
 
-def _outliers(values: pd.Series, z: float, present) -> np.ndarray:
+def word_count_histogram(words: np.ndarray, present: np.ndarray) -> pd.Series:
+    """Rows per word count among the present rows (word count -> rows): the reduction
+    the length centre is computed from; partitions' histograms add up."""
+    return pd.Series(np.asarray(words)[present]).value_counts(sort=False).sort_index()
+
+
+def length_center(histogram: pd.Series) -> tuple[float, float, int]:
+    """Median and median absolute deviation of log(1 + words), and the rows counted.
+
+    Exactly what `np.median` gives on the expanded rows (the mean of the two middle
+    values for an even count), computed from the word-count histogram, so a whole set
+    and the sum of its partitions' histograms give the same centre.
+    """
+    n = int(histogram.sum())
+    if n == 0:
+        return 0.0, 0.0, 0
+    logv = np.log1p(histogram.index.to_numpy(dtype=float))
+    counts = histogram.to_numpy(dtype=np.int64)
+    med = _weighted_median(logv, counts)
+    mad = _weighted_median(np.abs(logv - med), counts)
+    return float(med), float(mad), n
+
+
+def _weighted_median(values: np.ndarray, counts: np.ndarray) -> float:
+    order = np.argsort(values, kind="stable")
+    values, cum = values[order], np.cumsum(counts[order])
+    n = int(cum[-1])
+    hi = values[np.searchsorted(cum, n // 2 + 1)]
+    if n % 2:
+        return float(hi)
+    lo = values[np.searchsorted(cum, n // 2)]
+    return float(np.mean([lo, hi]))
+
+
+def _outliers(values, z: float, center: tuple[float, float, int]) -> np.ndarray:
+    med, mad, n = center
     logv = np.log1p(np.asarray(values, dtype=float))
-    base = logv[present]
-    if base.size < 20:
-        return np.zeros(len(values), dtype=bool)
-    med = np.median(base)
-    mad = np.median(np.abs(base - med))
-    if mad == 0:
+    if n < 20 or mad == 0:
         return np.zeros(len(values), dtype=bool)
     return np.abs(0.6745 * (logv - med) / mad) > z
 

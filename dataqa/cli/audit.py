@@ -8,6 +8,8 @@ import click
 
 from dataqa.cli.common import (
     EPILOG_EXIT,
+    engine_from,
+    engine_option,
     fail_on_option,
     force_option,
     load_against,
@@ -15,6 +17,7 @@ from dataqa.cli.common import (
     parse_settings,
     print_summary,
     quiet_option,
+    refuse_on_dask,
     role_options,
     settings_option,
     setup_logging,
@@ -71,6 +74,7 @@ from dataqa.errors import DataQAError  # noqa: F401
 @click.option(
     "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
 )
+@engine_option
 @quiet_option
 @force_option
 def audit_command(
@@ -99,17 +103,36 @@ def audit_command(
       dataqa audit train.csv --reference in_domain.csv --checks relevance
       dataqa audit train.csv --rules rules/strict.yaml --fail-on error
       dataqa audit chat.jsonl --tokenizer ./my-model --max-seq-len 4096 --benchmark mmlu.jsonl
+      dataqa audit 'shards/*.parquet' --engine dask --json out.json   # local cluster
+      dataqa audit s3dump/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from dataqa.io import refuse_overwriting_inputs
     from dataqa.stages.audit import audit as run_audit
 
     setup_logging(quiet)
+    engine = engine_from(kw)
 
     refuse_overwriting_inputs(
         [path, against, reference, rules_file],
         [None if json_out == "-" else json_out, html_out],
         force=force,
     )
+    if engine.engine == "dask":
+        _audit_on_dask(
+            path,
+            engine,
+            checks,
+            settings,
+            json_out,
+            html_out,
+            fail_on,
+            seed,
+            quiet,
+            kw,
+            against=against,
+            reference=reference,
+            rules_file=rules_file,
+        )
     ds = load_input(path, kw)
     other = load_against(against, ds, kw)
     ref = load_against(reference, ds, kw)
@@ -146,6 +169,39 @@ def audit_command(
         progress=not quiet,
     )
     write_report_files(report, json_out, html_out, ds=ds, quiet=quiet)
+    if not quiet and json_out != "-":
+        print_summary(report)
+    sys.exit(report.exit_code(fail_on))
+
+
+def _audit_on_dask(
+    path, engine, checks, settings, json_out, html_out, fail_on, seed, quiet, kw, **local_only
+):
+    """`dataqa audit --engine dask`: the same report, computed on a Dask cluster."""
+    from dataqa.engine.dask_engine import audit_dask, dask_client
+    from dataqa.io.shards import find_shards
+
+    refuse_on_dask(
+        {f"--{k.replace('_file', '').replace('_', '-')}": v for k, v in local_only.items()}
+        | {
+            f"--{k.replace('_', '-')}": kw.get(k)
+            for k in ("tokenizer", "max_seq_len", "benchmark", "encoder", "id_col", "schema")
+        }
+    )
+    shards = find_shards(path)  # a bad glob or mixed schemas: exit 2 before any cluster starts
+    names = [c.strip() for c in checks.split(",") if c.strip()] if checks is not None else None
+    with dask_client(engine) as client:
+        report = audit_dask(
+            shards,
+            client,
+            checks=names,
+            options=parse_settings(settings),
+            seed=seed,
+            text_col=kw.get("text_col"),
+            label_col=kw.get("label_col"),
+            group_col=kw.get("group_col"),
+        )
+    write_report_files(report, json_out, html_out, quiet=quiet)
     if not quiet and json_out != "-":
         print_summary(report)
     sys.exit(report.exit_code(fail_on))

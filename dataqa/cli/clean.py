@@ -9,6 +9,8 @@ import click
 
 from dataqa.cli.common import (
     EPILOG_DONE,
+    engine_from,
+    engine_option,
     force_option,
     load_against,
     load_input,
@@ -131,6 +133,7 @@ def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
 )
+@engine_option
 @quiet_option
 @force_option
 def clean_command(
@@ -163,6 +166,8 @@ def clean_command(
       dataqa clean train.csv -o clean.csv --label-errors relabel --label-unsure quarantine \\
           --conflicts labels          # relabel sure suspects, quarantine unsure ones
       dataqa clean train.csv -o clean.csv --report audit.json -p relevance.off_topic=quarantine
+      dataqa clean 'shards/*.parquet' -o curated --engine dask   # curated/, curated.quarantine/,
+                                                                # curated.changes/ (Parquet parts)
     """
     from dataqa.findings import Report
     from dataqa.io import refuse_overwriting_inputs, serialize, write_outputs
@@ -170,7 +175,13 @@ def clean_command(
     from dataqa.stages.clean import clean
 
     setup_logging(quiet)
-    outp, q_path, c_path = clean_paths(out, q_out, changes_out)
+    engine = engine_from(kw)
+    if engine.engine == "dask":  # folders of Parquet parts: OUT, OUT.quarantine, OUT.changes
+        outp = Path(out)
+        q_path = Path(q_out) if q_out else outp.with_name(f"{outp.name}.quarantine")
+        c_path = Path(changes_out) if changes_out else outp.with_name(f"{outp.name}.changes")
+    else:
+        outp, q_path, c_path = clean_paths(out, q_out, changes_out)
     refuse_overwriting_inputs(
         [path, against, report_in], [outp, q_path, c_path, json_out], force=force
     )
@@ -180,6 +191,20 @@ def clean_command(
         {**flags, "policies": parse_policies(policies), "audit_options": parse_settings(settings)},
         where="clean",
     )
+    if engine.engine == "dask":
+        _clean_on_dask(
+            path,
+            engine,
+            opts,
+            (outp, q_path, c_path),
+            seed,
+            quiet,
+            kw,
+            against=against,
+            report=report_in,
+            json=json_out,
+        )
+        return
     ds = load_input(path, kw)
     other = load_against(against, ds, kw)
     report = Report.load(report_in) if report_in else None
@@ -216,5 +241,40 @@ def clean_command(
             "(dataqa checks lists them) before using the output.",
             err=True,
         )
+    for step, n in sorted(s["changes_by_step"].items(), key=lambda kv: -kv[1]):
+        note(f"  edited      {n:>7,}  {step}", quiet)
+
+
+def _clean_on_dask(path, engine, opts, outputs, seed, quiet, kw, **local_only):
+    """`dataqa clean --engine dask`: sharded Parquet out, written as one set."""
+    from dataqa.cli.common import refuse_on_dask
+    from dataqa.engine.dask_engine import clean_dask, dask_client
+    from dataqa.io.shards import find_shards
+
+    refuse_on_dask(
+        {f"--{k}": v for k, v in local_only.items()}
+        | {f"--{k.replace('_', '-')}": kw.get(k) for k in ("id_col", "schema")}
+    )
+    shards = find_shards(path)
+    with dask_client(engine) as client:
+        s = clean_dask(
+            shards,
+            client,
+            outputs,
+            options=opts,
+            seed=seed,
+            text_col=kw.get("text_col"),
+            label_col=kw.get("label_col"),
+            group_col=kw.get("group_col"),
+        )
+    outp, q_path, c_path = outputs
+    note(
+        f"{s['rows_in']:,} rows in -> {s['rows_kept']:,} kept ({outp}/), "
+        f"{s['rows_quarantined']:,} quarantined ({q_path}/); {s['rows_changed']:,} rows edited "
+        f"({c_path}/)",
+        quiet,
+    )
+    for reason, n in sorted(s["quarantine_reasons"].items(), key=lambda kv: -kv[1]):
+        note(f"  quarantined {n:>7,}  {reason}", quiet)
     for step, n in sorted(s["changes_by_step"].items(), key=lambda kv: -kv[1]):
         note(f"  edited      {n:>7,}  {step}", quiet)

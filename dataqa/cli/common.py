@@ -63,6 +63,53 @@ def role_options(fn):
     return fn
 
 
+def engine_option(fn):
+    """--engine local|dask, --scheduler ADDRESS, --workers N (audit, clean)."""
+    options = [
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "dask"]),
+            default="local",
+            show_default=True,
+            help="local: in this process; dask: on a Dask cluster (pip install 'dataqa[scale]'), "
+            "for globs or folders of Parquet/JSONL shards.",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="With --engine dask: a running scheduler (tcp://host:8786); default: a local "
+            "cluster of one worker process per CPU.",
+        ),
+        click.option("--workers", type=int, metavar="N", help="Workers of that local cluster."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def engine_from(kw: dict):
+    """The validated `EngineOptions` from the CLI flags (popped from `kw`)."""
+    from dataqa.engine import EngineOptions
+    from dataqa.options import validate
+
+    values = {k: kw.pop(k, None) for k in ("engine", "scheduler", "workers")}
+    if values["engine"] != "dask" and (values["scheduler"] or values["workers"]):
+        raise DataQAError("--scheduler and --workers need --engine dask", hint="add --engine dask")
+    return validate(
+        EngineOptions, {k: v for k, v in values.items() if v is not None}, where="engine"
+    )
+
+
+def refuse_on_dask(flags: dict) -> None:
+    """Options the Dask engine does not take yet: exit 2 naming the first one."""
+    for flag, value in flags.items():
+        if value:
+            raise DataQAError(
+                f"{flag} is not available with --engine dask yet",
+                hint="run without it, or with --engine local",
+            )
+
+
 def load_input(path: str, kw: dict):
     from dataqa.dataset import load
 

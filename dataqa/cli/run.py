@@ -27,8 +27,15 @@ from dataqa.cli.common import EPILOG_EXIT, quiet_option
     show_default=True,
     help="Exit 1 when the final report has a finding this bad.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    help="Override the file's engine: (dask runs the audit and clean stages on sharded input).",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler.")
+@click.option("--workers", type=int, metavar="N", help="Workers of the local Dask cluster.")
 @quiet_option
-def run_command(pipeline, out_dir, fresh, fail_on, quiet):
+def run_command(pipeline, out_dir, fresh, fail_on, quiet, **kw):
     """Run the whole loop from a YAML file: audit -> clean -> augment -> finetune.
 
     One report comes out (report.json, report.html) with the raw audit, what clean and
@@ -50,10 +57,13 @@ def run_command(pipeline, out_dir, fresh, fail_on, quiet):
     Examples:
       dataqa run rules/pipeline.example.yaml
       dataqa run pipeline.yaml --out reports/try2 --fresh
+      dataqa run shards.yaml --engine dask --scheduler tcp://10.0.0.5:8786
     """
+    from dataqa.cli.common import engine_from
     from dataqa.pipeline import run_pipeline
 
-    result = run_pipeline(pipeline, out_dir=out_dir, fresh=fresh, progress=not quiet)
-    if not quiet:
+    engine = engine_from(kw) if kw.get("engine") else None
+    result = run_pipeline(pipeline, out_dir=out_dir, fresh=fresh, progress=not quiet, engine=engine)
+    if not quiet and result["summary"] is not None:
         click.echo(result["summary"])
     sys.exit(result["report"].exit_code(fail_on))

@@ -449,6 +449,11 @@ def _refuse_replacing_a_folder(final: Path) -> None:
     names = {p.name for p in final.iterdir()}
     if not names:
         return  # an empty folder: nothing to lose
+    if "_dataqa_shards.json" in names and all(
+        n == "_dataqa_shards.json" or (n.startswith("part-") and n.endswith(".parquet"))
+        for n in names
+    ):
+        return  # sharded Parquet that dataqa wrote (`--engine dask`)
     subs = [p for p in final.iterdir() if p.is_dir()]
     looks_saved = bool(names & DATASETS_FILES) or all(
         {q.name for q in sub.iterdir()} & DATASETS_FILES for sub in subs

@@ -135,36 +135,7 @@ def clean(
     fixed = ds.with_frame(frame)
     post, findings = _decide_audit(fixed, kinds, policy, opts, other, report, seed, progress)
 
-    book = _Book()
-    suspects = {
-        r: f for f in findings if isinstance(f.fix, Relabel) and f.row_ids for r in f.row_ids
-    }
-    settled: set = set()
-    for f in findings:  # conflicts first: they may settle label suspects
-        if isinstance(f.fix, ResolveConflict) and f.row_ids:
-            p = _policy_of(f, policy)
-            settled |= _resolve_conflict(f, p, suspects, policy, opts, book)
-    for f in findings:
-        p = _policy_of(f, policy)
-        if not f.row_ids or p is None or isinstance(f.fix, ResolveConflict):
-            continue
-        if isinstance(f.fix, Relabel):
-            for r in f.row_ids:
-                if r not in settled:
-                    _relabel(f, r, p, opts, book)
-        elif isinstance(f.fix, Dedupe):
-            continue  # after every quarantine, so that a group keeps a row that stays
-        elif p == "quarantine":
-            book.quarantine(f.row_ids, _reason(f))
-    for f in findings:
-        p = _policy_of(f, policy)
-        if isinstance(f.fix, Dedupe) and f.row_ids and p in ("first", "longest"):
-            members = [r for r in f.row_ids if r not in book.reasons]
-            if len(members) >= 2:
-                keep = _keeper(members, text, p)
-                book.quarantine(
-                    [r for r in members if r != keep], f"{_name(f)} duplicate of row {keep}"
-                )
+    book = decide(findings, policy, opts, text)
 
     for r, label in book.relabels.items():
         if r in book.reasons:
@@ -253,26 +224,9 @@ def _repair(ds, kinds, policy, opts, other, seed, progress):
     surrogates = bool(rows_for.get("repair_surrogates")) and bool(ds.io.surrogates)
     if surrogates:
         changes.append(_surrogate_repairs(ds))
-    touched: set = set()  # a row one step changed goes through the later steps too
     strings = set(ds.ids[_is_string(ds.frame[ds.roles.text]).to_numpy()])
-    for step, fn in REPAIRS.items():
-        if step not in steps:
-            continue
-        wanted = (rows_for.get(step, set()) | touched) & strings
-        target = [r for r in text.index if r in wanted]
-        if not target:
-            continue
-        before = text.loc[target]
-        after = fn(before)
-        diff = (after != before).to_numpy()
-        if diff.any():
-            ids = before.index[diff]
-            changes.append(
-                _change(ids, ds.roles.text, before[diff].to_numpy(), after[diff].to_numpy(), step)
-            )
-            text = text.copy()
-            text.loc[ids] = after[diff].to_numpy()
-            touched.update(ids)
+    text, logged = apply_repairs(text, steps, rows_for, strings)
+    changes += [c.assign(field=ds.roles.text) for c in logged]
     return text, changes, surrogates
 
 
@@ -309,6 +263,114 @@ def _decide_audit(fixed, kinds, policy, opts, other, report, seed, progress):
     if report is not None:
         findings += [f for f in report.findings if f.check.split(".", 1)[0] in reused]
     return post, findings
+
+
+def decide(findings: list[Finding], policy: dict, opts: CleanOptions, text=None) -> _Book:
+    """Phase 2's decisions, row by row: quarantines (with reasons) and relabels.
+
+    Both engines call it on the findings of the repaired rows. In order: duplicate
+    conflicts (they may settle label suspects), label suggestions and quarantines, then
+    duplicate groups (each keeps a row that stays).
+
+    Parameters
+    ----------
+    findings : list of Finding
+    policy : dict
+        Finding kind -> policy (`policies.policy_for`).
+    opts : CleanOptions
+    text : pandas.Series, optional
+        Repaired text by row id; needed only for `--dedupe longest`.
+
+    Returns
+    -------
+    _Book
+        `reasons` (row id -> quarantine reasons) and `relabels` (row id -> label).
+    """
+    book = _Book()
+    suspects = {
+        r: f for f in findings if isinstance(f.fix, Relabel) and f.row_ids for r in f.row_ids
+    }
+    settled: set = set()
+    for f in findings:  # conflicts first: they may settle label suspects
+        if isinstance(f.fix, ResolveConflict) and f.row_ids:
+            p = _policy_of(f, policy)
+            settled |= _resolve_conflict(f, p, suspects, policy, opts, book)
+    for f in findings:
+        p = _policy_of(f, policy)
+        if not f.row_ids or p is None or isinstance(f.fix, ResolveConflict):
+            continue
+        if isinstance(f.fix, Relabel):
+            for r in f.row_ids:
+                if r not in settled:
+                    _relabel(f, r, p, opts, book)
+        elif isinstance(f.fix, Dedupe):
+            continue  # after every quarantine, so that a group keeps a row that stays
+        elif p == "quarantine":
+            book.quarantine(f.row_ids, _reason(f))
+    for f in findings:
+        p = _policy_of(f, policy)
+        if isinstance(f.fix, Dedupe) and f.row_ids and p in ("first", "longest"):
+            members = [r for r in f.row_ids if r not in book.reasons]
+            if len(members) >= 2:
+                keep = _keeper(members, text, p)
+                book.quarantine(
+                    [r for r in members if r != keep], f"{_name(f)} duplicate of row {keep}"
+                )
+    return book
+
+
+def apply_repairs(
+    text: pd.Series, steps: set, rows_for: dict | None, strings: set | None = None
+) -> tuple[pd.Series, list[pd.DataFrame]]:
+    """Run the repair steps (in `REPAIRS` order) and log every edit.
+
+    Parameters
+    ----------
+    text : pandas.Series
+        Text by row id.
+    steps : set of str
+        The steps whose policy is `apply`.
+    rows_for : dict or None
+        Step -> rows its findings flagged; a row one step changed also goes through the
+        later ones. None: every row goes through every step, which edits exactly the
+        same rows, because a hygiene finding flags a row for a step exactly when the
+        step would change it (tests/test_repairs.py) - the Dask engine's way, which needs
+        no findings first.
+    strings : set, optional
+        Row ids whose value is a string (others are never edited); default all.
+
+    Returns
+    -------
+    text : pandas.Series
+    changes : list of pandas.DataFrame
+        Change-log frames (`CHANGE_COLUMNS`).
+    """
+    changes: list[pd.DataFrame] = []
+    touched: set = set()
+    for step, fn in REPAIRS.items():
+        if step not in steps:
+            continue
+        if rows_for is None:
+            target = list(
+                text.index if strings is None else [r for r in text.index if r in strings]
+            )
+        else:
+            wanted = rows_for.get(step, set()) | touched
+            if strings is not None:
+                wanted &= strings
+            target = [r for r in text.index if r in wanted]
+        if not target:
+            continue
+        before = text.loc[target]
+        after = fn(before)
+        diff = (after != before).to_numpy()
+        if diff.any():
+            ids = before.index[diff]
+            changes.append(_change(ids, "", before[diff].to_numpy(), after[diff].to_numpy(), step))
+            text = text.copy()
+            text.loc[ids] = after[diff].to_numpy()
+            touched.update(ids)
+    return text, changes
 
 
 def _is_string(values: pd.Series) -> pd.Series:

@@ -128,28 +128,13 @@ def identify_languages(
     n = len(u.values)
     is_present = np.zeros(n, dtype=bool)
     is_present[u.codes[present]] = True
-    rng = np.random.default_rng(seed)
 
     def judgeable(which: np.ndarray) -> np.ndarray:
-        """Which of the distinct texts `which` hold enough evidence to be judged."""
-        if which.size == 0:
-            return np.zeros(0, dtype=bool)
-        sub = u.arrow.take(which)
-        # letters by deleting what is not one (runs): faster than matching each letter
-        letters = pc.utf8_length(pc.replace_substring_regex(sub, r"[^\pL\pM]+", ""))
-        letters = letters.to_numpy(zero_copy_only=False)  # marks count: Devanagari vowels
-        cjk = pc.count_substring_regex(sub, CJK_CHARS_RE).to_numpy(zero_copy_only=False)
-        words = pc.count_substring_regex(sub, r"[\pL\pM]+").to_numpy(zero_copy_only=False)
-        units = word_units(sub)  # words of every script
-        return ((np.minimum(words, units) >= min_words) & (letters >= min_letters)) | (
-            cjk >= 2 * min_words
-        )
+        return _judgeable(u, which, min_words, min_letters)
 
     # the vote: a random sample of the present texts, the judgeable ones among them
     present_ids = np.flatnonzero(is_present)
-    draw = np.sort(rng.permutation(present_ids)[:6000])
-    pool = draw[judgeable(draw)][:2000]
-    votes = Counter(ident.classify(u.values[i])[0] for i in pool)
+    votes = Counter() if expected else language_votes(u, present, seed, min_words, min_letters)
     main = expected or (votes.most_common(1)[0][0] if votes else None)
     stats = {"main": main, "sample_votes": dict(votes.most_common(10)), "identified_texts": 0}
     none = pd.Series([], dtype=object)
@@ -189,3 +174,41 @@ def identify_languages(
             keep_i.append(i)
             keep_lang.append(top)
     return LanguageVerdicts(main, pd.Series(keep_lang, index=keep_i, dtype=object), stats)
+
+
+def _judgeable(u, which: np.ndarray, min_words: int, min_letters: int) -> np.ndarray:
+    """Which of the distinct texts `which` hold enough evidence to be judged."""
+    if which.size == 0:
+        return np.zeros(0, dtype=bool)
+    sub = u.arrow.take(which)
+    # letters by deleting what is not one (runs): faster than matching each letter
+    letters = pc.utf8_length(pc.replace_substring_regex(sub, r"[^\pL\pM]+", ""))
+    letters = letters.to_numpy(zero_copy_only=False)  # marks count: Devanagari vowels
+    cjk = pc.count_substring_regex(sub, CJK_CHARS_RE).to_numpy(zero_copy_only=False)
+    words = pc.count_substring_regex(sub, r"[\pL\pM]+").to_numpy(zero_copy_only=False)
+    units = word_units(sub)  # words of every script
+    return ((np.minimum(words, units) >= min_words) & (letters >= min_letters)) | (
+        cjk >= 2 * min_words
+    )
+
+
+def language_votes(
+    u,
+    present: np.ndarray,
+    seed: int = 0,
+    min_words: int = LANGUAGE_DEFAULTS["min_words"],
+    min_letters: int = LANGUAGE_DEFAULTS["min_letters"],
+) -> Counter:
+    """The identifier's votes on a seeded sample of at most 2,000 judgeable present texts.
+
+    The main language is the most common vote; a distributed run adds the votes of its
+    partitions (each a sample of its own rows) and takes the most common of the sum.
+    """
+    ident = language_identifier()
+    is_present = np.zeros(len(u.values), dtype=bool)
+    is_present[u.codes[present]] = True
+    present_ids = np.flatnonzero(is_present)
+    rng = np.random.default_rng(seed)
+    draw = np.sort(rng.permutation(present_ids)[:6000])
+    pool = draw[_judgeable(u, draw, min_words, min_letters)][:2000]
+    return Counter(ident.classify(u.values[i])[0] for i in pool)
