@@ -7,16 +7,21 @@ list whose items carry `check`, `severity`, `row_ids`, `message` and `evidence`.
 
 from __future__ import annotations
 
+import html
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dataqa.dataset import atomic_write_text, read_json_file
 from dataqa.fixes import FIX_ACTIONS, SEVERITIES, Fix, fix_from_dict  # noqa: F401
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = "1.1"
 """1.1: fixes are typed (`dataqa.fixes`); actions fix_text and mask_pii became repair_text."""
@@ -109,6 +114,107 @@ class Report:
         worst = self.worst()
         return 1 if worst is not None and severity_rank(worst) >= severity_rank(fail_on) else 0
 
+    def verdict(self) -> dict:
+        """Ready to fine-tune? See `verdict` (the HTML report's answer, as data)."""
+        return verdict(self.findings)
+
+    def to_frame(self, *, dataset_level: bool = True) -> pd.DataFrame:
+        """The findings as a table: one row per (finding, row) pair.
+
+        Like cleanlab's `Datalab.get_issues()`, for filtering, joining and sorting in
+        pandas: `df[df.severity == "error"].row_id.unique()` are the rows an error
+        names; `df.merge(data, left_on="row_id", right_index=True)` puts their text
+        beside them.
+
+        Parameters
+        ----------
+        dataset_level : bool, default True
+            Keep findings about the whole dataset (no rows, e.g. a thin class) as one
+            row each with a missing `row_id`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns `row_id`, `check` (the finding kind, e.g. "duplicates.exact"),
+            `family` ("duplicates"), `severity` (ordered categorical info < warning <
+            error), `message`, `fix` (the fix's action, e.g. "relabel"; None when the
+            finding carries none), `fix_args` (the rest of the fix as a dict: the
+            suggested label, the row to keep, the repair step; shared by the rows of one
+            finding, so read it, do not edit it) and `finding` (the position of the
+            finding in `report.findings`, for its evidence). Rows come in the order of
+            the findings, and within a finding in its order.
+        """
+        import numpy as np
+        import pandas as pd
+
+        picked = [(i, f) for i, f in enumerate(self.findings) if f.row_ids or dataset_level]
+        sizes = np.array([max(len(f.row_ids), 1) for _, f in picked], dtype=np.int64)
+        fixes = [f.fix.to_dict() if f.fix is not None else None for _, f in picked]
+
+        def spread(values: list) -> np.ndarray:
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            return np.repeat(arr, sizes)
+
+        row_ids: list = []
+        for _, f in picked:
+            row_ids.extend(f.row_ids if f.row_ids else [None])
+        checks = [f.check for _, f in picked]
+        return pd.DataFrame(
+            {
+                "row_id": pd.Series(row_ids, dtype=object),
+                "check": pd.Categorical(spread(checks)),
+                "family": pd.Categorical(spread([c.split(".", 1)[0] for c in checks])),
+                "severity": pd.Categorical(
+                    spread([f.severity for _, f in picked]), categories=SEVERITIES, ordered=True
+                ),
+                "message": spread([f.message for _, f in picked]),
+                "fix": spread([d["action"] if d else None for d in fixes]),
+                "fix_args": spread(
+                    [{k: v for k, v in d.items() if k != "action"} if d else {} for d in fixes]
+                ),
+                "finding": np.repeat(np.array([i for i, _ in picked], dtype=np.int64), sizes),
+            }
+        )
+
+    def _repr_html_(self) -> str:
+        """The verdict and the top findings, for Jupyter (every text escaped)."""
+        v = self.verdict()
+        counts = self.counts()
+        rows = "".join(
+            "<tr><td>{}</td><td><code>{}</code></td><td style='text-align:right'>{:,}</td>"
+            "<td style='text-align:right'>{:,}</td><td>{}</td><td>{}</td></tr>".format(
+                html.escape(g["severity"]),
+                html.escape(g["check"]),
+                g["findings"],
+                g["rows"],
+                html.escape(_clip(g["message"], 160)),
+                html.escape(g["fix"] or "–"),
+            )
+            for g in v["items"][:REPR_ITEMS]
+        )
+        more = len(v["items"]) - REPR_ITEMS
+        table = (
+            "<table><thead><tr><th>severity</th><th>check</th><th>findings</th><th>rows</th>"
+            f"<th>first message</th><th>fix</th></tr></thead><tbody>{rows}</tbody></table>"
+            if rows
+            else ""
+        )
+        where = self.meta.get("input") if isinstance(self.meta.get("input"), dict) else {}
+        source = where.get("path") if where else None
+        return (
+            "<div class='dataqa-report'>"
+            f"<p><b>dataqa report</b>{' of ' + html.escape(str(source)) if source else ''}: "
+            f"{counts['rows_flagged']:,} rows flagged by {len(self.findings):,} findings</p>"
+            f"<p><b>Ready to fine-tune? {html.escape(v['answer'])}.</b> "
+            f"{html.escape(v['headline'])}</p>"
+            + table
+            + (f"<p>… and {more:,} more kinds of finding.</p>" if more > 0 else "")
+            + _finetune_html(self.stats.get("finetune"))
+            + "<p><code>report.to_frame()</code>: every finding-row pair as a DataFrame.</p>"
+            "</div>"
+        )
+
     def by_check(self, prefix: str) -> list[Finding]:
         return [f for f in self.findings if f.check == prefix or f.check.startswith(prefix + ".")]
 
@@ -157,6 +263,115 @@ class Report:
                 hint="each finding needs check, severity (info|warning|error), message and a row_ids list",
             )
         return cls.from_dict(data)
+
+
+REPR_ITEMS = 10
+"""Kinds of finding a notebook shows (the HTML report shows more)."""
+
+
+def verdict(findings: Iterable[Finding | dict]) -> dict:
+    """Ready to fine-tune? No while any error finding remains.
+
+    Parameters
+    ----------
+    findings : iterable of Finding or of finding dicts (the JSON shape)
+        A dict with an unknown severity counts as info (hand-edited reports).
+
+    Returns
+    -------
+    dict
+        `answer` ("No", "Yes, after review", "Yes"), `status` ("blocked", "review",
+        "ready"), `headline` (one sentence), `errors`, `warnings`, `infos` (counts of
+        findings) and `items`: one entry per (severity, check) of the errors and
+        warnings (`severity`, `check`, `findings`, `rows`, the first `message`, its
+        `fix` action or ""), errors first, then by rows named.
+    """
+    groups: dict[tuple[str, str], dict] = {}
+    n_by_sev = dict.fromkeys(SEVERITIES, 0)
+    for f in findings:
+        sev, check, rows, message, fix = _parts(f)
+        n_by_sev[sev] += 1
+        if sev == "info":
+            continue
+        g = groups.get((sev, check))
+        if g is None:
+            action = fix.get("action") if isinstance(fix, dict) else getattr(fix, "action", None)
+            g = groups[(sev, check)] = {
+                "severity": sev,
+                "check": check,
+                "findings": 0,
+                "rows": 0,
+                "message": _clip(message, 300),
+                "fix": str(action) if action not in (None, "none") else "",
+            }
+        g["findings"] += 1
+        g["rows"] += len(rows)
+    items = sorted(
+        groups.values(),
+        key=lambda g: (-SEVERITIES.index(g["severity"]), -g["rows"], -g["findings"], g["check"]),
+    )
+    n_err, n_warn, n_info = n_by_sev["error"], n_by_sev["warning"], n_by_sev["info"]
+    if n_err:
+        answer, status = "No", "blocked"
+        headline = (
+            f"Not yet: {n_err:,} blocking problem{'s' if n_err != 1 else ''} (errors) "
+            f"in {sum(1 for g in items if g['severity'] == 'error')} checks"
+            + (f", and {n_warn:,} warnings to review" if n_warn else "")
+            + "."
+        )
+    elif n_warn:
+        answer, status = "Yes, after review", "review"
+        headline = f"No errors; review {n_warn:,} warning{'s' if n_warn != 1 else ''} first."
+    else:
+        answer, status = "Yes", "ready"
+        headline = "No errors or warnings" + (f" ({n_info:,} notes)." if n_info else ".")
+    return {
+        "answer": answer,
+        "status": status,
+        "headline": headline,
+        "items": items,
+        "errors": n_err,
+        "warnings": n_warn,
+        "infos": n_info,
+    }
+
+
+def _parts(f: Finding | dict) -> tuple[str, str, list, Any, Any]:
+    """(severity, check, row ids, message, fix) of a Finding or a finding dict."""
+    if isinstance(f, dict):
+        sev, check, rows = f.get("severity"), f.get("check", ""), f.get("row_ids")
+        message, fix = f.get("message", ""), f.get("fix")
+    else:
+        sev, check, rows, message, fix = f.severity, f.check, f.row_ids, f.message, f.fix
+    sev = sev if sev in SEVERITIES else "info"
+    return str(sev), str(check), rows if isinstance(rows, list) else [], message, fix
+
+
+def _finetune_html(stats: Any) -> str:
+    """Test scores per fine-tuning run, when the report comes from `dataqa.finetune`."""
+    runs = stats.get("runs") if isinstance(stats, dict) else None
+    if not isinstance(runs, dict) or not runs:
+        return ""
+    cells = []
+    for name, run in runs.items():
+        test = run.get("test") if isinstance(run, dict) else None
+        if not isinstance(test, dict):
+            continue
+        scores = ", ".join(
+            f"{key.replace('_', ' ')} {test[key]:.3f}"
+            for key in ("accuracy", "macro_f1")
+            if isinstance(test.get(key), int | float)
+        )
+        cells.append(f"<li><b>{html.escape(str(name))}</b>: {html.escape(scores)}</li>")
+    return f"<p>Fine-tuned, scored on one test set:</p><ul>{''.join(cells)}</ul>" if cells else ""
+
+
+def _clip(text: Any, limit: int) -> str:
+    """Text cut at `limit` characters, saying how much was cut; None/NaN -> ""."""
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    s = str(text)
+    return s if len(s) <= limit else s[:limit] + f"… (+{len(s) - limit:,} characters)"
 
 
 def _finding_ok(f) -> bool:

@@ -270,11 +270,37 @@ class AugmentResult:
     def __getitem__(self, i: int):
         return (self.augmented, self.stats)[i]
 
-    def _repr_html_(self) -> str:  # notebooks
+    def _repr_html_(self) -> str:
+        """A summary for Jupyter: rows in and out, and per method what was kept and why
+        candidates were rejected."""
+        import html
+
         s = self.stats
+        rows = "".join(
+            "<tr><td>{}</td><td style='text-align:right'>{:,}</td>"
+            "<td style='text-align:right'>{:,}</td><td>{}</td></tr>".format(
+                html.escape(str(m)),
+                c.get("generated", 0),
+                c.get("kept", 0),
+                html.escape(
+                    ", ".join(
+                        f"{r} {n:,}"
+                        for r, n in sorted(c.get("rejected", {}).items(), key=lambda kv: -kv[1])
+                    )
+                ),
+            )
+            for m, c in s.get("by_method", {}).items()
+        )
         return (
-            f"<p><b>dataqa augment</b>: {s['rows_in']:,} rows in &rarr; {s['rows_out']:,} rows "
-            f"({s['rows_added']:,} added)</p>"
+            f"<div class='dataqa-augment'><p><b>dataqa augment</b>: {s['rows_in']:,} rows in "
+            f"&rarr; {s['rows_out']:,} rows ({s['rows_added']:,} added)</p>"
+            + (
+                "<table><thead><tr><th>method</th><th>generated</th><th>kept</th>"
+                f"<th>rejected</th></tr></thead><tbody>{rows}</tbody></table>"
+                if rows
+                else ""
+            )
+            + "</div>"
         )
 
 

@@ -52,6 +52,20 @@ def role_options(fn):
     return fn
 
 
+def output_format_option(fn):
+    """--output-format: `hf` writes one `datasets.DatasetDict` folder at OUT."""
+    return click.option(
+        "--output-format",
+        "out_format",
+        type=click.Choice(["auto", "hf"]),
+        default="auto",
+        show_default=True,
+        help="auto: OUT's extension (a path without one: the input's format); hf: one "
+        "datasets DatasetDict folder at OUT (save_to_disk, ready for push_to_hub) whose "
+        "splits share one set of features.",
+    )(fn)
+
+
 def load_input(path: str, kw: dict):
     from dataqa.dataset import load
 

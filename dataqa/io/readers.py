@@ -28,6 +28,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -49,7 +50,7 @@ BOMS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
-OPENERS = {None: open, "gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+OPENERS: dict[str | None, Any] = {None: open, "gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
 """How to open a file by its compression (zstd and zip are handled apart)."""
 csv.field_size_limit(sys.maxsize)  # a 10 MB review is data, not an attack
 
@@ -269,7 +270,7 @@ class _Opener:
         self.compression = compression
 
     @contextlib.contextmanager
-    def binary(self) -> Iterator[io.BufferedIOBase]:
+    def binary(self) -> Iterator[Any]:
         c, p = self.compression, self.path
         if c == "zstd":
             try:
@@ -311,7 +312,7 @@ class _Opener:
             return fh.read(n)
 
     @contextlib.contextmanager
-    def text(self, encoding: str) -> Iterator[io.TextIOBase]:
+    def text(self, encoding: str) -> Iterator[io.TextIOWrapper]:
         with self.binary() as fh:
             yield io.TextIOWrapper(fh, encoding=encoding, newline="")
 
