@@ -7,7 +7,6 @@ list whose items carry `check`, `severity`, `row_ids`, `message` and `evidence`.
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -184,12 +183,12 @@ class Report:
         rows = "".join(
             "<tr><td>{}</td><td><code>{}</code></td><td style='text-align:right'>{:,}</td>"
             "<td style='text-align:right'>{:,}</td><td>{}</td><td>{}</td></tr>".format(
-                html.escape(g["severity"]),
-                html.escape(g["check"]),
+                _esc(g["severity"]),
+                _esc(g["check"]),
                 g["findings"],
                 g["rows"],
-                html.escape(_clip(g["message"], 160)),
-                html.escape(g["fix"] or "–"),
+                _esc(_clip(g["message"], 160)),
+                _esc(g["fix"] or "–"),
             )
             for g in v["items"][:REPR_ITEMS]
         )
@@ -204,10 +203,10 @@ class Report:
         source = where.get("path") if where else None
         return (
             "<div class='dataqa-report'>"
-            f"<p><b>dataqa report</b>{' of ' + html.escape(str(source)) if source else ''}: "
+            f"<p><b>dataqa report</b>{' of ' + _esc(str(source)) if source else ''}: "
             f"{counts['rows_flagged']:,} rows flagged by {len(self.findings):,} findings</p>"
-            f"<p><b>Ready to fine-tune? {html.escape(v['answer'])}.</b> "
-            f"{html.escape(v['headline'])}</p>"
+            f"<p><b>Ready to fine-tune? {_esc(v['answer'])}.</b> "
+            f"{_esc(v['headline'])}</p>"
             + table
             + (f"<p>… and {more:,} more kinds of finding.</p>" if more > 0 else "")
             + _finetune_html(self.stats.get("finetune"))
@@ -347,6 +346,12 @@ def _parts(f: Finding | dict) -> tuple[str, str, list, Any, Any]:
     return str(sev), str(check), rows if isinstance(rows, list) else [], message, fix
 
 
+def _esc(value: Any) -> str:
+    from dataqa.text.visible import escape_visible
+
+    return escape_visible(value)
+
+
 def _finetune_html(stats: Any) -> str:
     """Test scores per fine-tuning run, when the report comes from `dataqa.finetune`."""
     runs = stats.get("runs") if isinstance(stats, dict) else None
@@ -362,7 +367,7 @@ def _finetune_html(stats: Any) -> str:
             for key in ("accuracy", "macro_f1")
             if isinstance(test.get(key), int | float)
         )
-        cells.append(f"<li><b>{html.escape(str(name))}</b>: {html.escape(scores)}</li>")
+        cells.append(f"<li><b>{_esc(str(name))}</b>: {_esc(scores)}</li>")
     return f"<p>Fine-tuned, scored on one test set:</p><ul>{''.join(cells)}</ul>" if cells else ""
 
 

@@ -30,7 +30,7 @@ from dataqa.report.csv_export import csv_path_for, neutralise, write_flagged_csv
 from dataqa.report.html import render_html, write_html
 from dataqa.report.page import environment, json_script, show_text
 from dataqa.report.view import MAX_FINDINGS_PER_FAMILY
-from dataqa.report.visible import is_hidden_char
+from dataqa.text.visible import is_hidden_char
 
 CANARY = "window.__pwned=1;document.title='PWNED'"
 HOSTILE_TEXTS = [

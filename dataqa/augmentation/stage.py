@@ -273,16 +273,16 @@ class AugmentResult:
     def _repr_html_(self) -> str:
         """A summary for Jupyter: rows in and out, and per method what was kept and why
         candidates were rejected."""
-        import html
+        from dataqa.text.visible import escape_visible as esc
 
         s = self.stats
         rows = "".join(
             "<tr><td>{}</td><td style='text-align:right'>{:,}</td>"
             "<td style='text-align:right'>{:,}</td><td>{}</td></tr>".format(
-                html.escape(str(m)),
+                esc(str(m)),
                 c.get("generated", 0),
                 c.get("kept", 0),
-                html.escape(
+                esc(
                     ", ".join(
                         f"{r} {n:,}"
                         for r, n in sorted(c.get("rejected", {}).items(), key=lambda kv: -kv[1])

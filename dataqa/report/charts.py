@@ -19,7 +19,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from dataqa.report.visible import make_visible
+from dataqa.text.visible import make_visible
 
 CHART_TYPES = ("bar", "histogram", "heatmap", "line", "scatter")
 MAX_BARS = 50

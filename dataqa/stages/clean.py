@@ -88,14 +88,14 @@ class CleanResult:
 
     def _repr_html_(self) -> str:
         """A summary for Jupyter: rows in, kept, quarantined (by reason), edited (by step)."""
-        import html
+        from dataqa.text.visible import escape_visible as esc
 
         s = self.summary
         reasons = sorted(s.get("quarantine_reasons", {}).items(), key=lambda kv: -kv[1])
         steps = sorted(s.get("changes_by_step", {}).items(), key=lambda kv: -kv[1])
         rows = "".join(
             f"<tr><td>{what}</td><td style='text-align:right'>{n:,}</td>"
-            f"<td>{html.escape(str(why))}</td></tr>"
+            f"<td>{esc(str(why))}</td></tr>"
             for what, items in (("quarantined", reasons[:10]), ("edited", steps[:10]))
             for why, n in items
         )
