@@ -22,8 +22,10 @@ from dataqa.fixes import FIX_ACTIONS, SEVERITIES, Fix, fix_from_dict  # noqa: F4
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = "1.1"
-"""1.1: fixes are typed (`dataqa.fixes`); actions fix_text and mask_pii became repair_text."""
+SCHEMA_VERSION = "1.2"
+"""1.1: fixes are typed (`dataqa.fixes`); actions fix_text and mask_pii became repair_text.
+1.2: every chart a family shows is in `stats.<family>.charts`, each with its Vega-Lite
+spec under `vega_lite`."""
 
 
 def severity_rank(severity: str) -> int:
@@ -218,11 +220,15 @@ class Report:
         return [f for f in self.findings if f.check == prefix or f.check.startswith(prefix + ".")]
 
     def to_dict(self) -> dict:
+        """The JSON shape (`dataqa/schema/report.schema.json`); each chart in the stats
+        carries its Vega-Lite spec (`dataqa.charts.with_vega_lite`)."""
+        from dataqa.charts import with_vega_lite
+
         return {
             "schema_version": SCHEMA_VERSION,
             "meta": to_jsonable(self.meta),
             "counts": self.counts(),
-            "stats": to_jsonable(self.stats),
+            "stats": with_vega_lite(to_jsonable(self.stats)),
             "findings": [f.to_dict() for f in self.findings],
         }
 

@@ -12,8 +12,9 @@ import numbers
 import shlex
 from typing import Any
 
+from dataqa.charts import derived_charts
 from dataqa.findings import verdict as findings_verdict
-from dataqa.report.charts import derived_charts, fmt, safe_id
+from dataqa.report.charts import fmt, safe_id
 
 SEVERITIES = ("info", "warning", "error")
 SEVERITY_ICON = {"error": "✖", "warning": "▲", "info": "ℹ"}
