@@ -19,11 +19,11 @@ from dataqa.cli.common import (
     setup_logging,
     write_report_files,
 )
-from dataqa.errors import DataQAError  # noqa: F401
+from dataqa.errors import DataQAError
 
 
 @click.command("audit", epilog=EPILOG_EXIT)
-@click.argument("path")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True)
 @role_options
 @click.option(
     "--against", metavar="PATH", help="Another split (e.g. test.csv) to check for leakage."
@@ -65,22 +65,11 @@ from dataqa.errors import DataQAError  # noqa: F401
 )
 @quiet_option
 @force_option
-def audit_command(
-    path,
-    against,
-    reference,
-    rules_file,
-    checks,
-    settings,
-    json_out,
-    html_out,
-    fail_on,
-    seed,
-    quiet,
-    force,
-    **kw,
-):
+def audit_command(paths, json_out, html_out, fail_on, quiet, **opts):
     """Find data problems in PATH and report them.
+
+    Several PATHs are audited one after the other (as a pre-commit hook passes the files
+    it matched); the exit code is the worst of them, and --json/--html then need one PATH.
 
     \b
     Examples:
@@ -90,11 +79,43 @@ def audit_command(
       dataqa audit train.csv -s hygiene.min_words=3 -s duplicates.threshold=0.9
       dataqa audit train.csv --reference in_domain.csv --checks relevance
       dataqa audit train.csv --rules rules/strict.yaml --fail-on error
+      dataqa audit data/*.csv --fail-on warning -q     # several files: the worst exit code
     """
+    setup_logging(quiet)
+    if len(paths) > 1 and (json_out or html_out):
+        raise DataQAError(
+            f"--json and --html write one report, but {len(paths)} files were given",
+            hint="audit one file at a time to write its report, or drop --json/--html",
+        )
+    codes = []
+    for path in paths:
+        if len(paths) > 1 and not quiet:
+            click.echo(f"== {path}")
+        codes.append(_audit_one(path, json_out, html_out, fail_on, quiet, **opts))
+        if len(paths) > 1 and quiet and codes[-1]:
+            click.echo(f"{path}: findings at or above {fail_on}", err=True)
+    sys.exit(max(codes))
+
+
+def _audit_one(
+    path,
+    json_out,
+    html_out,
+    fail_on,
+    quiet,
+    *,
+    against,
+    reference,
+    rules_file,
+    checks,
+    settings,
+    seed,
+    force,
+    **kw,
+) -> int:
+    """Audit one file, write its reports, print its summary; its exit code."""
     from dataqa.io import refuse_overwriting_inputs
     from dataqa.stages.audit import audit as run_audit
-
-    setup_logging(quiet)
 
     refuse_overwriting_inputs(
         [path, against, reference, rules_file],
@@ -131,4 +152,4 @@ def audit_command(
     write_report_files(report, json_out, html_out, ds=ds, quiet=quiet)
     if not quiet and json_out != "-":
         print_summary(report)
-    sys.exit(report.exit_code(fail_on))
+    return report.exit_code(fail_on)
