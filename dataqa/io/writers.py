@@ -340,7 +340,7 @@ def _hf_dataset(out: pd.DataFrame, source: Source | None):
 def _class_ids(values: pd.Series, feat, column: str) -> list:
     """Label names -> `ClassLabel` ids; a name the feature lacks is the user's to fix."""
     names = set(feat.names)
-    out = []
+    out: list[int | None] = []
     for v in values:
         if v is None or v != v:
             out.append(None)
