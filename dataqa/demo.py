@@ -336,7 +336,7 @@ def run_demo(out_dir: Path, rows: int = 2000, seed: int = 7, finetune: bool = Tr
         )
     out = {"report": report, "clean": result, "truth": truth}
     if finetune:  # the whole loop: `dataqa run` on the demo data, tiny model, CPU
-        from dataqa.train.pipeline import demo_loop
+        from dataqa.pipeline import demo_loop
 
         out["loop"] = demo_loop(out_dir, train_path, test_path, seed=seed)
     return out

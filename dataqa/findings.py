@@ -85,6 +85,10 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
+    """Per-row tables by name (pandas DataFrames indexed by row id), e.g. `tables["labels"]`:
+    the labels check's score for every row. `save` writes each one beside the JSON as
+    `<stem>.<name>.parquet`; `load` reads them back."""
 
     def counts(self) -> dict:
         by_sev = Counter(f.severity for f in self.findings)
@@ -207,11 +211,14 @@ class Report:
             "<div class='dataqa-report'>"
             f"<p><b>dataqa report</b>{' of ' + _esc(str(source)) if source else ''}: "
             f"{counts['rows_flagged']:,} rows flagged by {len(self.findings):,} findings</p>"
-            f"<p><b>Ready to fine-tune? {_esc(v['answer'])}.</b> "
-            f"{_esc(v['headline'])}</p>"
+            + _finetune_html(self.stats.get("finetune"))  # first, as on the HTML page
+            + (
+                ""  # a fine-tune's findings are about its runs, not data readiness
+                if self.meta.get("command") == "finetune"
+                else f"<p><b>Ready to fine-tune? {_esc(v['answer'])}.</b> {_esc(v['headline'])}</p>"
+            )
             + table
             + (f"<p>… and {more:,} more kinds of finding.</p>" if more > 0 else "")
-            + _finetune_html(self.stats.get("finetune"))
             + "<p><code>report.to_frame()</code>: every finding-row pair as a DataFrame.</p>"
             "</div>"
         )
@@ -239,6 +246,19 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def save(self, path: str | Path) -> Path:
+        """Write the JSON report to `path` and each per-row table beside it as Parquet
+        (`reports/train.json` -> `reports/train.labels.parquet`); the JSON's
+        `meta.sidecars` names them."""
+        from dataqa.dataset import write_table
+
+        path = Path(path)
+        sidecars = {}
+        for name, frame in self.tables.items():
+            side = sidecar_path(path, name)
+            write_table(frame, side, index=True)
+            sidecars[name] = side.name
+        if sidecars:
+            self.meta["sidecars"] = sidecars
         return atomic_write_text(path, self.to_json())
 
     @classmethod
@@ -267,7 +287,27 @@ class Report:
                 path=str(path),
                 hint="each finding needs check, severity (info|warning|error), message and a row_ids list",
             )
-        return cls.from_dict(data)
+        report = cls.from_dict(data)
+        sidecars = (data.get("meta") or {}).get("sidecars") or {}
+        for name, file in sidecars.items() if isinstance(sidecars, dict) else []:
+            side = Path(path).parent / Path(str(file)).name  # only beside the report
+            if side.is_file():
+                import pandas as pd
+
+                from dataqa.dataset import ROW_ID
+
+                frame = pd.read_parquet(side)
+                report.tables[str(name)] = (
+                    frame.set_index(ROW_ID) if ROW_ID in frame.columns else frame
+                )
+        return report
+
+
+def sidecar_path(report_path: str | Path, name: str) -> Path:
+    """Where `Report.save` puts the table `name`: `train.json` -> `train.<name>.parquet`."""
+    p = Path(report_path)
+    stem = p.name[: -len(p.suffix)] if p.suffix.lower() == ".json" else p.name
+    return p.with_name(f"{stem}.{name}.parquet")
 
 
 REPR_ITEMS = 10
@@ -280,7 +320,9 @@ def verdict(findings: Iterable[Finding | dict]) -> dict:
     Parameters
     ----------
     findings : iterable of Finding or of finding dicts (the JSON shape)
-        A dict with an unknown severity counts as info (hand-edited reports).
+        A dict with an unknown severity counts as info (hand-edited reports). A dict
+        may stand for several findings of one kind: `count` findings naming `rows` rows
+        (the grouped entries of a run's curated-set audit).
 
     Returns
     -------
@@ -294,8 +336,8 @@ def verdict(findings: Iterable[Finding | dict]) -> dict:
     groups: dict[tuple[str, str], dict] = {}
     n_by_sev = dict.fromkeys(SEVERITIES, 0)
     for f in findings:
-        sev, check, rows, message, fix = _parts(f)
-        n_by_sev[sev] += 1
+        sev, check, count, rows, message, fix = _parts(f)
+        n_by_sev[sev] += count
         if sev == "info":
             continue
         g = groups.get((sev, check))
@@ -309,8 +351,8 @@ def verdict(findings: Iterable[Finding | dict]) -> dict:
                 "message": _clip(message, 300),
                 "fix": str(action) if action not in (None, "none") else "",
             }
-        g["findings"] += 1
-        g["rows"] += len(rows)
+        g["findings"] += count
+        g["rows"] += rows
     items = sorted(
         groups.values(),
         key=lambda g: (-SEVERITIES.index(g["severity"]), -g["rows"], -g["findings"], g["check"]),
@@ -341,15 +383,19 @@ def verdict(findings: Iterable[Finding | dict]) -> dict:
     }
 
 
-def _parts(f: Finding | dict) -> tuple[str, str, list, Any, Any]:
-    """(severity, check, row ids, message, fix) of a Finding or a finding dict."""
+def _parts(f: Finding | dict) -> tuple[str, str, int, int, Any, Any]:
+    """(severity, check, findings, rows named, message, fix) of a Finding or a finding
+    dict; a grouped dict stands for `count` findings naming `rows` rows."""
     if isinstance(f, dict):
-        sev, check, rows = f.get("severity"), f.get("check", ""), f.get("row_ids")
+        sev, check, ids = f.get("severity"), f.get("check", ""), f.get("row_ids")
         message, fix = f.get("message", ""), f.get("fix")
+        count = int(f.get("count", 1))
+        rows = int(f["rows"]) if "rows" in f else len(ids) if isinstance(ids, list) else 0
     else:
-        sev, check, rows, message, fix = f.severity, f.check, f.row_ids, f.message, f.fix
+        sev, check, message, fix = f.severity, f.check, f.message, f.fix
+        count, rows = 1, len(f.row_ids)
     sev = sev if sev in SEVERITIES else "info"
-    return str(sev), str(check), rows if isinstance(rows, list) else [], message, fix
+    return str(sev), str(check), count, rows, message, fix
 
 
 def _esc(value: Any) -> str:
@@ -359,22 +405,34 @@ def _esc(value: Any) -> str:
 
 
 def _finetune_html(stats: Any) -> str:
-    """Test scores per fine-tuning run, when the report comes from `dataqa.finetune`."""
-    runs = stats.get("runs") if isinstance(stats, dict) else None
-    if not isinstance(runs, dict) or not runs:
+    """When the report comes from `dataqa.finetune` (or `dataqa run`): its verdicts (is
+    the curated set better, worse, or not measurably different?), then each arm's test
+    accuracy and macro-F1."""
+    if not isinstance(stats, dict):
         return ""
+    out = []
+    for v in stats.get("verdicts") or []:
+        if isinstance(v, dict):
+            out.append(
+                f"<p><b>{_esc(_clip(v.get('question'), 200))} {_esc(_clip(v.get('answer'), 60))}."
+                f"</b> {_esc(_clip(v.get('headline'), 600))}</p>"
+            )
+    runs = stats.get("runs")
     cells = []
-    for name, run in runs.items():
+    for name, run in runs.items() if isinstance(runs, dict) else []:
         test = run.get("test") if isinstance(run, dict) else None
         if not isinstance(test, dict):
             continue
+        macro = test.get("macro") if isinstance(test.get("macro"), dict) else {}
         scores = ", ".join(
-            f"{key.replace('_', ' ')} {test[key]:.3f}"
-            for key in ("accuracy", "macro_f1")
-            if isinstance(test.get(key), int | float)
+            f"{key} {value:.3f}"
+            for key, value in (("accuracy", test.get("accuracy")), ("macro-F1", macro.get("f1")))
+            if isinstance(value, int | float)
         )
         cells.append(f"<li><b>{_esc(str(name))}</b>: {_esc(scores)}</li>")
-    return f"<p>Fine-tuned, scored on one test set:</p><ul>{''.join(cells)}</ul>" if cells else ""
+    if cells:
+        out.append(f"<p>Fine-tuned, scored on one test set:</p><ul>{''.join(cells)}</ul>")
+    return "".join(out)
 
 
 def _clip(text: Any, limit: int) -> str:

@@ -34,7 +34,12 @@ def format_summary(report: Report, *, color: bool = False, top: int = 12) -> str
         lines.append(
             f"{check:<28} {paint(worst, f'{worst:<8}')} {c['findings']:>8,} {c['rows']:>9,}"
         )
-    ranked = sorted(report.findings, key=lambda f: (-SEVERITIES.index(f.severity), -len(f.row_ids)))
+    # within a severity, findings about the whole data set first (e.g. "cannot estimate
+    # label errors here"): one of them qualifies every row-level finding of its check
+    ranked = sorted(
+        report.findings,
+        key=lambda f: (-SEVERITIES.index(f.severity), bool(f.row_ids), -len(f.row_ids)),
+    )
     if ranked:
         lines.append("")
         lines.append("top findings:")
@@ -44,4 +49,43 @@ def format_summary(report: Report, *, color: bool = False, top: int = 12) -> str
                 f"  {paint(f.severity, f.severity[:4].upper())} {f.check}: {f.message}"
                 + (f" [rows {ids}]" if ids else "")
             )
+    return "\n".join(lines)
+
+
+def format_finetune(report) -> str:
+    """Terminal summary: the verdict first, then per-set scores, baseline, speed, warnings."""
+    s = report.stats.get("finetune", {})
+    lines = []
+    for v in s.get("verdicts") or []:
+        lines += [f"{v['question']} {v['answer']}.", v["headline"], *v["lines"], ""]
+    lines += [
+        f"model: {s.get('model', {}).get('origin', '?')}",
+        f"device: {s.get('device', '?')}",
+        "",
+        f"{'set':<12} {'train':>7} {'val':>6} {'runs':>4} {'accuracy':>9} {'macro-F1':>9} "
+        f"{'baseline':>9} {'steps':>6} {'samples/s':>9}",
+    ]
+    for name, r in s.get("runs", {}).items():
+        summ = r.get("summary", {})
+        base = r.get("baseline", {}).get("test", {}).get("accuracy")
+        sd = summ.get("accuracy_sd")
+        acc = f"{summ.get('accuracy_mean', 0):.4f}" + (f"±{sd:.3f}" if sd else "")
+        lines.append(
+            f"{name:<12} {r['train_rows']:>7,} {r['val_rows']:>6,} {summ.get('runs', 1):>4} "
+            f"{acc:>9} {summ.get('macro_f1_mean', 0):>9.4f} "
+            f"{'' if base is None else f'{base:.4f}':>9} {r['train']['max_steps']:>6} "
+            f"{r['train']['samples_per_s']:>9}" + ("  (cached)" if r.get("cached") else "")
+        )
+        per = ", ".join(
+            f"seed {x['seed']}: {x['test']['accuracy']:.4f}" for x in r.get("seeds", [])
+        )
+        if per:
+            lines.append(f"{'':<12} per seed: {per}")
+    for f in report.findings:
+        if f.check in (
+            "finetune.overfitting",
+            "finetune.leakage",
+            "finetune.test_labels",
+        ):
+            lines.append(f"{f.severity.upper()}: {f.message}")
     return "\n".join(lines)

@@ -3,8 +3,10 @@
 - `checks/<name>.md`: what the check finds (its docstring), the roles it needs, its
   options (`dataqa.options.describe` of its Options model: default, allowed values, the
   source behind the default), its finding kinds (`Check.kinds`) with their fixes and
-  clean policies, and an example finding from running it on the demo's planted faults;
-- `reference/report-schema.md` and `reference/rules-schema.md`: the JSON schemas;
+  clean policies, and an example finding from running it on the demo's planted faults
+  (chat records with planted faults for the conversations check);
+- `reference/report-schema.md`, `reference/rules-schema.md` and
+  `reference/pipeline-schema.md`: the JSON schemas;
 - `reference/pipeline.md`: the keys `dataqa run` accepts and rules/pipeline.example.yaml;
 - `reference/cli.md`: every command's --help.
 
@@ -44,6 +46,14 @@ def on_files(files, config):
             "complete rules files against it. rules/README.md explains every rule type.",
         ),
         "reference/pipeline.md": pipeline_page(),
+        "reference/pipeline-schema.md": schema_page(
+            "Pipeline file schema",
+            "dataqa/schema/pipeline.schema.json",
+            "What a pipeline YAML (`dataqa run FILE`) may hold; generated from the keys "
+            "`dataqa.pipeline` accepts and the stages' option models "
+            "(`dataqa.pipeline.pipeline_json_schema`). [Pipeline YAML](pipeline.md) explains "
+            "each key.",
+        ),
         "reference/cli.md": cli_page(),
     }
     for uri, text in pages.items():
@@ -63,6 +73,16 @@ def _table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines) + "\n"
 
 
+EXAMPLE_INPUT = {
+    None: "on the demo data (`dataqa demo`)",
+    "conversations": "on forty chat records with planted faults (a refusal, a record "
+    "without an assistant turn, an empty answer)",
+    "relevance": "on the demo data with 24 banking questions planted, against the demo's "
+    "test reviews as `--reference`",
+}
+"""What each check's example finding was found in."""
+
+
 def _examples() -> dict:
     """The first finding of each check on the demo's planted faults (None when the demo
     triggers none)."""
@@ -73,6 +93,7 @@ def _examples() -> dict:
 
     train, test, _ = make_demo(rows=600, seed=7)
     ds = from_frame(train, group_col="brand")
+    chats = from_frame(_chat_demo(), schema="chat")
     out = {}
     for name in REGISTRY:
         if not installed(name):
@@ -81,10 +102,59 @@ def _examples() -> dict:
         options = (
             {"rules": {"path": str(ROOT / "rules" / "strict.yaml")}} if name == "rules" else {}
         )
-        report = audit(ds, checks=[name], against=test, options=options)
+        if name == "conversations":  # skipped on classification data: give it chat records
+            report = audit(chats, checks=[name])
+        elif name == "relevance":  # off-topic rows need a domain: the demo's test reviews
+            report = audit(
+                from_frame(_off_topic(train), group_col="brand"),
+                checks=[name],
+                reference=from_frame(test, group_col="brand"),
+            )
+        else:
+            report = audit(ds, checks=[name], against=test, options=options)
         rows = [f for f in report.findings if f.row_ids] or report.findings
         out[name] = rows[0].to_dict() if rows else None
     return out
+
+
+def _off_topic(train):
+    """The demo's reviews with 24 banking questions planted at the end (off-topic)."""
+    import pandas as pd
+
+    extra = train.iloc[:24].copy()
+    extra["text"] = [
+        f"How do I order a new card for account {i}? My transfer {i} was declined twice."
+        for i in range(24)
+    ]
+    return pd.concat([train, extra], ignore_index=True)
+
+
+def _chat_demo():
+    """Forty chat records (OpenAI messages) with three planted faults: an answer that
+    refuses, a record without an assistant turn, an empty answer."""
+    import pandas as pd
+
+    def record(user: str, answer: str | None) -> dict:
+        turns = [
+            {"role": "system", "content": "You are a helpful banking assistant."},
+            {"role": "user", "content": user},
+        ]
+        if answer is not None:
+            turns.append({"role": "assistant", "content": answer})
+        return {"messages": turns}
+
+    rows = [
+        record(
+            f"How do I order a new card for account {i}?",
+            f"Open the app, choose Cards, then Order a card; account {i} gets it in "
+            f"{3 + i % 4} working days.",
+        )
+        for i in range(40)
+    ]
+    rows[5] = record("Tell me a joke about banks", "As an AI language model, I cannot do that.")
+    rows[11] = record("Why was my transfer declined?", None)
+    rows[17] = record("Can I freeze my card?", "")
+    return pd.DataFrame(rows)
 
 
 def check_pages() -> dict[str, str]:
@@ -157,8 +227,10 @@ def check_pages() -> dict[str, str]:
                 ex["evidence"]["examples"].remove(e)
             text = json.dumps(ex, indent=1, ensure_ascii=False, default=str)
             lines.append(
-                "From `dataqa audit` on the demo data (`dataqa demo`), as the JSON report "
-                "holds it (row ids and examples shortened):\n\n```json\n" + text[:4000] + "\n```\n"
+                f"From `dataqa audit` {EXAMPLE_INPUT.get(name, EXAMPLE_INPUT[None])}, as the "
+                "JSON report holds it (row ids and examples shortened):\n\n```json\n"
+                + text[:4000]
+                + "\n```\n"
             )
         pages[name] = "\n".join(lines)
     return pages
@@ -195,16 +267,21 @@ def schema_page(title: str, rel: str, intro: str) -> str:
 
 
 def pipeline_page() -> str:
+    from dataqa import pipeline
     from dataqa.augmentation.stage import AugmentOptions
     from dataqa.options import describe
     from dataqa.stages.policies import CleanOptions
-    from dataqa.train import pipeline
-    from dataqa.train.finetune import TrainConfig
+    from dataqa.train.options import TrainOptions
 
-    train = [
-        [f"`{f.name}`", f"`{f.default!r}`" if f.default is not dataclasses.MISSING else "–"]
-        for f in dataclasses.fields(TrainConfig)
-    ]
+    def options_table(model) -> str:
+        return _table(
+            ["key", "default", "allowed", "what it does"],
+            [
+                [f"`{o['name']}`", f"`{o['default']!r}`", o["allowed"], o["description"]]
+                for o in describe(model)
+            ],
+        )
+
     aug = [
         [f"`{f.name}`", f"`{f.default!r}`" if f.default is not dataclasses.MISSING else "–"]
         for f in dataclasses.fields(AugmentOptions)
@@ -217,7 +294,9 @@ def pipeline_page() -> str:
     return (
         "# Pipeline YAML\n\n`dataqa run FILE` runs audit -> clean -> augment -> finetune "
         "from one YAML file and writes `report.json`, `report.html` and a before/after "
-        "`compare.html`. Every key is checked before anything runs.\n\n"
+        "`compare.html`. Every key is checked before anything runs; editors can validate "
+        "the file against `dataqa/schema/pipeline.schema.json` (generated from the same "
+        "keys and option models as this page).\n\n"
         f"- top level: {keys(pipeline.TOP_KEYS)}\n"
         f"- `data:` {keys(pipeline.DATA_KEYS)}\n"
         f"- `stages:` {keys(pipeline.STAGES)} (a stage left out or `false` does not run)\n"
@@ -226,17 +305,12 @@ def pipeline_page() -> str:
         f"- `stages.augment:` {keys(pipeline.AUGMENT_KEYS)}; `options:` below\n"
         f"- `stages.finetune:` the training settings below and {keys(pipeline.FINETUNE_EXTRA)}\n"
         "\n## stages.clean\n\n"
-        + _table(
-            ["key", "default", "allowed", "what it does"],
-            [
-                [f"`{o['name']}`", f"`{o['default']!r}`", o["allowed"], o["description"]]
-                for o in describe(CleanOptions)
-            ],
-        )
+        + options_table(CleanOptions)
         + "\n## stages.augment.options\n\n"
         + _table(["key", "default"], aug)
         + "\n## stages.finetune\n\n"
-        + _table(["key", "default"], train)
+        "Settings left at `None` take the model's own default (see `dataqa finetune --help`).\n\n"
+        + options_table(TrainOptions)
         + "\n## The example file\n\n`rules/pipeline.example.yaml`:\n\n```yaml\n"
         + example
         + "```\n"

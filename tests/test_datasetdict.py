@@ -172,3 +172,44 @@ def test_cli_augment_output_format_hf(tmp_path, demo):
     assert len(new) > 0 and len(frame) == 200 + len(new)
     assert all(str(i).startswith("aug-") for i in new[ROW_ID])
     assert (tmp_path / "aug.augment.json").exists()
+
+
+def test_chat_records_round_trip_through_hf_output(tmp_path):
+    """Conversation records (main's chat data) go out as structs: every turn's role and
+    content come back as they went in, with the row ids; a key only some turns carry
+    (`weight`) reads back as null in the others (Arrow's struct rule, documented)."""
+    import json
+
+    records = [
+        {
+            "messages": [
+                {"role": "system", "content": "You help with cards."},
+                {"role": "user", "content": f"How do I order card {i}?"},
+                {
+                    "role": "assistant",
+                    "content": f"Open the app and order card {i} under Cards.",
+                    "weight": 1,
+                },
+            ]
+        }
+        for i in range(12)
+    ]
+    records[3] = {"messages": [{"role": "user", "content": "a question with no answer"}]}
+    src = tmp_path / "chat.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli, ["clean", str(src), "-o", str(out), "--output-format", "hf", "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    back = datasets.load_from_disk(str(out))
+    assert list(back) == ["train", "quarantine"]
+    seen = []
+    for split in back.values():
+        for row in split:
+            rid = row[ROW_ID]
+            seen.append(rid)
+            got = [{k: v for k, v in t.items() if v is not None} for t in row["messages"]]
+            assert got == records[rid]["messages"]
+    assert sorted(seen) == list(range(12))
+    assert back["quarantine"][ROW_ID] == [3]  # no assistant turn

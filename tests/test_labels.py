@@ -85,7 +85,7 @@ def test_finding_contract(planted):
         assert 0 <= ev["quality"] <= 1 and 0 < ev["confidence"] <= 1
         assert f.fix.to == ev["suggested_label"] and f.fix.confidence == ev["confidence"]
         assert (f.severity == "error") == (ev["confidence"] >= 0.9)
-    quality = [f.evidence["p_given_label_correct"] for f in issues]
+    quality = [f.evidence["quality"] for f in issues]
     assert quality == sorted(quality), "rank 1 is the most suspect"
     noise = [f for f in res.findings if f.check == "labels.noise_rate"]
     assert len(noise) == 1 and noise[0].row_ids == []
@@ -330,7 +330,18 @@ def test_finetuned_out_of_fold_probabilities_join_the_pool():
     assert (f.X.argmax(1) == truth).mean() >= 0.7
     assert (f.X.argmax(1)[sorted(flipped)] == truth[sorted(flipped)]).mean() >= 0.5
     assert det.probs.weights.get("probs:finetuned", 0) > 0
-    assert len(set(np.flatnonzero(det.selection.issues)) & flipped) >= 0.6 * len(flipped)
+    # rows are ranked by the fine-tuned model's own out-of-fold loss (Chong et al. 2022)
+    loss_quality = np.exp(f.X[np.arange(len(y)), y])
+    assert np.allclose(det.selection.quality, loss_quality, atol=1e-6)
+    flagged = np.flatnonzero(det.selection.issues)
+    assert (loss_quality[flagged].max() if len(flagged) else 0) <= np.sort(loss_quality)[
+        len(flagged) - 1
+    ] + 1e-9, "the flagged rows are those of highest loss"
+    # ... and the pool it joined finds the flips on its own ranking too
+    from dataqa.labelprobs import select_issues
+
+    pooled = select_issues(y, det.probs.probs)
+    assert len(set(np.flatnonzero(pooled.issues)) & flipped) >= 0.6 * len(flipped)
 
 
 # ---- clean acts on the findings -----------------------------------------------------------

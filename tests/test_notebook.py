@@ -113,20 +113,34 @@ def test_verdicts_of_the_notebook_and_the_page_agree():
         assert [g["check"] for g in page["items"]] == [g["check"] for g in mine["items"]][:12]
 
 
-def test_finetune_report_repr_shows_test_scores():
+def test_finetune_report_repr_shows_the_verdict_and_test_scores():
+    # the shape `dataqa.finetune` writes: stats.finetune.verdicts, runs.<arm>.test
     report = Report(
+        meta={"command": "finetune"},
         stats={
             "finetune": {
+                "verdicts": [
+                    {
+                        "question": "Is the curated set better than the raw set for fine-tuning?",
+                        "answer": "Yes",
+                        "outcome": "better",
+                        "headline": "Accuracy +4.1 points <95% CI +1.0 to +7.2>.",
+                    }
+                ],
                 "runs": {
-                    "raw": {"test": {"accuracy": 0.8123, "macro_f1": 0.7}},
-                    "<b>curated</b>": {"test": {"accuracy": 0.85, "macro_f1": 0.75}},
-                }
+                    "raw": {"test": {"accuracy": 0.8123, "macro": {"f1": 0.7}}},
+                    "<b>curated</b>": {"test": {"accuracy": 0.85, "macro": {"f1": 0.75}}},
+                },
             }
-        }
+        },
     )
     out = report._repr_html_()
-    assert "accuracy 0.812" in out and "accuracy 0.850" in out
+    assert "better than the raw set for fine-tuning? Yes." in out
+    assert "&lt;95% CI +1.0 to +7.2&gt;" in out
+    assert "Ready to fine-tune?" not in out  # a fine-tune's verdict is about the sets
+    assert "accuracy 0.812, macro-F1 0.700" in out and "accuracy 0.850, macro-F1 0.750" in out
     assert "&lt;b&gt;curated&lt;/b&gt;" in out and "<b>curated</b>" not in out
+    assert out.index("for fine-tuning? Yes") < out.index("accuracy 0.812")
 
 
 def test_clean_and_augment_results_show_themselves(demo_ds):

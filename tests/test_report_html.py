@@ -261,7 +261,7 @@ def test_verdict_lists_errors_before_warnings():
 
 
 def test_skipped_checks_are_named_in_the_verdict():
-    r = Report(meta={"skipped": {"labels": "not installed: pip install 'dataqa[labels]'"}})
+    r = Report(meta={"skipped": {"labels": "not installed: pip install 'dataqa-finetune[labels]'"}})
     html = render_html(r)
     assert "Not checked:" in html and "labels" in html
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -70,12 +71,16 @@ def test_finetune_cli_end_to_end(banking_slice, tmp_path):
         "32",
         "--threads",
         "1",
+        "--seeds",
+        "2",
         "--label-col",
         "category",
         "--out-dir",
         str(tmp_path / "work"),
         "--json",
         str(out),
+        "--html",
+        str(tmp_path / "ft.html"),
         "-q",
     ]
     res = CliRunner().invoke(cli, args)
@@ -95,10 +100,20 @@ def test_finetune_cli_end_to_end(banking_slice, tmp_path):
     }
     assert "TF-IDF" in raw["baseline"]["model"] and 0 <= raw["baseline"]["test"]["accuracy"] <= 1
     assert raw["train"]["device"] == "cpu" and raw["train"]["samples_per_s"] > 0
+    # two seeds per set, equal steps for both sets (same rows here, so same steps anyway)
+    assert [r["seed"] for r in raw["seeds"]] == [0, 1] == [r["seed"] for r in cur["seeds"]]
+    assert raw["seeds"][0]["train"]["max_steps"] == cur["seeds"][0]["train"]["max_steps"]
+    assert s["budget"]["mode"] == "steps" and s["seeds"] == [0, 1]
     comp = s["comparisons"][0]
-    b = comp["transformer"]["bootstrap"]
-    assert b["ci_low"] <= b["diff"] <= b["ci_high"] and "p_value" in comp["transformer"]["mcnemar"]
+    acc = comp["all"]["metrics"]["accuracy"]
+    assert acc["ci_low"] <= acc["diff"] <= acc["ci_high"] and len(acc["runs_a"]) == 2
+    assert acc["runs_b"] == [pytest.approx(r["test"]["accuracy"], abs=1e-4) for r in cur["seeds"]]
     assert "baseline" in comp and "confused_pairs_a" in comp["errors"]
+    v = s["verdict"]
+    assert v["outcome"] in ("better", "worse", "no measurable difference", "mixed")
+    assert v["question"] == "Is the curated set better than the raw set for fine-tuning?"
+    assert any("2 training runs per set" in line for line in v["lines"])
+    assert s["test"]["label_audit"]["ran"] in (True, False)
     kinds = {c["type"] for c in s["charts"]}
     assert {"line", "bar", "heatmap"} <= kinds
     assert any(f.check == "finetune.comparison" for f in report.findings)
@@ -106,8 +121,11 @@ def test_finetune_cli_end_to_end(banking_slice, tmp_path):
     # the raw set's planted noise shows up in the baseline: 30% wrong labels hurt it
     assert cur["baseline"]["test"]["accuracy"] >= raw["baseline"]["test"]["accuracy"]
     preds = pd.read_csv(tmp_path / "work" / "predictions.csv")
-    assert len(preds) == 60 and {"raw", "curated", "raw (baseline)"} <= set(preds.columns)
-    assert list((tmp_path / "work" / "tensorboard" / "raw").glob("events.out.tfevents.*"))
+    assert len(preds) == 60 and {"raw", "raw (run 2)", "curated", "raw (baseline)"} <= set(preds)
+    assert list((tmp_path / "work" / "tensorboard" / "raw" / "seed0").glob("events.out.tfevents.*"))
+    page = (tmp_path / "ft.html").read_text()
+    assert page.index('id="finetune-verdict"') < page.index('id="dataset"')
+    assert 'id="verdict"' not in page  # no "ready to fine-tune?" question on this page
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((ROOT / "dataqa" / "schema" / "report.schema.json").read_text())
     jsonschema.validate(json.loads(out.read_text()), schema)
@@ -151,7 +169,46 @@ def test_finetune_cli_bad_input_is_a_clear_error(banking_slice, tmp_path):
             "-1",
         ],
     )
-    assert res.exit_code == 2 and "lr must be positive" in res.output
+    assert res.exit_code == 2 and "finetune.lr=-1.0 is not allowed" in res.output
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing_class", "curated training set has no rows of 1 class(es)"),
+        ("leak", "rows of the curated training set also appear in the test set"),
+    ],
+)
+def test_unfair_comparisons_are_refused_before_training(banking_slice, tmp_path, case, expected):
+    cur = pd.read_csv(banking_slice / "curated.csv")
+    if case == "missing_class":
+        cur = cur[cur["category"] != "exchange_rate"]
+    else:
+        test = pd.read_csv(banking_slice / "test.csv")
+        cur.loc[cur.index[:3], "text"] = test["text"].iloc[:3].to_numpy()
+    cur.to_csv(tmp_path / "cur.csv", index=False)
+    work = tmp_path / "work"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "finetune",
+            "--train",
+            str(banking_slice / "raw.csv"),
+            "--train",
+            str(tmp_path / "cur.csv"),
+            "--test",
+            str(banking_slice / "test.csv"),
+            "--model",
+            "tiny",
+            "--label-col",
+            "category",
+            "--out-dir",
+            str(work),
+        ],
+    )
+    assert res.exit_code == 2, res.output
+    assert expected in res.output and str(tmp_path / "cur.csv") in res.output
+    assert not work.exists()  # refused before any model was built or trained
 
 
 def _demo_files(folder: Path) -> int:
@@ -176,7 +233,7 @@ stages:
   audit: {checks: [hygiene, duplicates]}
   clean: {conflicts: quarantine}
   augment: false
-  finetune: {model: tiny, epochs: 1, lr: 0.002, max_length: 32, threads: 1}
+  finetune: {model: tiny, epochs: 1, seeds: 2, max_length: 32, threads: 1}
 """
 
 
@@ -201,6 +258,15 @@ def test_run_pipeline_end_to_end_and_resumes_from_cache(tmp_path):
     assert set(report.stats) >= {"hygiene", "duplicates", "clean", "finetune", "pipeline"}
     assert any(f.check.startswith("hygiene") for f in report.findings)
     assert any(f.check == "finetune.comparison" for f in report.findings)
+    ft = report.stats["finetune"]
+    assert ft["verdict"]["b"] == "curated" and ft["seeds"] == [1, 2]
+    # the demo plants rows that leak into the test set: run leaves them out of both sets
+    assert any(f.check == "finetune.leakage" for f in report.findings)
+    assert any(f.check == "duplicates.leakage" and f.severity == "error" for f in report.findings)
+    page = (out / "report.html").read_text()
+    assert page.index('id="finetune-verdict"') < page.index('id="verdict"')
+    assert "Ready to fine-tune the curated set?" in page
+    assert p["after"]["findings"] and "counts" in p["after"]
     curated = pd.read_csv(out / "curated.csv")
     quarantined = pd.read_csv(out / "clean.quarantine.csv")
     assert len(curated) + len(quarantined) == n  # nothing lost
@@ -223,11 +289,11 @@ def test_run_pipeline_end_to_end_and_resumes_from_cache(tmp_path):
 def test_run_skips_augment_with_a_note_when_it_is_not_installed(tmp_path, monkeypatch):
     _demo_files(tmp_path)
     text = PIPELINE.replace("augment: false", "augment: {methods: [eda]}").replace(
-        "  finetune: {model: tiny, epochs: 1, lr: 0.002, max_length: 32, threads: 1}\n", ""
+        "  finetune: {model: tiny, epochs: 1, seeds: 2, max_length: 32, threads: 1}\n", ""
     )
     (tmp_path / "p.yaml").write_text(text)
     monkeypatch.setitem(sys.modules, "dataqa.augmentation", None)  # import fails as if absent
-    from dataqa.train.pipeline import run_pipeline
+    from dataqa.pipeline import run_pipeline
 
     result = run_pipeline(tmp_path / "p.yaml")
     aug = next(s for s in result["stages"] if s["stage"] == "augment")
@@ -245,6 +311,14 @@ def test_run_skips_augment_with_a_note_when_it_is_not_installed(tmp_path, monkey
         ("data: {train: t.csv}\nstages: {finetune: {model: tiny}}\n", ["needs a test set"]),
         ("data: {train: t.csv\nstages: x\n", ["line 2", "not valid YAML"]),
         ("data: {train: t.csv}\nstagse: {}\n", ["line 2", "'stagse'", "did you mean 'stages'"]),
+        (
+            "data: {train: t.csv, test: t.csv}\nstages:\n  finetune:\n    seeds: 0\n",
+            ["line 4", "stages.finetune.seeds", "stages.finetune.seeds=0 is not allowed"],
+        ),
+        (
+            "data: {train: t.csv, test: t.csv}\nstages:\n  finetune:\n    budget: flops\n",
+            ["stages.finetune.budget", "'steps', 'epochs' or 'both'"],
+        ),
     ],
 )
 def test_pipeline_file_errors_name_file_line_and_key(tmp_path, text, expected):
@@ -257,7 +331,7 @@ def test_pipeline_file_errors_name_file_line_and_key(tmp_path, text, expected):
 
 
 def test_example_pipeline_file_is_valid():
-    from dataqa.train.pipeline import load_spec
+    from dataqa.pipeline import load_spec
 
     spec = load_spec(ROOT / "rules" / "pipeline.example.yaml")
     assert set(spec.data["stages"]) == {"audit", "clean", "augment", "finetune"}
@@ -281,7 +355,7 @@ def test_commands_load_nothing_heavy_and_teach_in_help():
 
 @pytest.mark.slow
 def test_demo_writes_a_valid_pipeline_and_runs_it(tmp_path, monkeypatch):
-    import dataqa.train.pipeline as pipeline
+    import dataqa.pipeline as pipeline
     from dataqa.demo import run_demo
 
     calls = []
@@ -293,3 +367,105 @@ def test_demo_writes_a_valid_pipeline_and_runs_it(tmp_path, monkeypatch):
     spec = pipeline.load_spec(tmp_path / "pipeline.yaml")
     assert spec.data["stages"]["finetune"]["model"] == "tiny"
     assert spec.resolve(spec.data["data"]["train"]) == tmp_path / "demo_train.csv"
+
+
+def _slice(folder: Path, name: str):
+    from dataqa.dataset import load
+
+    return load(folder / name, label_col="category")
+
+
+def test_equal_steps_for_a_bigger_set_and_the_equal_epochs_line(banking_slice, tmp_path):
+    from dataqa.train.options import TrainOptions
+    from dataqa.train.stage import finetune
+
+    raw = _slice(banking_slice, "curated.csv")
+    frame = raw.frame
+    copies = frame.copy()
+    copies.index = copies.index + 10_000  # new ids: an "augmented" set twice the size
+    copies[raw.roles.text] = copies[raw.roles.text] + " please"
+    bigger = raw.with_frame(pd.concat([frame, copies]))
+    bigger.source = "augmented.csv"
+    opts = TrainOptions(epochs=2, seeds=1, budget="both", max_length=32, threads=1)
+    report = finetune(
+        [raw, bigger],
+        _slice(banking_slice, "test.csv"),
+        names=["raw", "augmented"],
+        model="tiny",
+        options=opts,
+        baseline=False,
+        audit_test=False,
+        work_dir=tmp_path,
+    )
+    s = report.stats["finetune"]
+    steps = s["budgets"]["steps"]["steps"]
+    epochs = s["budgets"]["epochs"]["steps"]
+    assert steps["raw"] == steps["augmented"] == epochs["raw"]  # equal compute by default
+    run_aug = s["runs"]["augmented"]
+    assert run_aug["train_rows"] > 2 * s["runs"]["raw"]["train_rows"] - 20
+    assert epochs["augmented"] == 2 * -(-run_aug["train_rows"] // 32)  # each its own 2 epochs
+    assert run_aug["seeds"][0]["train"]["max_steps"] == steps["augmented"]
+    assert run_aug["equal_epochs"]["seeds"][0]["train"]["max_steps"] == epochs["augmented"]
+    assert run_aug["seeds"][0]["train"]["steps"] <= steps["augmented"]
+    assert [c["budget"] for c in s["comparisons"]] == ["steps", "epochs"]
+    v = s["verdict"]
+    assert v["budget"] == "steps" and v["single_seed"]
+    assert any(line.startswith("Equal compute") for line in v["lines"])
+    assert any(line.startswith("With equal epochs instead") for line in v["lines"])
+    assert "Sizes differ" in next(x for x in v["lines"] if x.startswith("Equal compute"))
+    shown = report._repr_html_()  # a notebook shows the verdict and each arm's scores
+    assert html.escape(v["question"], quote=False) in shown
+    assert f"accuracy {s['runs']['raw']['test']['accuracy']:.3f}" in shown
+    assert f"macro-F1 {s['runs']['augmented']['test']['macro']['f1']:.3f}" in shown
+
+
+def test_search_selects_on_validation_and_trains_every_seed_with_the_choice(
+    banking_slice, tmp_path
+):
+    from dataqa.train.options import TrainOptions
+    from dataqa.train.stage import finetune
+
+    raw = _slice(banking_slice, "curated.csv")
+    report = finetune(
+        [raw],
+        _slice(banking_slice, "test.csv"),
+        model="tiny",
+        options=TrainOptions(epochs=2, seeds=2, max_length=32, threads=1),
+        search="grid",
+        space={"lr": [1e-5, 3e-3]},
+        trials=2,
+        baseline=False,
+        audit_test=False,
+        work_dir=tmp_path,
+    )
+    run = report.stats["finetune"]["runs"]["train"]
+    table = run["search"]
+    done = [t for t in table["trials"] if t["status"] == "done"]
+    assert len(done) == 2 and table["metric"] == "val_accuracy"
+    best = max(done, key=lambda t: (t["val_accuracy"], -t["val_loss"]))
+    assert table["best_settings"] == best["settings"]
+    assert run["config"]["lr"] == best["settings"]["lr"]
+    assert [r["seed"] for r in run["seeds"]] == [0, 1]
+    assert report.stats["finetune"]["verdict"] is None  # one set: nothing to compare
+
+
+def test_pipeline_json_schema_is_current_and_accepts_the_example():
+    import json
+    from pathlib import Path
+
+    import jsonschema
+    import yaml
+
+    from dataqa.pipeline import pipeline_json_schema
+
+    root = Path(__file__).resolve().parents[1]
+    schema = pipeline_json_schema()
+    shipped = json.loads((root / "dataqa" / "schema" / "pipeline.schema.json").read_text())
+    assert shipped == json.loads(json.dumps(schema, default=str)), "regenerate the schema"
+    jsonschema.validate(
+        yaml.safe_load((root / "rules" / "pipeline.example.yaml").read_text()), schema
+    )
+    with pytest.raises(jsonschema.ValidationError):  # a typo'd clean option
+        jsonschema.validate(
+            {"data": {"train": "t.csv"}, "stages": {"clean": {"conflits": "keep"}}}, schema
+        )

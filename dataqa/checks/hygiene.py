@@ -256,8 +256,8 @@ def empty(s: Scan):
 
 def not_text(s: Scan):
     col = s.ds.frame[s.ds.roles.text]
-    if col.dtype != object:
-        return None
+    if col.dtype != object or s.ds.roles.schema != "text":
+        return None  # conversation records are lists by design
     odd = col.map(lambda v: v is not None and v == v and not isinstance(v, str)).to_numpy()
     kinds = Counter(type(v).__name__ for v in col[odd])
     return Hit(
@@ -514,6 +514,9 @@ SUBCHECKS: dict[str, Callable[[Scan], Hit | list[Hit] | None]] = {
 }
 """Sub-check name -> function, in report order (label variants are built apart: one
 finding per label)."""
+WHOLE_TEXT_ONLY = {"empty", "too_short", "truncated", "length_outlier", "whitespace", "not_text"}
+"""Sub-checks that judge a text as one whole; for conversation records (rendered as
+`role: content` lines) the conversations check judges turns and tokens instead."""
 
 
 class HygieneCheck(Check):
@@ -545,6 +548,8 @@ class HygieneCheck(Check):
         s.stats["words_histogram"] = _histogram(s.words)
         findings: list[Finding] = []
         for name, sub in SUBCHECKS.items():
+            if ds.roles.schema != "text" and name in WHOLE_TEXT_ONLY:
+                continue  # a conversation's length and turns are the conversations check's
             out = sub(s)
             for hit in out if isinstance(out, list) else [out] if out is not None else []:
                 findings.extend(self._to_finding(name, hit, s))

@@ -1,10 +1,17 @@
 """Label errors: rows whose given label is probably wrong, by confident learning.
 
 Out-of-sample probabilities come from `dataqa.labelprobs` (stratified K-fold, pooled
-cheap models, two passes); cleanlab's confident joint then estimates how many labels are
-wrong and between which classes, and each suspect row becomes one `labels.issue`
-finding with the suggested label. On the same features, cleanlab Datalab's `outlier`
-and `near_duplicate` issue types become `labels.outlier` / `labels.near_duplicate`.
+cheap models, two passes); `dataqa.labelprobs.select_issues` then decides how many labels
+are wrong (the smaller of cleanlab's confident-joint count and a mixture-proportion bound,
+so a weak model's own mistakes are not counted as label errors) and which rows they are
+(lowest label quality), and each suspect row becomes one `labels.issue` finding with the
+suggested label. How far the model can be trusted is part of the result: a
+`labels.weak_model` warning when the features separate the classes poorly (with few rows
+per class only rows with strong evidence are then flagged), and a `labels.cannot_estimate` warning
+and no suspects when no model beats chance. Every analysed row gets a score in the
+`labels` table (`CheckResult.tables`), which the report saves beside its JSON as Parquet.
+On the same features, cleanlab Datalab's `outlier` and `near_duplicate` issue types become
+`labels.outlier` / `labels.near_duplicate`.
 
 Rows without a label are skipped (and counted), classes with fewer than
 `min_class_rows` rows are left out (too few to learn from), and data sets this check
@@ -16,7 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,6 +37,8 @@ from dataqa.options import Options
 
 HEATMAP_MAX_CLASSES = 30
 KNN_MAX_ROWS = 15_000
+KNN_LONG_NNZ = 1000
+RANKINGS = ("auto", "pooled", "loss")
 FEATURIZER_CHOICES = (
     "auto",
     "tfidf",
@@ -59,6 +68,12 @@ class LabelOptions(Options):
     )
     passes: int = Field(2, ge=1, le=3, description="2: refit without first-pass suspects.")
     filter_by: str = Field("posterior", description="posterior, or a cleanlab filter_by.")
+    ranking: Literal["auto", "pooled", "loss"] = Field(
+        "auto",
+        description="Which score ranks suspects: the pooled models' label quality, or a "
+        "fine-tuned model's out-of-fold loss (Chong, Hong & Manning 2022); auto = loss "
+        "with featurizer=finetuned.",
+    )
     min_confidence: float = Field(
         0.0,
         ge=0,
@@ -88,6 +103,20 @@ KINDS = (
     Kind("labels.near_duplicate", "info", Review, "near-duplicates in feature space (Datalab)"),
     Kind("labels.rare_class", "info", Review, "classes too small to judge"),
     Kind("labels.skipped", "info", NoFix, "why label errors were not estimated", rows=False),
+    Kind(
+        "labels.weak_model",
+        "warning",
+        Review,
+        "the features separate the classes poorly: fewer, surer suspects",
+        rows=False,
+    ),
+    Kind(
+        "labels.cannot_estimate",
+        "warning",
+        NoFix,
+        "no model beats chance: label errors cannot be estimated",
+        rows=False,
+    ),
 )
 
 
@@ -155,9 +184,18 @@ class LabelCheck(Check):
             det.passes,
         )
         raw = _raw_values(ds, labels, use, classes)
-        findings += _issue_findings(ids, y, classes, result.probs, sel, p, raw)
         stats.update(_noise_stats(y, classes, sel, len(ids)))
-        findings.append(_noise_finding(stats, sel))
+        stats["reliability"] = _reliability_stats(sel)
+        if sel.reliability == "chance":
+            findings.append(_cannot_estimate_finding(sel, p))
+            ctx.notes.append("labels: " + findings[-1].message)
+        else:
+            if sel.reliability == "weak":
+                findings.append(_weak_model_finding(sel, p))
+                ctx.notes.append("labels: " + findings[-1].message)
+            findings += _issue_findings(ids, y, classes, result.probs, sel, p, raw)
+            findings.append(_noise_finding(stats, sel))
+        tables = {"labels": score_table(ds, use, y, classes, result.probs, sel)}
         if p["outliers"] or p["near_duplicates"]:
             findings += _datalab_findings(ids, y, classes, features, p, ctx)
         stats.update(
@@ -172,7 +210,7 @@ class LabelCheck(Check):
                 "timings_s": result.timings | {"total": round(time.perf_counter() - started, 3)},
             }
         )
-        return CheckResult(findings, stats)
+        return CheckResult(findings, stats, tables=tables)
 
 
 # ---- detection over arrays (the benchmark calls this too) ----------------------------------
@@ -201,6 +239,18 @@ def detect(
         raise DataQAError(
             f"labels.filter_by must be one of {', '.join(FILTERS)}, not {params['filter_by']!r}"
         )
+    ranking = params.get("ranking", "auto")
+    if ranking not in RANKINGS:
+        raise DataQAError(f"labels.ranking must be one of {', '.join(RANKINGS)}, not {ranking!r}")
+    if (
+        ranking == "loss"
+        and params["featurizer"] != "finetuned"
+        and "finetuned" not in str(params["members"] or "")
+    ):
+        raise DataQAError(
+            "labels.ranking=loss ranks rows by a fine-tuned model's out-of-fold loss",
+            hint="use it with -s labels.featurizer=finetuned",
+        )
     features, members, names, passes, notes = _plan(texts, y, n_classes, params, ctx)
     ctx.notes.extend(notes)
     result = pooled_probs(
@@ -215,7 +265,14 @@ def detect(
         progress=ctx.progress,
     )
     ctx.notes.extend(result.notes)
-    sel = select_issues(y, result.probs, filter_by=params["filter_by"])
+    quality = None
+    tuned = next((f for f in features if f.name == "finetuned"), None)
+    if tuned is not None and ranking in ("auto", "loss"):
+        # Chong, Hong & Manning (2022): rank by the fine-tuned model's out-of-fold loss
+        quality = np.exp(tuned.X[np.arange(len(y)), y].astype(np.float64))
+    sel = select_issues(
+        y, result.probs, filter_by=params["filter_by"], seed=ctx.seed, quality=quality
+    )
     return Detection(features, result, sel, names, passes)
 
 
@@ -305,7 +362,7 @@ def _plan(texts: list[str], y: np.ndarray, n_classes: int, p: dict, ctx: Context
             # weight 0; with two (SST-2) naive Bayes matches the SVM at a tenth of the cost
             members.append(("svm", "tfidf") if n_classes > 2 else ("cnb", "tfidf"))
             if len(texts) <= KNN_MAX_ROWS:  # all-pairs similarity: cost grows with rows squared
-                members.append(("knn", "tfidf"))
+                members.append(("knn", _knn_features(f, features)))
         elif f.name == "hashing":
             members += [("cnb", "hashing"), ("sgd", "hashing")]
         elif f.name in ("static", "spacy"):
@@ -315,6 +372,17 @@ def _plan(texts: list[str], y: np.ndarray, n_classes: int, p: dict, ctx: Context
         elif f.name == "finetuned":
             members += [("probs", "finetuned")]
     return features, members, wanted, passes, notes
+
+
+def _knn_features(tfidf, features) -> str:
+    """The features kNN compares: the TF-IDF rows, or for long documents (more than
+    KNN_LONG_NNZ non-zeros a row on average) dense static embeddings when there are any.
+    Sparse x sparse similarity costs grow with the non-zeros two rows share: on 2,220
+    assembled reviews (~3,000 a row) the TF-IDF kNN took 20 of the check's 22 CPU s, 8x
+    the whole anchor recipe (an LSA projection first was slower still: 103 s)."""
+    long_rows = tfidf.X.nnz > KNN_LONG_NNZ * max(1, tfidf.X.shape[0])
+    dense = next((g.name for g in features if g.name in ("static", "spacy")), None)
+    return dense if long_rows and dense else tfidf.name
 
 
 def _parse_members(spec: str) -> list[tuple[str, str]]:
@@ -353,10 +421,8 @@ def _plain(value):
 
 def _issue_findings(ids, y, classes, P, sel, p, raw) -> list[Finding]:
     rows = np.flatnonzero(sel.issues)
-    order = rows[np.argsort(sel.p_correct[rows], kind="stable")]
-    from cleanlab.rank import get_label_quality_scores
-
-    quality = get_label_quality_scores(y, P, method="self_confidence")
+    order = rows[np.argsort(sel.quality[rows], kind="stable")]
+    quality = sel.quality
     out = []
     rank = 0
     for r in order:
@@ -388,7 +454,13 @@ def _issue_findings(ids, y, classes, P, sel, p, raw) -> list[Finding]:
 
 
 def _noise_stats(y, classes, sel, n) -> dict:
-    joint = sel.joint
+    # the confident joint's off-diagonal mass, scaled to the calibrated count (selection)
+    joint = sel.joint.copy()
+    cl = sel.estimates.get("confident_joint", 0)
+    factor = sel.num_issues / cl if cl > 0 else 0.0
+    diag = np.diag(joint).copy()
+    joint *= factor
+    np.fill_diagonal(joint, diag + (1 - factor) * (sel.joint.sum(1) - diag))
     given = joint.sum(1)
     per_class = {
         c: round(float(1 - joint[i, i] / given[i]), 4) if given[i] > 0 else 0.0
@@ -407,6 +479,7 @@ def _noise_stats(y, classes, sel, n) -> dict:
     return {
         "noise_rate": {"overall": overall, "per_class": per_class},
         "num_issues_estimated": int(sel.num_issues),
+        "estimates": {k: int(v) for k, v in sel.estimates.items()},
         "confident_joint": {"classes": list(classes), "counts": counts.tolist()},
         "charts": [
             {
@@ -432,21 +505,126 @@ def _noise_stats(y, classes, sel, n) -> dict:
 def _noise_finding(stats: dict, sel) -> Finding:
     rate = stats["noise_rate"]["overall"]
     worst = sorted(stats["noise_rate"]["per_class"].items(), key=lambda kv: -kv[1])[:5]
+    est = sel.estimates
+    how = (
+        f"the smaller of the confident joint's {est['confident_joint']:,} and the mixture "
+        f"bound's {est.get('mixture_bound', est['confident_joint']):,}"
+        + (
+            f", cut to the {est['strong_evidence']:,} with strong evidence"
+            if "strong_evidence" in est
+            else ""
+        )
+    )
     return Finding(
         "labels.noise_rate",
         "warning" if rate >= 0.05 else "info",
-        f"about {rate:.1%} of labels look wrong (cleanlab estimate: {sel.num_issues:,} of "
-        f"{stats['rows_analysed']:,} rows; {int(sel.issues.sum()):,} flagged); noisiest classes: "
-        + ", ".join(f"{k!r} {v:.0%}" for k, v in worst),
+        f"about {rate:.1%} of labels look wrong ({sel.num_issues:,} of "
+        f"{stats['rows_analysed']:,} rows: {how}; {int(sel.issues.sum()):,} flagged); "
+        "noisiest classes: " + ", ".join(f"{k!r} {v:.0%}" for k, v in worst),
         [],
         evidence={
             "noise_rate": rate,
             "per_class": stats["noise_rate"]["per_class"],
             "num_issues_estimated": int(sel.num_issues),
+            "estimates": {k: int(v) for k, v in est.items()},
             "flagged": int(sel.issues.sum()),
         },
         fix={"action": "review"},
     )
+
+
+def _reliability_stats(sel) -> dict:
+    return {
+        "level": sel.reliability,
+        "oof_accuracy": round(float(sel.oof_accuracy), 4),
+        "chance_accuracy": round(float(sel.chance), 4),
+        "skill": round(float(sel.skill), 4),
+    }
+
+
+STRONGER = (
+    "a stronger featuriser may separate them: -s labels.featurizer=ensemble (adds encoder "
+    "embeddings) or -s labels.featurizer=finetuned (fine-tunes the encoder per fold; use a GPU)"
+)
+
+
+def _weak_model_finding(sel, p) -> Finding:
+    return Finding(
+        "labels.weak_model",
+        "warning",
+        f"the features separate the classes poorly (out-of-fold accuracy {sel.oof_accuracy:.0%} "
+        f"against the given labels, {sel.chance:.0%} by always answering the largest class): "
+        f"many of the model's mistakes are hard rows, not wrong labels. "
+        + (
+            f"Only the {int(sel.issues.sum()):,} rows for which another label is at least 10x "
+            f"as likely are flagged, not the confident joint's "
+            f"{sel.estimates['confident_joint']:,} (precision first); "
+            if "strong_evidence" in sel.estimates
+            else f"{int(sel.issues.sum()):,} rows are flagged, not the confident joint's "
+            f"{sel.estimates['confident_joint']:,}; "
+        )
+        + (STRONGER if p["featurizer"] == "auto" else "more rows per class would help"),
+        [],
+        evidence=_reliability_stats(sel),
+        fix={"action": "review"},
+    )
+
+
+def _cannot_estimate_finding(sel, p) -> Finding:
+    return Finding(
+        "labels.cannot_estimate",
+        "warning",
+        f"cannot estimate label errors here: no model did better than chance (out-of-fold "
+        f"accuracy {sel.oof_accuracy:.0%}, {sel.chance:.0%} by always answering the largest "
+        f"class; log-loss skill over the class shares {sel.skill:.2f}), so the text says too little about the label for any "
+        f"row to be called mislabelled; no row is flagged. Check that the label column is the "
+        f"right one; {STRONGER if p['featurizer'] == 'auto' else 'more rows per class may help'}",
+        [],
+        evidence=_reliability_stats(sel),
+    )
+
+
+def score_table(ds: Dataset, use: pd.Series, y, classes, P, sel) -> pd.DataFrame:
+    """A score for every row (cleanlab's `get_label_issues()` columns, plus ours).
+
+    Index: the row ids of `ds`. Columns: `is_label_issue` (flagged), `label_quality`
+    (0-1, low = suspect; the ranking score), `given_label`, `predicted_label` (the most
+    likely true label, may equal the given one), `suggested_label` (the most likely
+    *other* label), `suggested_probability` (the model's out-of-sample probability of it),
+    `p_given_label_correct` (posterior that the given label is right), `rank` (1 = most
+    suspect, among flagged rows) and `analysed` (False for rows without a label or of a
+    class too small to learn; their scores are empty).
+    """
+    n_all = len(ds)
+    mask = use.to_numpy()
+    names = np.asarray(classes, dtype=object)
+    rows = np.arange(len(y))
+    post_best = np.where(sel.p_correct >= sel.suggested_prob, y, sel.suggested)
+    flagged = np.flatnonzero(sel.issues)
+    rank = np.full(len(y), np.nan)
+    rank[flagged[np.argsort(sel.quality[flagged], kind="stable")]] = np.arange(1, len(flagged) + 1)
+
+    def spread(values, fill):
+        out = np.full(n_all, fill, dtype=object if fill is None else float)
+        out[mask] = values
+        return out
+
+    frame = pd.DataFrame(
+        {
+            "is_label_issue": spread(sel.issues, 0.0).astype(bool),
+            "label_quality": spread(sel.quality, np.nan),
+            "given_label": spread(names[y], None),
+            "predicted_label": spread(names[post_best], None),
+            "suggested_label": spread(names[sel.suggested], None),
+            "suggested_probability": spread(P[rows, sel.suggested], np.nan),
+            "p_given_label_correct": spread(sel.p_correct, np.nan),
+            "rank": pd.array(spread(rank, np.nan), dtype="Int64"),
+            "analysed": mask,
+        },
+        index=ds.frame.index,
+    )
+    frame.index.name = None
+    return frame
 
 
 def _dense_view(features):

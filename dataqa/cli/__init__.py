@@ -28,10 +28,10 @@ COMMANDS = {
         "Add filtered paraphrases of training rows to the classes that need them.",
     ),
     "finetune": (
-        "dataqa.train.commands:finetune_command",
+        "dataqa.cli.finetune:finetune_command",
         "Fine-tune one model on each training set and compare them on one test set.",
     ),
-    "run": ("dataqa.train.commands:run_command", "Run audit -> clean -> augment -> finetune."),
+    "run": ("dataqa.cli.run:run_command", "Run audit -> clean -> augment -> finetune."),
     "report": (
         "dataqa.cli.report:report_command",
         "Render a saved JSON report as HTML; give two to compare them.",
@@ -128,6 +128,8 @@ def cli() -> None:
     Audit your own file (CSV, TSV, JSONL, Parquet, a datasets folder):
       dataqa audit train.csv --label-col label --json reports/train.json
       dataqa audit train.csv --against test.csv --fail-on warning
+    Chat, instruction or preference data for an LLM (JSONL, Parquet, ...):
+      dataqa audit chat.jsonl --tokenizer ./my-model --max-seq-len 4096
     Then fix and quarantine (nothing is lost), and grow thin classes:
       dataqa clean train.csv -o clean.csv
       dataqa augment clean.csv -o aug.csv --method synonym,eda --target balance
@@ -144,11 +146,3 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-
-def __getattr__(name: str):
-    if name == "write_outputs":  # what dataqa.train.commands imports
-        from dataqa.cli.common import write_report_files
-
-        return write_report_files
-    raise AttributeError(name)

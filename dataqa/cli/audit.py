@@ -16,6 +16,7 @@ from dataqa.cli.common import (
     print_summary,
     quiet_option,
     role_options,
+    settings_option,
     setup_logging,
     write_report_files,
 )
@@ -43,18 +44,25 @@ from dataqa.errors import DataQAError
     "--checks", metavar="A,B", help="Checks to run (default: all installed). See `dataqa checks`."
 )
 @click.option(
+    "--tokenizer",
+    metavar="PATH",
+    help="Conversation data: count tokens with this tokenizer (local folder or hub name) and "
+    "its chat template (default: an estimate of 4 characters a token).",
+)
+@click.option(
+    "--max-seq-len", type=int, metavar="N", help="Conversation data: the trainer's max length."
+)
+@click.option(
+    "--benchmark",
+    metavar="PATH",
+    help="Conversation data: flag records sharing a 13-word run with this benchmark file.",
+)
+@click.option(
     "--encoder",
     metavar="PATH",
     help="Local transformers checkpoint whose embeddings join the labels check (GPU when present).",
 )
-@click.option(
-    "-s",
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="CHECK.OPT=VALUE",
-    help="Set a check option, e.g. -s hygiene.min_words=3 (repeatable).",
-)
+@settings_option
 @click.option(
     "--json", "json_out", metavar="OUT", help="Write the JSON report here ('-' for stdout)."
 )
@@ -79,6 +87,7 @@ def audit_command(paths, json_out, html_out, fail_on, quiet, **opts):
       dataqa audit train.csv -s hygiene.min_words=3 -s duplicates.threshold=0.9
       dataqa audit train.csv --reference in_domain.csv --checks relevance
       dataqa audit train.csv --rules rules/strict.yaml --fail-on error
+      dataqa audit chat.jsonl --tokenizer ./my-model --max-seq-len 4096 --benchmark mmlu.jsonl
       dataqa audit data/*.csv --fail-on warning -q     # several files: the worst exit code
     """
     setup_logging(quiet)
@@ -129,6 +138,14 @@ def _audit_one(
     if names is not None and not names:
         raise DataQAError("--checks names no check", hint="e.g. --checks hygiene,duplicates")
     options = parse_settings(settings)
+    for flag, option in (
+        ("tokenizer", "tokenizer"),
+        ("max_seq_len", "max_seq_len"),
+        ("benchmark", "benchmark"),
+    ):
+        value = kw.pop(flag, None)
+        if value is not None:  # conversation data: --tokenizer, --max-seq-len, --benchmark
+            options.setdefault("conversations", {})[option] = value
     encoder = kw.pop("encoder", None)
     if encoder:  # --encoder PATH: its embeddings join the TF-IDF ensemble unless told otherwise
         options.setdefault("labels", {}).setdefault("encoder", encoder)

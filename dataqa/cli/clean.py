@@ -18,6 +18,7 @@ from dataqa.cli.common import (
     parse_settings,
     quiet_option,
     role_options,
+    settings_option,
     setup_logging,
 )
 from dataqa.stages.policies import CleanOptions
@@ -122,14 +123,7 @@ def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
     help="What to do with one kind of finding, over the flags above, e.g. "
     "-p relevance.off_topic=quarantine (`dataqa checks` lists kinds and policies).",
 )
-@click.option(
-    "-s",
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="CHECK.OPT=VALUE",
-    help="Set an option of the checks clean runs, e.g. -s duplicates.threshold=0.9.",
-)
+@settings_option
 @click.option("--json", "json_out", metavar="OUT", help="Write a JSON summary of the run here.")
 @output_format_option
 @click.option("--seed", default=0, show_default=True)

@@ -41,6 +41,12 @@ def role_options(fn):
             help="File format (default: from the extension).",
         ),
         click.option(
+            "--schema",
+            type=click.Choice(["text", "chat", "sharegpt", "alpaca", "completion", "preference"]),
+            help="What a row is: a text to classify, or a record to fine-tune an LLM on "
+            "(default: from the column names: messages -> chat, chosen/rejected -> preference).",
+        ),
+        click.option(
             "--encoding", help="Text encoding of CSV/TSV/JSONL input (default: UTF-8, BOM allowed)."
         ),
         click.option(
@@ -78,6 +84,7 @@ def load_input(path: str, kw: dict):
         fmt=kw.get("fmt"),
         encoding=kw.get("encoding"),
         split=kw.get("split"),
+        schema=kw.get("schema"),
     )
 
 
@@ -119,6 +126,18 @@ def parse_settings(settings: tuple[str, ...]) -> dict[str, dict]:
             )
         out.setdefault(check, {})[opt] = yaml.safe_load(value) if value != "" else None
     return out
+
+
+def settings_option(fn):
+    """-s CHECK.OPTION=VALUE (repeatable): a check's option, validated by its model."""
+    return click.option(
+        "-s",
+        "--set",
+        "settings",
+        multiple=True,
+        metavar="CHECK.OPT=VALUE",
+        help="Set a check option, e.g. -s hygiene.min_words=3 (repeatable; see `dataqa checks`).",
+    )(fn)
 
 
 def force_option(fn):

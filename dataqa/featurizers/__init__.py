@@ -10,6 +10,10 @@
 | finetuned| out-of-fold log-probs of the checkpoint fine-tuned per fold | torch, transformers, y  |
 
 Every featuriser returns a `Features`; heavy libraries are imported inside the builder.
+Long documents cost a bounded amount per row (`dataqa.featurizers.windows`): character
+n-grams read a head + tail window, static embeddings a longer one, the encoder embeds
+fixed-size chunks (at most 8) and averages them, and the fine-tuned model reads a head +
+tail token window.
 """
 
 from __future__ import annotations

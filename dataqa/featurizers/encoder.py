@@ -1,7 +1,11 @@
 """Sentence embeddings from any local transformers checkpoint (mean-pooled last hidden state).
 
-GPU when torch sees one, else CPU. Texts are sorted by length before batching so padding
-stays short; `trust_remote_code` stays off and only safetensors weights are loaded.
+GPU when torch sees one, else CPU. A text longer than one window (`max_length` tokens) is
+cut into consecutive chunks, each chunk is embedded on its own, and the chunk embeddings
+are averaged (weighted by their token counts); past `max_chunks` chunks only the first and
+last halves are kept (`dataqa.featurizers.windows.chunk_ids`), so a long document costs at
+most `max_chunks` windows. Chunks are sorted by length before batching so padding stays
+short; `trust_remote_code` stays off and only safetensors weights are loaded.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ def encoder_features(
     path: str | Path | None = None,
     batch_size: int = 64,
     max_length: int = 128,
+    max_chunks: int = 8,
     device: str | None = None,
     progress: bool = False,
 ) -> Features:
@@ -51,30 +56,44 @@ def encoder_features(
         if bars_were_on:
             hf_logging.enable_progress_bar()
     model = model.to(dev).eval()
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    out: np.ndarray | None = None
+    from dataqa.featurizers.windows import chunk_ids
+
+    prefix, suffix = special_tokens(tok)
+    body = max(1, max_length - len(prefix) - len(suffix))
+    enc = tok(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+    chunks: list[tuple[int, list[int]]] = []
+    for i, ids in enumerate(enc):
+        parts = chunk_ids(ids, body, max_chunks) or [[]]
+        chunks += [(i, c) for c in parts]
+    order = np.argsort([len(c) for _, c in chunks], kind="stable")
+    sums: np.ndarray | None = None
+    weights = np.zeros(len(texts), dtype=np.float64)
     starts = range(0, len(order), batch_size)
     with torch.inference_mode():
         for s in bar(
             starts, desc="labels: encoder embeddings", total=len(starts), enabled=progress
         ):
             idx = order[s : s + batch_size]
-            batch = tok(
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
+            batch = tok.pad(
+                {"input_ids": [prefix + chunks[j][1] + suffix for j in idx]},
                 return_tensors="pt",
             ).to(dev)
             hidden = model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            emb = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-            emb = torch.nn.functional.normalize(emb.float(), dim=1).cpu().numpy()
-            if out is None:
-                out = np.zeros((len(texts), emb.shape[1]), dtype=np.float32)
-            out[idx] = emb
-    if out is None:
+            emb = ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().cpu().numpy()
+            if sums is None:
+                sums = np.zeros((len(texts), emb.shape[1]), dtype=np.float64)
+            for row, j in enumerate(idx):
+                doc, ids = chunks[j]
+                w = max(1, len(ids))
+                sums[doc] += w * emb[row]
+                weights[doc] += w
+    if sums is None:
         out = np.zeros((0, 1), dtype=np.float32)
+    else:
+        out = sums / np.maximum(weights, 1e-12)[:, None]
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        out = out.astype(np.float32)
     return Features(
         "encoder",
         out,
@@ -83,6 +102,20 @@ def encoder_features(
             "dims": int(out.shape[1]),
             "checkpoint": str(folder),
             "device": dev,
-            "pooling": "mean",
+            "pooling": "mean over tokens, then over chunks",
+            "window_tokens": max_length,
+            "max_chunks": max_chunks,
+            "rows_chunked": int(sum(len(ids) > body for ids in enc)),
         },
     )
+
+
+def special_tokens(tok) -> tuple[list[int], list[int]]:
+    """The ids a tokenizer puts before and after a text ([CLS] / [SEP], <s> / </s>, none),
+    found by tokenising one word with and without them."""
+    plain = tok("hello", add_special_tokens=False)["input_ids"]
+    full = tok("hello", add_special_tokens=True)["input_ids"]
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return full[:start], full[start + len(plain) :]
+    return [], []

@@ -6,8 +6,14 @@ MiniLM wheel by default) is fine-tuned on the other folds' rows through the same
 `dataqa.train` loop `dataqa finetune` uses, then scores the held-out fold; no row is ever
 scored by a model that saw its label. The result is an (n, K) matrix of log-probabilities
 that the labels check pools with its other members (`probs` member: the scores are used
-as they are). K fine-tunes cost minutes on a CPU and seconds on a GPU, hence opt-in:
-`-s labels.featurizer=finetuned`.
+as they are), and the check ranks rows by this model's own out-of-fold loss on the given
+label (Chong, Hong & Manning, "Detecting Label Errors by Using Pre-Trained Language
+Models", EMNLP 2022: 9-36 points better AUPRC than earlier methods on human-validated
+errors). Long documents are read through a head + tail window of `max_length` tokens
+(a quarter head, the rest tail: `dataqa.featurizers.windows.head_tail_ids`);
+`max_length=None` picks 64 tokens for short texts and 256 when a tenth of the rows are
+longer than 400 characters. K fine-tunes cost minutes on a CPU and seconds on a GPU (used
+when torch sees one), hence opt-in: `-s labels.featurizer=finetuned`.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ def finetuned_features(
     epochs: float = 3.0,
     lr: float = 1e-4,
     batch_size: int = 32,
-    max_length: int = 64,
+    max_length: int | None = None,
     seed: int = 0,
     progress: bool = False,
 ) -> Features:
@@ -41,6 +47,10 @@ def finetuned_features(
     k, _ = plan_folds(y, folds)
     source = models.resolve(str(path) if path else None)
     names = [str(c) for c in range(n_classes)]
+    if max_length is None:
+        long_share = float(np.mean([len(t) > 400 for t in texts])) if texts else 0.0
+        max_length = 256 if long_share >= 0.1 else 64
+    texts, windowed = _windowed(texts, source, max_length)
     cfg = TrainConfig(
         epochs=epochs,
         lr=lr,
@@ -81,6 +91,30 @@ def finetuned_features(
             "lr": lr,
             "device": device,
             "samples_per_s": round(float(np.median(per_s)), 2) if per_s else None,
+            "max_length": max_length,
+            "rows_windowed": windowed,
             "what": "out-of-fold log-probabilities of a fine-tuned copy per fold",
         },
     )
+
+
+def _windowed(texts: list[str], source, max_length: int) -> tuple[list[str], int]:
+    """Texts longer than `max_length` tokens as their head + tail token window (decoded
+    back to text, so the training loop's own tokenisation and truncation apply unchanged)."""
+    from transformers import AutoTokenizer
+
+    from dataqa.featurizers.encoder import special_tokens
+    from dataqa.featurizers.windows import head_tail_ids
+
+    tok = AutoTokenizer.from_pretrained(source.path, trust_remote_code=False)
+    prefix, suffix = special_tokens(tok)
+    keep = max(8, max_length - len(prefix) - len(suffix))
+    ids = tok(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+    out, windowed = [], 0
+    for text, row in zip(texts, ids, strict=True):
+        if len(row) > keep:
+            out.append(tok.decode(head_tail_ids(row, keep)))
+            windowed += 1
+        else:
+            out.append(text)
+    return out, windowed

@@ -51,7 +51,15 @@ def load_embedding_table(folder: Path) -> np.ndarray:
         return np.asarray(fh.get_tensor(sorted(keys, key=len)[0]), dtype=np.float32)
 
 
-def static_features(texts: list[str], *, path: str | Path | None = None) -> Features:
+MAX_CHARS = (6000, 2000)
+"""A long document is read through its first 6,000 and last 2,000 characters (about
+2,000 tokens; `dataqa.featurizers.windows.head_tail`): a mean of more token embeddings
+barely moves, and tokenising costs grow with length."""
+
+
+def static_features(
+    texts: list[str], *, path: str | Path | None = None, window: tuple[int, int] = MAX_CHARS
+) -> Features:
     import scipy.sparse as sp
     from sklearn.preprocessing import StandardScaler, normalize
     from tokenizers import Tokenizer
@@ -59,9 +67,11 @@ def static_features(texts: list[str], *, path: str | Path | None = None) -> Feat
     folder = resolve_checkpoint(path)
     table = load_embedding_table(folder)
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    from dataqa.featurizers.windows import head_tail
+
     tok.no_padding()
     tok.no_truncation()
-    encs = tok.encode_batch(texts, add_special_tokens=False)
+    encs = tok.encode_batch([head_tail(t, *window) for t in texts], add_special_tokens=False)
     lens = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
     ids = np.fromiter((i for e in encs for i in e.ids), dtype=np.int64, count=int(lens.sum()))
     ids = np.minimum(ids, table.shape[0] - 1)

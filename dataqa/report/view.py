@@ -73,12 +73,22 @@ def build_view(d: dict) -> dict:
     for f in findings:
         by_family.setdefault(family_of(f.get("check", "")), []).append(f)
     budget = {"examples": MAX_EXAMPLES_TOTAL}
+    pipeline = stats.get("pipeline") if isinstance(stats.get("pipeline"), dict) else {}
+    after = pipeline.get("after") if isinstance(pipeline.get("after"), dict) else None
+    if after is not None and isinstance(after.get("findings"), list):
+        ready = verdict(after["findings"], meta) | {"subject": "the curated set"}
+        path = after.get("path")
+        ready["input_path"] = shlex.quote(str(path)) if path and path != "<memory>" else None
+    else:
+        ready = verdict(findings, meta) | {"subject": None}
+    ready["shown"] = meta.get("command") != "finetune"
     sections = [
         family_section(name, by_family.get(name, []), stats.get(name), budget)
         for name in family_names(by_family, stats, meta.get("checks") or ())
     ]
     return {
-        "verdict": verdict(findings, meta),
+        "finetune": finetune_verdict(stats.get("finetune")),
+        "verdict": ready,
         "facts": facts(
             meta | {"schema_version": d.get("schema_version")},
             stats.get("dataset") or {},
@@ -133,6 +143,31 @@ def verdict(findings: list[dict], meta: dict) -> dict:
         "skipped": [{"check": str(k), "why": str(v)} for k, v in skipped.items()],
         # quoted for a shell: a file name is data too, and people paste commands
         "input_path": shlex.quote(str(path)) if path and path != "<memory>" else None,
+    }
+
+
+FINETUNE_STATUS = {"better": "ready", "worse": "blocked"}
+
+
+def finetune_verdict(ft: Any) -> dict | None:
+    """The fine-tune verdict (curated vs raw), shown first: answer, headline, lines."""
+    if not isinstance(ft, dict):
+        return None
+    items = [v for v in ft.get("verdicts") or [] if isinstance(v, dict)]
+    if not items:
+        return None
+    return {
+        "items": [
+            {
+                "question": clip(v.get("question", ""), 200),
+                "answer": clip(v.get("answer", ""), 60),
+                "status": FINETUNE_STATUS.get(str(v.get("outcome")), "review"),
+                "outcome": str(v.get("outcome", "")),
+                "headline": clip(v.get("headline", ""), 600),
+                "lines": [clip(x, 600) for x in (v.get("lines") or [])][:8],
+            }
+            for v in items
+        ]
     }
 
 

