@@ -423,7 +423,8 @@ def _finetune_html(stats: Any) -> str:
         test = run.get("test") if isinstance(run, dict) else None
         if not isinstance(test, dict):
             continue
-        macro = test.get("macro") if isinstance(test.get("macro"), dict) else {}
+        macro = test.get("macro")
+        macro = macro if isinstance(macro, dict) else {}
         scores = ", ".join(
             f"{key} {value:.3f}"
             for key, value in (("accuracy", test.get("accuracy")), ("macro-F1", macro.get("f1")))
