@@ -16,7 +16,7 @@ lint: setup
 	.venv/bin/mypy
 
 docs: setup
-	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict -q -d build/site
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict -d build/site  # no -q: it hides the warnings --strict counts
 
 test: lint docs
 	.venv/bin/python -m pytest -q

@@ -64,3 +64,20 @@ def test_every_page_is_in_the_navigation():
                  "reference/pipeline-schema.md"}  # fmt: skip
     assert generated <= nav
     assert config["theme"]["font"] is False  # no web fonts: offline
+
+
+def test_every_check_page_is_in_the_navigation(hooks):
+    from dataqa.checks import REGISTRY
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!!", ""))
+    nav = hooks.on_config(config)["nav"]
+    (checks,) = [e["Checks"] for e in nav if isinstance(e, dict) and "Checks" in e]
+    assert checks == ["checks/index.md", *(f"checks/{n}.md" for n in REGISTRY)]
+    assert "checks/conversations.md" in checks
+
+
+def test_make_docs_lets_strict_see_warnings():
+    # `mkdocs build -q` raises the log level past WARNING, so --strict would count nothing
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    (line,) = [x for x in make.splitlines() if "mkdocs build" in x]
+    assert "--strict" in line and " -q" not in line.split("#")[0]
