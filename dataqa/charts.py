@@ -122,7 +122,8 @@ def with_vega_lite(stats: Any) -> Any:
         if not isinstance(node, dict):
             out[family] = node
             continue
-        own = node.get("charts") if isinstance(node.get("charts"), list) else []
+        listed = node.get("charts")
+        own: list = listed if isinstance(listed, list) else []
         have = {c.get("id") for c in own if isinstance(c, dict)}
         derived = [c for c in derived_charts(family, node) if c["id"] not in have]
         charts = []

@@ -11,7 +11,7 @@ option, the value and what is allowed (exit 2 in the CLI).
 from __future__ import annotations
 
 import typing
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -24,7 +24,10 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
-def validate(model: type[Options], values: dict[str, Any] | None, *, where: str) -> Options:
+OptionsT = TypeVar("OptionsT", bound=Options)
+
+
+def validate(model: type[OptionsT], values: dict[str, Any] | None, *, where: str) -> OptionsT:
     """`model(**values)`, or a DataQAError naming option, value and what is allowed.
 
     Parameters
