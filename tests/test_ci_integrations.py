@@ -119,6 +119,7 @@ def test_try_repo_installs_the_hook(tmp_path, shim):
     repo = tmp_path / "repo"
     repo.mkdir()
     _write_csv(repo / "data" / "bad.csv", [*GOOD[:9], ""], LABELS)
+    _write_csv(repo / "data" / "good.csv", GOOD, LABELS)
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     env = {k: v for k, v in shim.items() if k != "PYTHONPATH"}
@@ -127,7 +128,11 @@ def test_try_repo_installs_the_hook(tmp_path, shim):
         [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "dataqa-audit", "--all-files"],
         cwd=repo, env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
-    assert run.returncode == 1 and "data/bad.csv" in run.stdout, run.stdout + run.stderr
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out
+    assert "Traceback" not in out  # the installed package runs: every dependency declared
+    assert "data/bad.csv: findings at or above error" in out
+    assert "data/good.csv: findings" not in out
 
 
 # ------------------------------------------------------------------ the GitHub Action

@@ -37,3 +37,31 @@ def test_type_information_ships_with_the_package():
     tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
     assert "py.typed" in tool["setuptools"]["package-data"]["dataqa"]
     assert "dataqa/stages" in tool["mypy"]["files"]
+
+
+def test_core_dependencies_cover_what_the_core_commands_import():
+    # found by installing the package alone: the options models and the duplicate check
+    deps = " ".join(PROJECT["dependencies"])
+    for module in ("pydantic", "scipy", "altair", "vl-convert-python", "pyarrow"):
+        assert module in deps, module
+
+
+def test_without_datasets_hf_output_says_which_extra_to_install(tmp_path, monkeypatch):
+    import sys
+
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from dataqa.cli import cli
+
+    src = tmp_path / "train.csv"
+    pd.DataFrame({"text": ["a good film", "a bad film"] * 5, "label": ["pos", "neg"] * 5}).to_csv(
+        src, index=False
+    )
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
+    res = CliRunner().invoke(
+        cli, ["clean", str(src), "-o", str(tmp_path / "out"), "--output-format", "hf", "-q"]
+    )
+    assert res.exit_code == 2, res.output
+    assert "pip install 'dataqa-finetune[hf]'" in res.output
+    assert "internal error" not in res.output and not (tmp_path / "out").exists()

@@ -618,10 +618,28 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Source]:
     return frame, Source(format="parquet")
 
 
+def require_datasets():
+    """The `datasets` module, imported on first need (it is heavy).
+
+    Raises
+    ------
+    DataQAError
+        It is not installed: the message names the extra that installs it.
+    """
+    try:
+        import datasets
+    except ImportError:
+        raise DataQAError(
+            "reading or writing a Hugging Face `datasets` folder needs the datasets package",
+            hint="pip install 'dataqa-finetune[hf]' (or pip install datasets)",
+        ) from None
+    return datasets
+
+
 @contextlib.contextmanager
 def quiet_datasets():
     """`datasets` without its progress bars (they are not ours to show), restored after."""
-    import datasets
+    datasets = require_datasets()
 
     was = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
@@ -667,7 +685,7 @@ def _read_datasets_folder(path: Path, split: str | None) -> tuple[pd.DataFrame, 
             path=str(path),
             hint="give a file, or a folder written by save_to_disk",
         )
-    import datasets  # heavy: only when a folder is read
+    datasets = require_datasets()
 
     try:
         with quiet_datasets():
@@ -700,7 +718,7 @@ def _from_hf(ds, fmt: str) -> tuple[pd.DataFrame, Source]:
 
 
 def _read_hub(name: str, split: str | None) -> tuple[pd.DataFrame, Source]:
-    import datasets
+    datasets = require_datasets()
 
     try:
         obj = datasets.load_dataset(name)

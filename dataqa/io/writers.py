@@ -32,7 +32,14 @@ import numpy as np
 import pandas as pd
 
 from dataqa.errors import DataQAError
-from dataqa.io.readers import COMPRESSIONS, OPENERS, Source, guess_format, quiet_datasets
+from dataqa.io.readers import (
+    COMPRESSIONS,
+    OPENERS,
+    Source,
+    guess_format,
+    quiet_datasets,
+    require_datasets,
+)
 
 ROW_ID = "dataqa_row_id"
 """Column that carries row ids in every file dataqa writes."""
@@ -385,7 +392,7 @@ def to_datasetdict(
         No splits, a column mixing types a `datasets` column cannot hold, a label that
         is not one of the input's `ClassLabel` names, or a lone surrogate in the text.
     """
-    import datasets
+    datasets = require_datasets()
 
     if not splits:
         raise DataQAError("no splits to write", hint="give at least one split, e.g. train")
