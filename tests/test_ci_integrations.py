@@ -119,7 +119,20 @@ def test_try_repo_installs_the_hook(tmp_path, shim):
     repo = tmp_path / "repo"
     repo.mkdir()
     _write_csv(repo / "data" / "bad.csv", [*GOOD[:9], ""], LABELS)
-    _write_csv(repo / "data" / "good.csv", GOOD, LABELS)
+    # the hook as shipped runs every installed check: a good set needs 50 rows a class
+    items = ["kettle", "toaster", "blender", "lamp", "heater", "fan", "radio", "clock",
+             "camera", "speaker", "router", "printer"]  # fmt: skip
+    pos = ["the {} arrived on time and works perfectly", "great {} for the price",
+           "I am very happy with this {} and it does the job", "the {} is easy to use",
+           "excellent {} and setup took two minutes"]  # fmt: skip
+    neg = ["the {} broke after a week of normal use", "the {} was damaged when it arrived",
+           "support never answered about my faulty {}", "this {} is noisy and feels cheap",
+           "the {} stopped working after the update"]  # fmt: skip
+    _write_csv(
+        repo / "data" / "good.csv",
+        [t.format(i) for t in pos + neg for i in items],
+        ["pos"] * 60 + ["neg"] * 60,
+    )
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     env = {k: v for k, v in shim.items() if k != "PYTHONPATH"}

@@ -335,3 +335,14 @@ def test_a_missing_tokenizer_is_exit_2(planted_chat):
     path, _ = planted_chat
     res = CliRunner().invoke(cli, ["audit", str(path), "--tokenizer", "./no/such/tok", "-q"])
     assert res.exit_code == 2 and "no tokenizer" in res.output
+
+
+def test_on_classification_data_the_skip_names_a_real_flag():
+    import pandas as pd
+
+    from dataqa.dataset import from_frame
+    from dataqa.stages.audit import audit
+
+    ds = from_frame(pd.DataFrame({"text": ["a good film", "a bad film"], "label": ["p", "n"]}))
+    why = audit(ds, checks=["hygiene", "conversations"]).meta["skipped"]["conversations"]
+    assert "--schema" in why and "--conversation-col" not in why  # no such flag

@@ -23,6 +23,12 @@ MAX_EXAMPLE_CHARS = 500
 MAX_EXAMPLE_FINDINGS = 500
 
 
+NEEDS = {
+    "conversation": "conversation records (--schema chat, sharegpt, alpaca, completion or preference)"
+}
+"""Why a check that needs more than a column was skipped (else: the column's flag)."""
+
+
 def audit(
     data,
     *,
@@ -104,7 +110,9 @@ def audit(
     for name, check in instances.items():
         missing = check.missing_roles(ds)
         if missing:
-            skipped[name] = f"needs a {missing[0]} column (--{missing[0]}-col)"
+            skipped[name] = "needs " + NEEDS.get(
+                missing[0], f"a {missing[0]} column (--{missing[0]}-col)"
+            )
             continue
         start = time.perf_counter()
         with stage(f"audit: {name}", enabled=progress):
