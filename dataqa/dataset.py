@@ -331,7 +331,8 @@ def repair_surrogates(value):
 
 def as_dataset(data, **roles) -> Dataset:
     """A `Dataset` from what a user holds: a Dataset (returned as is), a pandas
-    DataFrame or a Hugging Face `datasets.Dataset` (roles from `text_col=`... or guessed).
+    DataFrame, a Hugging Face `datasets.Dataset` or a path that `load` reads (roles from
+    `text_col=`... or guessed).
 
     Raises
     ------
@@ -347,6 +348,8 @@ def as_dataset(data, **roles) -> Dataset:
 
         frame, stored = _from_hf(data, "datasets")
         return from_frame(frame, stored=stored, **roles)
+    if isinstance(data, str | os.PathLike):
+        return load(data, **roles)
     raise DataQAError(
         f"cannot read a {type(data).__name__} as a dataset",
         hint="pass a dataqa Dataset, a pandas DataFrame, a datasets.Dataset, or a path to dataqa.load",
@@ -421,11 +424,13 @@ def _closest(name: str, columns) -> str:
 def _require(frame: pd.DataFrame, name: str, flag: str, source: str) -> str:
     if name not in frame.columns:
         cols = ", ".join(repr(str(c)) for c in frame.columns)
+        in_memory = source == "<memory>"  # a notebook user passes label_col=, not a flag
         raise DataQAError(
             f"there is no column {name!r} (columns: {cols}){_closest(name, frame.columns)}",
-            path=source,
+            path=None if in_memory else source,
             column=name,
-            hint=f"pass the right name with {flag}",
+            hint="pass the right name as "
+            + (flag.lstrip("-").replace("-", "_") + "=" if in_memory else flag),
         )
     return name
 
@@ -461,7 +466,8 @@ def infer_roles(
         lower = {str(c).lower(): c for c in frame.columns}
         if main not in lower:
             raise DataQAError(
-                f"a {schema} dataset needs a {main!r} column (columns: "
+                f"{'an' if schema[0] in 'aeiou' else 'a'} {schema} dataset needs the column "
+                f"{main!r} (columns: "
                 f"{', '.join(map(repr, map(str, frame.columns)))})",
                 path=source,
                 hint="check the file, or force the right --schema",

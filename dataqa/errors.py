@@ -34,10 +34,25 @@ class DataQAError(Exception):
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column {self.column!r}")
-        text = (", ".join(where) + ": " if where else "") + self.problem.rstrip(".") + "."
+        text = (", ".join(where) + ": " if where else "") + _sentence(self.problem)
         if self.hint:
-            text += " " + self.hint.rstrip(".") + "."
+            text += " " + _sentence(_capital(self.hint))
         return text
+
+
+def _capital(text: str) -> str:
+    """A sentence's first letter in upper case, unless it starts with a name from code
+    (`clean.dedupe`, `label_col=`, `--force`), which keeps its spelling."""
+    first = text.split(" ", 1)[0]
+    if not first[:1].islower() or any(c in first for c in "._-=/`'\""):
+        return text
+    return text[:1].upper() + text[1:]
+
+
+def _sentence(text: str) -> str:
+    """`text` ending in one full stop (a question keeps its mark)."""
+    text = text.rstrip().rstrip(".")
+    return text if text.endswith(("?", "!")) else text + "."
 
 
 EXIT_OK = 0

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dataqa.featurizers import Features
+from dataqa.folds import make_folds, plan_folds
 from dataqa.progress import bar
 
 CLEANLAB_FILTERS = (
@@ -87,27 +88,6 @@ class Selection:
     @property
     def separable(self) -> bool:
         return self.reliability == "ok"
-
-
-# ---- folds -------------------------------------------------------------------------------
-
-
-def plan_folds(y: np.ndarray, requested: int) -> tuple[int, str | None]:
-    """K for stratified CV: `requested`, or fewer when the smallest class is smaller."""
-    smallest = int(np.bincount(y).min())
-    k = max(2, min(requested, smallest))
-    if k < requested:
-        return k, (
-            f"labels: {k}-fold cross-validation instead of {requested}: the smallest class has "
-            f"{smallest} rows"
-        )
-    return k, None
-
-
-def make_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import StratifiedKFold
-
-    return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
 # ---- members: (X_train, y_train, X_test, K) -> per-class scores (n_test, K) -----------------

@@ -11,6 +11,7 @@ option, the value and what is allowed (exit 2 in the CLI).
 from __future__ import annotations
 
 import typing
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -22,6 +23,35 @@ class Options(BaseModel):
     """Base of every options model: unknown keys are refused, values are validated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    def __init__(self, **values: Any) -> None:
+        """Construct and validate; a bad value raises DataQAError (one exception type for
+        every mistake a user can make, in a notebook too), not pydantic's ValidationError.
+        """
+        try:
+            super().__init__(**values)
+        except ValidationError as err:
+            where = _WHERE.get() or type(self).__name__
+            raise _user_error(type(self), values, err, where) from None
+
+
+_WHERE: ContextVar[str | None] = ContextVar("dataqa_options_where", default=None)
+"""How the user names the options being validated (`validate`'s `where`)."""
+
+
+def _user_error(
+    model: type[Options], values: dict[str, Any], err: ValidationError, where: str
+) -> DataQAError:
+    first = err.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else "?"
+    if first["type"] == "extra_forbidden":
+        known = ", ".join(model.model_fields) or "none"
+        return DataQAError(f"{where} has no option {name!r}", hint=f"its options are: {known}")
+    value = values.get(name, first.get("input"))
+    return DataQAError(
+        f"{where}.{name}={value!r} is not allowed ({first['msg']})",
+        hint=f"{where}.{name} takes {allowed(model, name)}",
+    )
 
 
 OptionsT = TypeVar("OptionsT", bound=Options)
@@ -43,22 +73,11 @@ def validate(model: type[OptionsT], values: dict[str, Any] | None, *, where: str
     DataQAError
         An unknown option, or a value of the wrong type or out of range.
     """
-    values = dict(values or {})
+    token = _WHERE.set(where)
     try:
-        return model(**values)
-    except ValidationError as err:
-        first = err.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "?"
-        if first["type"] == "extra_forbidden":
-            known = ", ".join(model.model_fields) or "none"
-            raise DataQAError(
-                f"{where} has no option {name!r}", hint=f"its options are: {known}"
-            ) from None
-        value = values.get(name, first.get("input"))
-        raise DataQAError(
-            f"{where}.{name}={value!r} is not allowed ({first['msg']})",
-            hint=f"{where}.{name} takes {allowed(model, name)}",
-        ) from None
+        return model(**dict(values or {}))
+    finally:
+        _WHERE.reset(token)
 
 
 def allowed(model: type[Options], name: str) -> str:

@@ -337,12 +337,34 @@ def test_a_missing_tokenizer_is_exit_2(planted_chat):
     assert res.exit_code == 2 and "no tokenizer" in res.output
 
 
-def test_on_classification_data_the_skip_names_a_real_flag():
-    import pandas as pd
-
-    from dataqa.dataset import from_frame
+@pytest.mark.slow  # the default checks (labels, relevance) load their models
+def test_conversation_checks_are_not_applicable_to_text_rows_not_a_gap(tmp_path):
     from dataqa.stages.audit import audit
 
-    ds = from_frame(pd.DataFrame({"text": ["a good film", "a bad film"], "label": ["p", "n"]}))
-    why = audit(ds, checks=["hygiene", "conversations"]).meta["skipped"]["conversations"]
-    assert "--schema" in why and "--conversation-col" not in why  # no such flag
+    frame = pd.DataFrame({"text": ["good", "bad", "fine"] * 5, "label": ["a", "b", "a"] * 5})
+    meta = audit(frame, checks=None, progress=False).meta
+    assert "conversations" in meta["not_applicable"] and "conversations" not in meta["skipped"]
+    meta = audit(frame, checks=["conversations"], progress=False).meta  # asked for: say why
+    assert "--schema" in meta["skipped"]["conversations"]
+
+
+def test_unknown_keys_set_to_null_warn_and_are_kept_other_unknown_keys_quarantine(tmp_path):
+    def rec(i, extra):
+        return {
+            "messages": [
+                {"role": "user", "content": f"question number {i} about the weather", **extra},
+                {"role": "assistant", "content": f"answer {i}: it rains in spring", **extra},
+            ]
+        }
+
+    recs = [rec(i, {}) for i in range(6)]
+    recs[1] = rec(1, {"foo": None})  # a table export's absent key
+    recs[4] = rec(4, {"foo": "bar"})  # a real unknown key
+    path = tmp_path / "keys.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    ds = load(path)
+    found, _ = findings_by_kind(ds)
+    assert found["conversations.null_keys"] == {1}
+    assert found["conversations.format"] == {4}
+    result = clean(ds)
+    assert set(result.quarantine.index) == {4} and 1 in result.kept.frame.index

@@ -445,6 +445,43 @@ def test_unwritable_output_folder_is_a_user_error(tmp_path):
     assert res.exit_code == 2 and "internal error" not in text and "dataqa: error:" in text
 
 
+@pytest.mark.parametrize("name", ["out.xlsx", "out.feather", "out.xlsx.gz"])
+def test_output_of_a_foreign_file_type_is_refused_before_the_run(tmp_path, name):
+    base_frame().to_csv(tmp_path / "in.csv", index=False)
+    res, text = run("clean", tmp_path / "in.csv", "-o", tmp_path / name, "-q")
+    assert res.exit_code == 2 and f"does not write .{name.split('.')[1]}" in text, text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]  # nothing written
+
+
+def test_a_failed_write_names_the_users_path_not_a_temporary_one(tmp_path):
+    from dataqa.io import write_outputs
+
+    final = tmp_path / "x.labels.parquet"
+
+    def fails(tmp):  # what pyarrow raises: no filename, the temporary path in the text
+        raise OSError(f"Failed to open local file '{tmp}'. Detail: [errno 2] No such file")
+
+    with pytest.raises(DataQAError) as err:
+        write_outputs([(final, fails)])
+    text = str(err.value)
+    assert str(final) in text and ".dataqa-" not in text and "errno 2" in text
+
+
+def test_flagged_rows_csv_gets_the_umasks_permissions(tmp_path):
+    src = tmp_path / "in.csv"
+    frame = base_frame()
+    frame.loc[1, "text"] = frame.loc[0, "text"]
+    frame.to_csv(src, index=False)
+    old = os.umask(0o022)
+    try:
+        res, text = run("audit", src, "--checks", "duplicates", "--html", tmp_path / "r.html")
+    finally:
+        os.umask(old)
+    flagged = tmp_path / "r.flagged.csv"
+    assert flagged.exists(), text
+    assert flagged.stat().st_mode & 0o777 == 0o644
+
+
 def test_unreadable_input_is_a_user_error(tmp_path, monkeypatch):
     src = tmp_path / "in.csv"
     base_frame().to_csv(src, index=False)

@@ -124,3 +124,23 @@ def test_sst2_tokenizer_artifacts_real(sst2_dev):
     rows = rows_of(report, "hygiene.tokenizer_artifacts")
     expected = set(sst2_dev.index[sst2_dev["content"].str.contains("-lrb-|-rrb-", regex=True)])
     assert rows == expected and rows
+
+
+def test_labels_that_are_lists_or_of_the_rare_type_are_flagged(tmp_path):
+    import json
+
+    rows = [{"text": f"how do I top up card number {i}", "label": "top_up"} for i in range(8)]
+    rows += [{"text": f"my card {i} has not arrived", "label": "card_arrival"} for i in range(8)]
+    rows[3]["label"] = 1  # a number among names
+    rows[10]["label"] = "2.5"  # a number as text among names
+    rows[5]["label"] = ["top_up", "card_arrival"]  # multi-label
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = audit(path, checks=["hygiene"])  # a path works like a frame
+    by = {f.check: set(f.row_ids) for f in report.findings}
+    assert by.get("hygiene.label_not_scalar") == {5}
+    assert by.get("hygiene.mixed_label_types") == {3, 10}
+    # numeric class ids alone are one type: nothing to say
+    ids = pd.DataFrame({"text": [r["text"] for r in rows], "label": [0, 1] * 8})
+    report = audit(ids, checks=["hygiene"])
+    assert not [f for f in report.findings if "label" in f.check and "missing" not in f.check]

@@ -9,6 +9,7 @@ several checks need (normalised text, surface features) is computed once through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -58,6 +59,20 @@ class Context:
         if key not in self.cache:
             self.cache[key] = compute()
         return self.cache[key]
+
+
+SINGULAR = re.compile(
+    r"(?<![\d.,])1 (row|record|text|pair|conversation|label|class)s (have|are|repeat|do|look|"
+    r"contain|carry|end|start|appear|fail|leak)\b"
+)
+VERB_3RD = {"have": "has", "are": "is", "do": "does"}
+
+
+def singular(message: str) -> str:
+    """ "1 rows have" -> "1 row has": messages are built as "{n} rows have ..." templates."""
+    return SINGULAR.sub(
+        lambda m: f"1 {m.group(1)} {VERB_3RD.get(m.group(2), m.group(2) + 's')}", message
+    )
 
 
 class NoOptions(Options):
@@ -124,7 +139,7 @@ class Check:
         return Finding(
             check=k.name if not k.name.endswith(".*") else kind,
             severity=severity or k.severity,
-            message=message,
+            message=singular(message),
             row_ids=list(row_ids),
             evidence=evidence or {},
             fix=fix,
@@ -133,6 +148,12 @@ class Check:
     def missing_roles(self, ds: Dataset) -> list[str]:
         roles = ds.roles.as_dict()
         return [r for r in self.needs if roles.get(r) is None]
+
+    def not_applicable(self, ds: Dataset) -> str | None:
+        """Why this check has nothing to judge in this kind of data (e.g. conversation
+        checks on a text-per-row set), or None. Unlike a missing column, this is not a
+        gap in the audit: the audit lists it apart and the verdict does not."""
+        return None
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:  # pragma: no cover - abstract
         raise NotImplementedError

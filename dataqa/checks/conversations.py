@@ -95,6 +95,12 @@ def _k(name, severity, fix, summary, policy="keep", rows=True) -> Kind:
 
 KINDS = (
     _k("format", "error", Quarantine, "a record or message that is not the format", "quarantine"),
+    _k(
+        "null_keys",
+        "warning",
+        Review,
+        "messages carry unknown keys set to null (a table export's union of fields)",
+    ),
     _k("unknown_role", "error", Quarantine, "a role the format does not have", "quarantine"),
     _k("empty_turn", "error", Quarantine, "a turn with no content", "quarantine"),
     _k("no_assistant", "error", Quarantine, "no assistant turn: nothing to learn", "quarantine"),
@@ -128,8 +134,13 @@ class ConversationCheck(Check):
     Options = ConversationOptions
     kinds = KINDS
 
-    def missing_roles(self, ds: Dataset) -> list[str]:
-        return ["conversation"] if ds.roles.schema == "text" else []
+    def not_applicable(self, ds: Dataset) -> str | None:
+        if ds.roles.schema == "text":
+            return (
+                "not conversation data (a text per row); if it is, name its format with "
+                "--schema chat|sharegpt|alpaca|completion|preference"
+            )
+        return None
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         p = self.params
@@ -164,9 +175,10 @@ class ConversationCheck(Check):
             if why:
                 problems[rid] = why
         stats["format_errors"] = dict(Counter(w for w, _ in problems.values()))
+        out = self._null_keys(col, problems) if schema == "chat" else []
         if not problems:
-            return []
-        return [
+            return out
+        return out + [
             self.finding(
                 "format",
                 f"{len(problems)} records are not valid {schema} records "
@@ -175,6 +187,39 @@ class ConversationCheck(Check):
                 evidence={
                     "values": {str(r): w for r, (w, _) in problems.items()},
                     "turns": {str(r): t for r, (_, t) in problems.items() if t is not None},
+                },
+            )
+        ]
+
+    def _null_keys(self, col: pd.Series, problems: dict) -> list[Finding]:
+        """Messages whose only unknown keys are null: what pandas, Parquet and `datasets`
+        write when messages of different shapes share one table. Not a broken record (the
+        values are absent, not wrong), but OpenAI's uploader rejects unknown keys."""
+        from dataqa.chat.formats import _plain
+
+        hits: dict = {}
+        for rid, value in col.items():
+            if rid in problems:
+                continue
+            value = _plain(value)
+            for i, m in enumerate(value if isinstance(value, list) else []):
+                null = sorted(k for k in set(m) - MESSAGE_KEYS if m[k] is None)
+                if null:
+                    hits[rid] = (null, i)
+                    break
+        if not hits:
+            return []
+        keys = sorted({k for ks, _ in hits.values() for k in ks})
+        return [
+            self.finding(
+                "null_keys",
+                f"{len(hits)} records have messages with unknown keys set to null ({keys[:5]}), "
+                "as a table export writes them; trainers that read messages ignore them, but "
+                "OpenAI's uploader rejects unknown keys: drop them before uploading there",
+                list(hits),
+                evidence={
+                    "keys": keys,
+                    "turns": {str(r): t for r, (_, t) in hits.items()},
                 },
             )
         ]
@@ -579,8 +624,8 @@ def _format_problem(value: Any, schema: str) -> tuple[str, int | None] | None:
                     return (f"message {i} has no 'role'", i)
                 if "content" not in m and not m.get("tool_calls") and not m.get("function_call"):
                     return (f"message {i} has no 'content'", i)
-                extra = set(m) - MESSAGE_KEYS
-                if extra:
+                extra = {k for k in set(m) - MESSAGE_KEYS if m[k] is not None}
+                if extra:  # null-valued ones are `null_keys`, a warning
                     return (f"message {i} has unknown keys {sorted(extra)}", i)
                 c = m.get("content")
                 if c is not None and not isinstance(c, str | list):

@@ -10,6 +10,7 @@ selected. A sub-check whose fix is a text repair flags a row exactly when the re
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +109,10 @@ KINDS = (
     _kind("header_row", "error", Quarantine, "a repeated header line (files joined)", "quarantine"),
     _kind("missing_label", "error", Quarantine, "no label", "quarantine"),
     _kind("label_variants", "error", Relabel, "label spelt differently", "relabel"),
+    _kind("label_not_scalar", "error", Review, "a list or object as label (multi-label data?)"),
+    _kind(
+        "mixed_label_types", "warning", Review, "numbers among named labels, or names among numbers"
+    ),
     _kind("too_short", "info", Review, "fewer than min_words words"),
     _kind("too_long", "warning", Review, "longer than max_chars characters"),
     _kind("truncated", "info", Review, "more words than an encoder takes"),
@@ -222,6 +227,7 @@ class Scan:
     chars_u: np.ndarray
     words_u: np.ndarray
     stats: dict
+    stats_cache: dict = field(default_factory=dict)  # per-scan values two sub-checks share
 
     @property
     def present(self) -> np.ndarray:
@@ -293,6 +299,63 @@ def missing_label(s: Scan):
     if s.ds.roles.label is None:
         return None
     return Hit(s.ds.labels.isna().to_numpy(), "{n} rows have no label", by_text=False)
+
+
+def _label_kind(value) -> str:
+    """ "none", "object" (list, dict, array), "number" (also "2.5", "1", True) or "name"."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "none"
+    if isinstance(value, list | tuple | dict | set | np.ndarray):
+        return "object"
+    if isinstance(value, bool | int | float | np.number | np.bool_):
+        return "number"
+    text = str(value).strip()
+    if NUMBER_RE.fullmatch(text) or text.lower() in ("true", "false"):
+        return "number"
+    return "name"
+
+
+NUMBER_RE = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+
+
+def _label_kinds(s: Scan) -> pd.Series:
+    if "label_kinds" not in s.stats_cache:
+        s.stats_cache["label_kinds"] = s.ds.frame[s.ds.roles.label].map(_label_kind)
+    return s.stats_cache["label_kinds"]
+
+
+def label_not_scalar(s: Scan):
+    if s.ds.roles.label is None:
+        return None
+    return Hit(
+        (_label_kinds(s) == "object").to_numpy(),
+        "{n} rows have a list or object as label: dataqa reads a label as one class (the "
+        "list becomes a class of its own); multi-label data is not supported, so fix the "
+        "export or give each row one label",
+        by_text=False,
+    )
+
+
+def mixed_label_types(s: Scan):
+    """The rarer of numbers and names in a label column that holds both (`1` among intent
+    names: a shifted column, or an id where a class name belongs)."""
+    if s.ds.roles.label is None:
+        return None
+    kinds = _label_kinds(s)
+    numbers, names = int((kinds == "number").sum()), int((kinds == "name").sum())
+    if not numbers or not names:
+        return None
+    rare = "number" if numbers < names else "name"
+    return Hit(
+        (kinds == rare).to_numpy(),
+        "{n} rows have a "
+        + ("number" if rare == "number" else "name")
+        + " as label where most labels are "
+        + ("names" if rare == "number" else "numbers")
+        + f" ({min(numbers, names):,} of {numbers + names:,}): a shifted column or a mistyped "
+        "label; each distinct value counts as a class of its own",
+        by_text=False,
+    )
 
 
 def too_short(s: Scan):
@@ -496,6 +559,8 @@ SUBCHECKS: dict[str, Callable[[Scan], Hit | list[Hit] | None]] = {
     "not_text": not_text,
     "header_row": header_row,
     "missing_label": missing_label,
+    "label_not_scalar": label_not_scalar,
+    "mixed_label_types": mixed_label_types,
     "too_short": too_short,
     "too_long": too_long,
     "truncated": truncated,

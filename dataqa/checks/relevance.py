@@ -392,17 +392,12 @@ def featurize(texts: list[str], features: str, *, batch_size: int = 64, progress
     """
     if features == "minilm":
         return embed_minilm(texts, batch_size=batch_size, progress=progress)
-    import scipy.sparse as sp
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from dataqa.fastclf import word_char_tfidf
 
-    chars = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True, max_features=200_000
-    )
     try:
-        char_part = chars.fit_transform(texts)
-    except ValueError:  # tiny data: no n-gram in three rows
+        return word_char_tfidf(word_min_df=2, char_min_df=3).fit_transform(texts).tocsr()
+    except ValueError:  # tiny data: no word or n-gram in two or three rows
         return tfidf(texts, ngrams=2)
-    return sp.hstack([tfidf(texts, ngrams=2), char_part], format="csr")
 
 
 def tfidf(texts: list[str], ngrams: int = 2):

@@ -14,9 +14,9 @@ import sys
 import click
 
 from dataqa import __version__
+from dataqa.cli.common import EPILOG_EXIT
 from dataqa.errors import EXIT_USAGE, DataQAError
 
-EPILOG_EXIT = "Exit codes: 0 ok, 1 findings at or above --fail-on, 2 dataqa could not run."
 COMMANDS = {
     "audit": ("dataqa.cli.audit:audit_command", "Find data problems in PATH and report them."),
     "clean": (

@@ -72,7 +72,9 @@ from dataqa.cli.common import (
 @click.option("--only-new", is_flag=True, help="Write only the new rows to OUT.")
 @click.option("--json", "json_out", metavar="OUT", help="Summary JSON (default: OUT.augment.json).")
 @output_format_option
-@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
+)
 @quiet_option
 @force_option
 def augment_command(path, out, **opts):
@@ -94,9 +96,10 @@ def augment_command(path, out, **opts):
       dataqa augment train.csv -o aug --output-format hf --per-class 50   # a DatasetDict
     """
     from dataqa.augmentation.command import run_augment
-    from dataqa.io import refuse_overwriting_inputs
+    from dataqa.io import output_format, refuse_overwriting_inputs
 
     setup_logging(opts["quiet"])
+    output_format(out)  # a file type dataqa cannot write fails before the run
     refuse_overwriting_inputs(
         [path, opts.get("plan_path")], [out, opts.get("json_out")], force=opts.pop("force")
     )

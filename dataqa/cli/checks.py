@@ -6,8 +6,10 @@ import json
 
 import click
 
+from dataqa.cli.common import EPILOG_DONE
 
-@click.command("checks")
+
+@click.command("checks", epilog=EPILOG_DONE)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable: one object per check.")
 @click.argument("names", nargs=-1, metavar="[CHECK]...")
 def checks_command(as_json, names):

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from dataqa.cli.common import (
-    EPILOG_EXIT,
+    EPILOG_DONE,
     force_option,
     load_against,
     load_input,
@@ -61,6 +61,10 @@ def clean_paths(out: str, q_out: str | None, changes_out: str | None) -> tuple[P
     c_path = (
         Path(changes_out) if changes_out else outp.with_name(f"{name}.changes{suffix or '.csv'}")
     )
+    from dataqa.io import output_format
+
+    for p in (outp, q_path, c_path):
+        output_format(p)  # a file type dataqa cannot write fails before the run
     return outp, q_path, c_path
 
 
@@ -88,7 +92,7 @@ def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@click.command("clean", epilog=EPILOG_EXIT)
+@click.command("clean", epilog=EPILOG_DONE)
 @click.argument("path")
 @role_options
 @click.option("-o", "--output", "out", required=True, metavar="OUT", help="Where the kept rows go.")
@@ -126,7 +130,9 @@ def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
 @settings_option
 @click.option("--json", "json_out", metavar="OUT", help="Write a JSON summary of the run here.")
 @output_format_option
-@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
+)
 @quiet_option
 @force_option
 def clean_command(
@@ -223,7 +229,17 @@ def clean_command(
         f"({c_path})",
         quiet,
     )
-    for reason, n in sorted(s["quarantine_reasons"].items(), key=lambda kv: -kv[1]):
+    reasons = sorted(s["quarantine_reasons"].items(), key=lambda kv: -kv[1])
+    if sum(n for _, n in reasons) > s["rows_quarantined"]:
+        note("  by reason (a row can have several):", quiet)
+    for reason, n in reasons:
         note(f"  quarantined {n:>7,}  {reason}", quiet)
+    if s["rows_in"] and not s["rows_kept"]:  # shown even with -q: an empty output is news
+        click.echo(
+            f"WARNING: every row was quarantined, so {outp} holds no rows; the most common "
+            f"reason is {reasons[0][0]!r}. Check the input's format and the clean policies "
+            "(dataqa checks lists them) before using the output.",
+            err=True,
+        )
     for step, n in sorted(s["changes_by_step"].items(), key=lambda kv: -kv[1]):
         note(f"  edited      {n:>7,}  {step}", quiet)

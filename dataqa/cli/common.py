@@ -16,6 +16,11 @@ import click
 from dataqa.errors import DataQAError
 
 EPILOG_EXIT = "Exit codes: 0 ok, 1 findings at or above --fail-on, 2 dataqa could not run."
+"""Footer of the commands that gate on findings (audit, run, finetune)."""
+EPILOG_DONE = (
+    "Exit codes: 0 done, 2 dataqa could not run (bad input or option; nothing is written)."
+)
+"""Footer of the commands without --fail-on."""
 
 
 def role_options(fn):

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from dataqa.cli.common import setup_logging
+from dataqa.cli.common import EPILOG_DONE, setup_logging
 
 
-@click.command("demo")
+@click.command("demo", epilog=EPILOG_DONE)
 @click.option(
     "--out",
     "out_dir",
@@ -19,7 +19,9 @@ from dataqa.cli.common import setup_logging
     help="Folder for the demo data and its reports.",
 )
 @click.option("--rows", default=2000, show_default=True, help="Rows in the generated demo dataset.")
-@click.option("--seed", default=7, show_default=True)
+@click.option(
+    "--seed", default=7, show_default=True, help="Seed of the demo data and of every stage."
+)
 @click.option(
     "--no-finetune",
     is_flag=True,

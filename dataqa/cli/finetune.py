@@ -195,6 +195,8 @@ def train_options(func):
 )
 @click.option(
     "--out-dir",
+    "--out",
+    "out_dir",
     default="reports/finetune",
     show_default=True,
     metavar="DIR",

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from dataqa.cli.common import force_option, note, quiet_option, setup_logging
+from dataqa.cli.common import EPILOG_DONE, force_option, note, quiet_option, setup_logging
 from dataqa.errors import DataQAError
 
 
-@click.command("report")
+@click.command("report", epilog=EPILOG_DONE)
 @click.argument("reports", nargs=-1, required=True, metavar="REPORT.json [AFTER.json]")
 @click.option(
     "-o",

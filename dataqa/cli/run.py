@@ -6,10 +6,10 @@ import sys
 
 import click
 
+from dataqa.cli.common import EPILOG_EXIT, quiet_option
 
-@click.command(
-    "run", epilog="Exit codes: 0 ok, 1 findings at or above --fail-on, 2 dataqa could not run."
-)
+
+@click.command("run", epilog=EPILOG_EXIT)
 @click.argument("pipeline", metavar="PIPELINE.yaml")
 @click.option(
     "--out",
@@ -27,7 +27,7 @@ import click
     show_default=True,
     help="Exit 1 when the final report has a finding this bad.",
 )
-@click.option("-q", "--quiet", is_flag=True)
+@quiet_option
 def run_command(pipeline, out_dir, fresh, fail_on, quiet):
     """Run the whole loop from a YAML file: audit -> clean -> augment -> finetune.
 

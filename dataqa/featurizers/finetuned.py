@@ -39,7 +39,7 @@ def finetuned_features(
     seed: int = 0,
     progress: bool = False,
 ) -> Features:
-    from dataqa.labelprobs import make_folds, plan_folds
+    from dataqa.folds import make_folds, plan_folds
     from dataqa.train import models
     from dataqa.train.finetune import TrainConfig, predict_proba, train
 

@@ -47,19 +47,64 @@ SURROGATE_RE = re.compile("[\ud800-\udfff]")
 """Lone UTF-16 surrogates: JSON can escape them, UTF-8 files cannot hold them."""
 
 
+DATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".pq", ".ndjson", ".txt")
+"""Extensions dataqa writes data in (`.txt` is TSV, as it reads it)."""
+FOREIGN_SUFFIXES = frozenset(
+    [
+        ".xlsx",
+        ".xls",
+        ".xlsm",
+        ".ods",
+        ".feather",
+        ".arrow",
+        ".avro",
+        ".orc",
+        ".pkl",
+        ".pickle",
+        ".h5",
+        ".hdf5",
+        ".db",
+        ".sqlite",
+        ".xml",
+        ".html",
+        ".htm",
+        ".yaml",
+        ".yml",
+        ".md",
+        ".pdf",
+        ".doc",
+        ".docx",
+        ".tar",
+        ".7z",
+        ".rar",
+        ".dta",
+        ".sav",
+        ".npy",
+        ".npz",
+    ]
+)
+"""File types of other programs: an output so named is refused, not filled with CSV."""
+
+
 def output_format(path: str | os.PathLike, source: Source | None = None) -> str:
-    """The format to write `path` in: its extension, or the input's when it has none."""
+    """The format to write `path` in: its extension, or the input's when it has none.
+
+    Raises
+    ------
+    DataQAError
+        The name ends in a file type dataqa does not write (`.xlsx`, `.feather`, ...):
+        writing CSV text under that name would make a file its program cannot open.
+    """
     p = Path(path)
-    known = {s.lower() for s in p.suffixes} & {
-        ".csv",
-        ".tsv",
-        ".jsonl",
-        ".json",
-        ".parquet",
-        ".pq",
-        ".ndjson",
-        ".txt",
-    }
+    suffixes = [s.lower() for s in p.suffixes if s.lower() not in COMPRESSIONS]
+    known = set(suffixes) & set(DATA_SUFFIXES)
+    if not known and suffixes and suffixes[-1] in FOREIGN_SUFFIXES:
+        raise DataQAError(
+            f"dataqa does not write {suffixes[-1]} files",
+            path=str(path),
+            hint="name the output .csv, .tsv, .jsonl, .json or .parquet (optionally "
+            ".gz, .bz2 or .xz), or a folder for a datasets dataset",
+        )
     if known or source is None:
         fmt = guess_format(str(p)) if not p.is_dir() else "datasets"
         return "csv" if fmt == "hub" else fmt
@@ -499,8 +544,10 @@ def write_outputs(jobs: Iterable[tuple[Path, Callable[[Path], None]]]) -> list[P
     for final in finals:
         _refuse_replacing_a_folder(final)
     temps: list[Path] = []
+    current: Path | None = None
     try:
         for final, writer in jobs:
+            current = final
             _sweep_stale_temps(final)
             tmp = final.parent / f".{final.name}.dataqa-{os.getpid()}-{secrets.token_hex(4)}.tmp"
             temps.append(tmp)
@@ -518,7 +565,7 @@ def write_outputs(jobs: Iterable[tuple[Path, Callable[[Path], None]]]) -> list[P
             journal.unlink(missing_ok=True)
     except OSError as err:
         _remove(*temps)
-        raise _os_error(err, "write") from None
+        raise _os_error(err, "write", current) from None
     except BaseException:
         _remove(*temps)
         raise
@@ -641,10 +688,16 @@ def _prepare_folder(folder: Path) -> None:
         )
 
 
-def _os_error(err: OSError, what: str) -> DataQAError:
+def _os_error(err: OSError, what: str, final: Path | None = None) -> DataQAError:
+    """The user's path, never a temporary name (pyarrow's errors carry no filename but
+    quote the temporary path in their text: the message keeps only the reason)."""
     reason = err.strerror or str(err)
+    if ".dataqa-" in reason and ". Detail: " in reason:
+        reason = reason.split(". Detail: ", 1)[1]
     where = err.filename
-    if where and ".dataqa-" in str(where):
+    if final is not None and (not where or ".dataqa-" in str(where)):
+        where = final
+    elif where and ".dataqa-" in str(where):
         where = str(where).split("/.")[0]
     return DataQAError(
         f"could not {what}: {reason}",
@@ -671,6 +724,26 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
+def _check_writable(path: Path) -> None:
+    """Raise when `path` could not be created: its nearest existing ancestor is a file,
+    or a folder this process may not write into."""
+    folder = path.parent if path.parent != Path("") else Path(".")
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DataQAError(
+            f"cannot write here: {folder} is a file, not a folder",
+            path=str(path),
+            hint="choose an output path inside a folder",
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataQAError(
+            f"cannot write into {folder}: permission denied",
+            path=str(path),
+            hint="choose an output folder you can write to, or change its permissions",
+        )
+
+
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """True when two paths name one file or folder (links and `..` resolved)."""
     pa, pb = Path(a), Path(b)
@@ -686,15 +759,20 @@ def refuse_overwriting_inputs(
     *,
     force: bool = False,
 ) -> None:
-    """Raise unless `force` when an output path is one of the inputs.
+    """Check the outputs before a run: raise unless `force` when an output path is one
+    of the inputs, and always when an output cannot be written (an hour's audit must not
+    end in "permission denied").
 
     Raises
     ------
     DataQAError
-        An output would replace an input file (the raw data would be lost).
+        An output would replace an input file (the raw data would be lost); an output's
+        folder is a file or cannot be written; a compression dataqa cannot write.
     """
-    for out in outputs:  # a format dataqa cannot write fails now, not after an hour's run
+    outputs = list(outputs)
+    for out in outputs:  # what cannot be written fails now, not after an hour's run
         if out and out != "-":
+            _check_writable(Path(out))
             name = Path(out).name.lower()
             for suffix, kind in COMPRESSIONS.items():
                 if name.endswith(suffix) and kind not in OPENERS:

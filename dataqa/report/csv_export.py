@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,16 +40,17 @@ def flagged_rows(report: Report | dict) -> Iterator[tuple]:
 
 
 def write_flagged_csv(report: Report | dict, path: str | Path) -> Path:
-    """Write the flagged-rows CSV atomically (temporary name, then rename).
+    """Write the flagged-rows CSV atomically (`dataqa.io.write_outputs`).
 
     Integer row ids (the usual case) take a fast path: the finding's constant cells are
     CSV-encoded once and joined to each id, ~10x faster than a csv.writer row per id.
     """
+    from dataqa.io import write_outputs
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+
+    def writer(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh, lineterminator="\r\n")
             w.writerow(COLUMNS)
             for i, f in enumerate(_findings(report)):
@@ -65,10 +64,8 @@ def write_flagged_csv(report: Report | dict, path: str | Path) -> Path:
                         fh.write("".join(f"{r}{suffix}" for r in ids[start : start + 65536]))
                 else:
                     w.writerows((_cell(r), *rest) for r in ids)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_outputs([(path, writer)])
     return path
 
 

@@ -23,12 +23,6 @@ MAX_EXAMPLE_CHARS = 500
 MAX_EXAMPLE_FINDINGS = 500
 
 
-NEEDS = {
-    "conversation": "conversation records (--schema chat, sharegpt, alpaca, completion or preference)"
-}
-"""Why a check that needs more than a column was skipped (else: the column's flag)."""
-
-
 def audit(
     data,
     *,
@@ -107,12 +101,15 @@ def audit(
                 _, _, extra = REGISTRY[name]
                 skipped[name] = f"not installed: pip install 'dataqa-finetune[{extra}]'"
     timings: dict[str, float] = {}
+    not_applicable: dict[str, str] = {}
     for name, check in instances.items():
+        why_not = check.not_applicable(ds)
+        if why_not:  # asked for by name, it is a gap the verdict must own up to
+            (skipped if explicit else not_applicable)[name] = why_not
+            continue
         missing = check.missing_roles(ds)
         if missing:
-            skipped[name] = "needs " + NEEDS.get(
-                missing[0], f"a {missing[0]} column (--{missing[0]}-col)"
-            )
+            skipped[name] = f"needs a {missing[0]} column (--{missing[0]}-col)"
             continue
         start = time.perf_counter()
         with stage(f"audit: {name}", enabled=progress):
@@ -140,6 +137,7 @@ def audit(
         "reference": None if ref is None else {"path": ref.source, "rows": len(ref)},
         "checks": [n for n in names if n in report.stats and n not in skipped],
         "skipped": skipped,
+        "not_applicable": not_applicable,
         "options": options,
         "seed": seed,
         "timings_s": timings,

@@ -301,7 +301,9 @@ def train(
     # logs go to the learning curve and TensorBoard; the terminal gets a bar at most
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
-    if progress:
+    from dataqa.progress import interactive
+
+    if progress and interactive():  # a redirected stderr gets no carriage-return updates
         trainer.add_callback(StepBar())
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats(device)
