@@ -631,7 +631,7 @@ def require_datasets():
     except ImportError:
         raise DataQAError(
             "reading or writing a Hugging Face `datasets` folder needs the datasets package",
-            hint="pip install 'dataqa-finetune[hf]' (or pip install datasets)",
+            hint="install it with pip install 'dataqa-finetune[hf]' (or pip install datasets)",
         ) from None
     return datasets
 
