@@ -6,6 +6,8 @@ anything else is a bug in dataqa and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+
 
 class DataQAError(Exception):
     """A problem with the user's input: names the file, row or column, and what to do."""
@@ -34,7 +36,7 @@ class DataQAError(Exception):
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column {self.column!r}")
-        text = (", ".join(where) + ": " if where else "") + _sentence(self.problem)
+        text = (", ".join(where) + ": " if where else "") + _sentence(singular(self.problem))
         if self.hint:
             text += " " + _sentence(_capital(self.hint))
         return text
@@ -53,6 +55,20 @@ def _sentence(text: str) -> str:
     """`text` ending in one full stop (a question keeps its mark)."""
     text = text.rstrip().rstrip(".")
     return text if text.endswith(("?", "!")) else text + "."
+
+
+SINGULAR = re.compile(
+    r"(?<![\d.,])1 (row|record|text|pair|conversation|label|class)s (have|are|repeat|do|look|"
+    r"contain|carry|end|start|appear|fail|leak)\b"
+)
+VERB_3RD = {"have": "has", "are": "is", "do": "does"}
+
+
+def singular(message: str) -> str:
+    """ "1 rows have" -> "1 row has": messages are built as "{n} rows have ..." templates."""
+    return SINGULAR.sub(
+        lambda m: f"1 {m.group(1)} {VERB_3RD.get(m.group(2), m.group(2) + 's')}", message
+    )
 
 
 EXIT_OK = 0

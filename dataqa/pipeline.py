@@ -8,7 +8,8 @@ and resumes after an interruption (each output is written atomically, so a stage
 was cut off simply runs again). The fine-tune stage also caches per run, so changing
 only the curated set retrains only the curated model.
 
-Outputs in `<out>`: before.json (audit of the raw set), curated.csv (+ the quarantine and
+Outputs in `<out>`: before.json (audit of the raw set), curated.csv (curated.jsonl for
+conversation data; + the quarantine and
 change log), after.json (audit of the curated set), finetune.json, and report.json /
 report.html: one report with the raw audit's findings, `stats.clean`, `stats.augment`,
 `stats.finetune` and `stats.pipeline` (stages, before/after counts); compare.html shows
@@ -41,6 +42,7 @@ DATA_KEYS = {
     "format",
     "encoding",
     "split",
+    "schema",
 }
 AUDIT_KEYS = {"checks", "options"}
 AUGMENT_KEYS = {"methods", "plan", "target", "per_class", "factor", "options"}
@@ -283,6 +285,7 @@ def run_pipeline(
             fmt=data.get("format"),
             encoding=data.get("encoding"),
             split=data.get("split"),
+            schema=data.get("schema"),
             **roles,
         )
     test = None
@@ -292,8 +295,7 @@ def run_pipeline(
                 spec.resolve(data["test"]),
                 fmt=data.get("format"),
                 encoding=data.get("encoding"),
-                text_col=raw.roles.text,
-                label_col=raw.roles.label,
+                **_roles_like(raw, group=False),
             )
     raw_key = _file_key(raw)
     test_key = _file_key(test) if test is not None else None
@@ -339,7 +341,7 @@ def run_pipeline(
     else:
         note("augment", "skipped", note="not in the file")
     if curated is not raw:
-        write_table(curated.frame, out / "curated.csv")
+        write_table(curated.frame, out / f"curated{_ext(raw)}")
 
     after = None
     if curated is not raw:
@@ -389,7 +391,7 @@ def run_pipeline(
     outputs = {"report": str(out / "report.json"), "before": str(out / "before.json")}
     if after is not None:
         outputs["after"] = str(out / "after.json")
-        outputs["curated"] = str(out / "curated.csv")
+        outputs["curated"] = str(out / f"curated{_ext(raw)}")
     if ft_report is not None:
         outputs["finetune"] = str(out / "finetune.json")
     outputs.update(_html(report, before, after, out))
@@ -449,7 +451,8 @@ def _clean_stage(
     labels_findings = [f.to_dict() for f in before.findings if f.check.startswith("label")]
     key = _key("clean", raw_key, test_key, kwargs, labels_findings, seed)
     folder = cache.path(f"clean-{key}")
-    files = {n: folder / f"{n}.csv" for n in ("kept", "quarantine", "changes")}
+    ext = _ext(raw)
+    files = {n: folder / f"{n}{ext if n != 'changes' else '.csv'}" for n in NAMES_CLEAN}
     if cache.has(f"clean-{key}/summary.json"):
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         note("clean", "cached")
@@ -475,11 +478,9 @@ def _clean_stage(
             note=f"{summary['rows_kept']} kept, {summary['rows_quarantined']} quarantined",
         )
     for n in ("quarantine", "changes"):
-        (out / f"clean.{n}.csv").write_bytes(files[n].read_bytes())
-    kept = load(
-        files["kept"], text_col=raw.roles.text, label_col=raw.roles.label, group_col=raw.roles.group
-    )
-    kept.source = str(out / "curated.csv")
+        (out / f"clean.{n}{files[n].suffix}").write_bytes(files[n].read_bytes())
+    kept = load(files["kept"], **_roles_like(raw))
+    kept.source = str(out / f"curated{ext}")
     stats = {k: v for k, v in summary.items() if k != "options"}
     stats["options"] = summary.get("options")
     reasons = summary.get("quarantine_reasons", {})
@@ -497,8 +498,31 @@ def _clean_stage(
     return kept, key, stats
 
 
+NAMES_CLEAN = ("kept", "quarantine", "changes")
+
+
+def _ext(ds) -> str:
+    """The file type stage outputs take: JSONL for conversation records (their values are
+    JSON), CSV for classification rows."""
+    return ".csv" if ds.roles.schema == "text" else ".jsonl"
+
+
+def _roles_like(ds, *, group: bool = True) -> dict:
+    """`load` keywords that read another file the way `ds` was read."""
+    if ds.roles.schema != "text":
+        return {"schema": ds.roles.schema}
+    out = {"text_col": ds.roles.text, "label_col": ds.roles.label}
+    if group:
+        out["group_col"] = ds.roles.group
+    return out
+
+
 def _augment_stage(spec, ds, ds_key, opts, seed, cache, progress, note):
     from dataqa.dataset import atomic_write_text, load, write_table
+
+    if ds.roles.schema != "text":
+        note("augment", "skipped", note="augmentation works on classification text only")
+        return ds, ds_key, {"skipped": "augmentation works on classification text only"}
 
     try:
         from dataqa.augmentation import AugmentOptions, EdaRates, FilterOptions, augment

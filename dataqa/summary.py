@@ -62,6 +62,10 @@ def format_finetune(report) -> str:
         f"model: {s.get('model', {}).get('origin', '?')}",
         f"device: {s.get('device', '?')}",
         "",
+    ]
+    if s.get("task") == "causal_lm":
+        return "\n".join(lines + _lm_table(s) + _finetune_warnings(report))
+    lines += [
         f"{'set':<12} {'train':>7} {'val':>6} {'runs':>4} {'accuracy':>9} {'macro-F1':>9} "
         f"{'baseline':>9} {'steps':>6} {'samples/s':>9}",
     ]
@@ -81,11 +85,44 @@ def format_finetune(report) -> str:
         )
         if per:
             lines.append(f"{'':<12} per seed: {per}")
-    for f in report.findings:
-        if f.check in (
+    return "\n".join(lines + _finetune_warnings(report))
+
+
+def _lm_table(s: dict) -> list[str]:
+    """Per set: conversations, runs, held-out loss per assistant token and perplexity."""
+    test = s.get("test", {})
+    lines = [
+        f"held-out: {test.get('conversations', 0):,} conversations, "
+        f"{test.get('assistant_tokens', 0):,} assistant tokens "
+        f"({s.get('template', {}).get('kind', '?')} template)",
+        f"{'set':<12} {'train':>7} {'val':>6} {'runs':>4} {'loss':>12} {'perplexity':>10} "
+        f"{'steps':>6} {'samples/s':>9}",
+    ]
+    for name, r in s.get("runs", {}).items():
+        summ = r.get("summary", {})
+        sd = summ.get("loss_sd")
+        loss = f"{summ.get('loss_mean', 0):.4f}" + (f"±{sd:.3f}" if sd else "")
+        lines.append(
+            f"{name:<12} {r['train_rows']:>7,} {r['val_rows']:>6,} {summ.get('runs', 1):>4} "
+            f"{loss:>12} {summ.get('perplexity_mean', 0):>10.2f} "
+            f"{r['train']['max_steps']:>6} {r['train']['samples_per_s']:>9}"
+            + ("  (cached)" if r.get("cached") else "")
+        )
+        per = ", ".join(f"seed {x['seed']}: {x['test']['loss']:.4f}" for x in r.get("seeds", []))
+        if per:
+            lines.append(f"{'':<12} per seed: {per}")
+    return lines
+
+
+def _finetune_warnings(report) -> list[str]:
+    return [
+        f"{f.severity.upper()}: {f.message}"
+        for f in report.findings
+        if f.check
+        in (
             "finetune.overfitting",
             "finetune.leakage",
             "finetune.test_labels",
-        ):
-            lines.append(f"{f.severity.upper()}: {f.message}")
-    return "\n".join(lines)
+            "finetune.untrainable",
+        )
+    ]

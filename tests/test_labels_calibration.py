@@ -232,3 +232,30 @@ def test_cli_audit_writes_the_sidecar(tmp_path):
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(tmp_path / "reports" / "train.labels.parquet")
     assert len(table) == len(frame) and table["dataqa_row_id"].tolist() == list(range(len(frame)))
+
+
+def test_noise_finding_warns_when_flags_are_a_small_share_of_the_models_disagreements():
+    from types import SimpleNamespace
+
+    from dataqa.checks.labels import _noise_finding
+
+    def finding(flagged, accuracy, n=3000):
+        issues = np.zeros(n, dtype=bool)
+        issues[:flagged] = True
+        sel = SimpleNamespace(
+            issues=issues,
+            oof_accuracy=accuracy,
+            num_issues=flagged,
+            estimates={"confident_joint": flagged * 3, "mixture_bound": flagged},
+        )
+        stats = {
+            "rows_analysed": n,
+            "noise_rate": {"overall": flagged / n, "per_class": {"a": 0.1}},
+        }
+        return _noise_finding(stats, sel)
+
+    weak = finding(flagged=120, accuracy=0.63)  # 120 of ~1,110 disagreements: a guessing model
+    assert weak.severity == "warning" and "less reliable" in weak.message
+    assert weak.evidence["model_disagrees"] == 1110
+    strong = finding(flagged=300, accuracy=0.85)  # 300 of 450 disagreements
+    assert "less reliable" not in strong.message and "disagrees with 450" in strong.message

@@ -235,7 +235,9 @@ def test_bad_input_is_refused_before_training():
     with pytest.raises(DataQAError, match="curated training set is empty"):
         check_inputs([full, empty], ["raw", "curated"], test)
     leaky = _ds([("Where is  my CARD", "card"), ("exchange rate please", "fx")], "leaky.csv")
-    with pytest.raises(DataQAError, match=r"1 rows of the raw training set also appear.*row ids 0"):
+    with pytest.raises(
+        DataQAError, match=r"1 row of the training set 'raw' also appears.*row ids 0"
+    ):
         check_inputs([leaky, full], ["raw", "curated"], test)
     kept, leaked = check_inputs([leaky, full], ["raw", "curated"], test, drop_leaked=True)
     assert leaked == {"raw": [0], "curated": []} and list(kept[0].ids) == [1]
@@ -243,8 +245,24 @@ def test_bad_input_is_refused_before_training():
     assert leaked == {"raw": [], "curated": []} and ok[0] is full
 
 
+def test_near_leaks_are_left_out_of_every_arm_alike():
+    """What `clean --against` quarantines as near leakage must not stay in raw: otherwise
+    raw is scored on test rows it nearly trained on and curated is blamed for losing them."""
+    test = _ds(
+        [("how long does it take for my new card to arrive", "card"), ("fx rate now", "fx")],
+        "test.csv",
+    )
+    near = "how long does it take for my new card to arrive here"  # one word added
+    raw = _ds([(near, "card"), ("exchange rate please", "fx"), ("card lost", "card")], "raw.csv")
+    cur = _ds([("exchange rate please", "fx"), ("card lost", "card")], "curated.csv")
+    with pytest.raises(DataQAError, match=r"training set 'raw'.*nearly the same text"):
+        check_inputs([raw, cur], ["raw", "curated"], test)
+    kept, leaked = check_inputs([raw, cur], ["raw", "curated"], test, drop_leaked=True)
+    assert leaked == {"raw": [0], "curated": []} and list(kept[0].ids) == [1, 2]
+
+
 def test_equal_steps_follow_the_first_set_and_equal_epochs_each_own():
-    from dataqa.train.stage import _plan
+    from dataqa.train.shared import plan_steps as _plan
 
     opts = TrainOptions(epochs=3, batch_size=10).for_model(True)
     assert _plan(opts, "steps", ref_rows=100, rows=200) == (30, 5)

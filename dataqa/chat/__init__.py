@@ -7,6 +7,7 @@ from dataqa.chat.formats import (
     SCHEMAS,
     conversations,
     detect_schema,
+    prompt_text,
     render,
     render_record,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "SCHEMA_COLUMNS",
     "conversations",
     "detect_schema",
+    "prompt_text",
     "render",
     "render_record",
 ]

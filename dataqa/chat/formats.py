@@ -204,6 +204,18 @@ def conversations(frame: pd.DataFrame, schema: str) -> pd.Series:
     raise ValueError(f"not a conversation schema: {schema!r}")
 
 
+def prompt_text(turns) -> str:
+    """What a record asks: its turns that are neither system nor assistant, one a line
+    (a preference pair: its prompt)."""
+    if isinstance(turns, dict):
+        turns = turns.get("prompt")
+    if not isinstance(turns, list):
+        return ""
+    return "\n".join(
+        str(t.get("content")) for t in turns if t.get("role") not in ("system", "assistant")
+    )
+
+
 def render(turns: list[dict] | None) -> str:
     """One text for the generic checks (language, PII, duplicates): `role: content` lines."""
     if not turns:

@@ -38,7 +38,8 @@ class TurnTokens:
         Tokens of the whole record as the trainer sees it.
     spans : list of (role, start, end, trainable)
         Each turn's token positions; `trainable` for assistant turns whose weight is
-        not 0 (assistant-only loss).
+        not 0 (assistant-only loss). Role `template` marks a chat template's or the
+        plain rendering's role markers (never trainable).
     """
 
     total: int
@@ -102,45 +103,106 @@ def load_tokenizer(name: str):
         ) from None
 
 
-def with_tokenizer(turns: list[dict], tok) -> TurnTokens:
-    """Token spans from a real tokenizer: cumulative chat-template renderings when it has a
-    template (each turn's span is the growth of the rendered prefix), else each turn's
-    `role: content` line.
-
-    Raises
-    ------
-    DataQAError
-        The chat template fails to render this record.
-    """
-    messages = [
+def _messages(turns: list[dict]) -> list[dict]:
+    return [
         {
             "role": t.get("role"),
             "content": t.get("content") if isinstance(t.get("content"), str) else "",
         }
         for t in turns
     ]
-    spans = []
+
+
+def _ids(out) -> list[int]:
+    return list(out["input_ids"] if isinstance(out, dict) or hasattr(out, "keys") else out)
+
+
+def encode_turns(turns: list[dict], tok) -> tuple[list[int], TurnTokens]:
+    """The token ids a trainer sees for one conversation, and each turn's span in them.
+
+    With a chat template, the ids are the template's rendering of the whole conversation
+    and each turn's span is the growth of the rendered prefix; an assistant turn's
+    trainable span starts after the template's header for it (the prefix rendered with
+    `add_generation_prompt=True`), so the role markers are not learned - the assistant
+    tokens a template's `{% generation %}` block would mark. Without a template, each turn
+    is `role: ` (a `template` span) then its content; an assistant's content ends with
+    the end-of-sequence token (learned: the model must learn to stop), other turns with a
+    newline; the whole starts with the beginning-of-sequence token when the tokenizer
+    has one. Spans of role `template` are markers, never trainable.
+
+    Returns
+    -------
+    (list of int, TurnTokens)
+        The ids (uncut) and the spans; `TurnTokens.total == len(ids)`.
+
+    Raises
+    ------
+    DataQAError
+        The chat template fails to render this conversation.
+    """
+    messages = _messages(turns)
     if getattr(tok, "chat_template", None):
-        prev = 0
-        for k, t in enumerate(turns):
-            try:
-                ids = tok.apply_chat_template(messages[: k + 1], tokenize=True)
-            except Exception as err:  # jinja errors, role alternation rules...
-                raise DataQAError(
-                    f"the tokenizer's chat template does not render this conversation "
-                    f"({type(err).__name__}: {err})",
-                    hint="fix the record, or audit without --tokenizer for an estimate",
-                ) from None
-            n = len(ids["input_ids"] if isinstance(ids, dict) else ids)
-            spans.append((t.get("role"), prev, max(n, prev), _trainable(t)))
-            prev = max(n, prev)
-        return TurnTokens(prev, spans)
-    pos = 0
+        return _templated(turns, messages, tok)
+    ids: list[int] = []
+    spans: list[tuple[str, int, int, bool]] = []
+    if getattr(tok, "bos_token_id", None) is not None:
+        ids.append(tok.bos_token_id)
+    eos = getattr(tok, "eos_token_id", None)
     for t, m in zip(turns, messages, strict=True):
-        n = len(tok(f"{m['role']}: {m['content']}\n", add_special_tokens=False)["input_ids"])
-        spans.append((t.get("role"), pos, pos + n, _trainable(t)))
-        pos += n
-    return TurnTokens(pos, spans)
+        head = tok(f"{m['role']}: ", add_special_tokens=False)["input_ids"]
+        spans.append(("template", len(ids), len(ids) + len(head), False))
+        ids += head
+        train = _trainable(t)
+        if m["role"] == "assistant" and eos is not None:
+            body = tok(m["content"], add_special_tokens=False)["input_ids"] + [eos]
+        else:
+            body = tok(m["content"] + "\n", add_special_tokens=False)["input_ids"]
+        spans.append((t.get("role"), len(ids), len(ids) + len(body), train))
+        ids += body
+    return ids, TurnTokens(len(ids), spans)
+
+
+def _templated(turns: list[dict], messages: list[dict], tok) -> tuple[list[int], TurnTokens]:
+    def render(upto: int, prompt: bool = False) -> list[int]:
+        if upto == 0 and not prompt:
+            return []
+        try:
+            return _ids(
+                tok.apply_chat_template(
+                    messages[:upto], tokenize=True, add_generation_prompt=prompt
+                )
+            )
+        except Exception as err:  # jinja errors, role alternation rules...
+            raise DataQAError(
+                f"the tokenizer's chat template does not render this conversation "
+                f"({type(err).__name__}: {err})",
+                hint="fix the record, or audit without --tokenizer for an estimate",
+            ) from None
+
+    ids = render(len(messages))
+    spans: list[tuple[str, int, int, bool]] = []
+    prev = 0
+    for k, t in enumerate(turns):
+        end = max(len(render(k + 1)) if k + 1 < len(messages) else len(ids), prev)
+        start = prev
+        if t.get("role") == "assistant" and k > 0:
+            start = min(max(len(render(k, prompt=True)), prev), end)
+            if start > prev:
+                spans.append(("template", prev, start, False))
+        spans.append((t.get("role"), start, end, _trainable(t)))
+        prev = end
+    return ids, TurnTokens(max(prev, len(ids)), spans)
+
+
+def with_tokenizer(turns: list[dict], tok) -> TurnTokens:
+    """Token spans from a real tokenizer, exactly as the trainer sees them (`encode_turns`).
+
+    Raises
+    ------
+    DataQAError
+        The chat template fails to render this record.
+    """
+    return encode_turns(turns, tok)[1]
 
 
 def count_tokens(records: pd.Series, tokenizer=None) -> pd.Series:

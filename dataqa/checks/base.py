@@ -9,12 +9,12 @@ several checks need (normalised text, surface features) is computed once through
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from dataqa.dataset import Dataset
+from dataqa.errors import singular
 from dataqa.findings import Finding
 from dataqa.fixes import Fix, Kind
 from dataqa.options import Options, validate
@@ -59,20 +59,6 @@ class Context:
         if key not in self.cache:
             self.cache[key] = compute()
         return self.cache[key]
-
-
-SINGULAR = re.compile(
-    r"(?<![\d.,])1 (row|record|text|pair|conversation|label|class)s (have|are|repeat|do|look|"
-    r"contain|carry|end|start|appear|fail|leak)\b"
-)
-VERB_3RD = {"have": "has", "are": "is", "do": "does"}
-
-
-def singular(message: str) -> str:
-    """ "1 rows have" -> "1 row has": messages are built as "{n} rows have ..." templates."""
-    return SINGULAR.sub(
-        lambda m: f"1 {m.group(1)} {VERB_3RD.get(m.group(2), m.group(2) + 's')}", message
-    )
 
 
 class NoOptions(Options):

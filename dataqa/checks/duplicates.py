@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
+from dataqa.chat import prompt_text
 from dataqa.checks.base import Check, CheckResult, Context
 from dataqa.dataset import Dataset
 from dataqa.findings import Finding
@@ -229,14 +230,42 @@ def split_contrasts(
     return new, sims
 
 
-def _prompt_text(turns) -> str:
-    if isinstance(turns, dict):  # a preference pair: its prompt
-        turns = turns.get("prompt")
-    if not isinstance(turns, list):
-        return ""
-    return "\n".join(
-        str(t.get("content")) for t in turns if t.get("role") not in ("system", "assistant")
-    )
+def near_leaks(
+    keys: pd.Series, ds: Dataset, other: Dataset, other_keys: pd.Series, **minhash
+) -> dict:
+    """Rows of `ds` (their dedup `keys`) that nearly match rows of `other`.
+
+    For conversations a near match must also ask (nearly) the same thing, as near
+    duplicates within a set must (`Duplicates._same_prompts`): a shared answer template
+    or system prompt alone is not a leak.
+
+    Parameters
+    ----------
+    keys, other_keys : pd.Series
+        `normalize_for_dedup` of each set's text, indexed by row id (no empty keys).
+    ds, other : Dataset
+        The two sets (their records give the prompts).
+    **minhash
+        `threshold`, `num_perm`, `shingle`, `ngram`, `seed` of `minhash.near_matches_across`.
+
+    Returns
+    -------
+    dict
+        Row id of `ds` -> (ids of `other` rows, best first; best similarity).
+    """
+    from dataqa.minhash import near_matches_across
+
+    pairs = near_matches_across(keys, other_keys, **minhash)
+    if not pairs or ds.roles.schema == "text" or other.roles.schema == "text":
+        return pairs
+    mine = normalize_for_dedup(ds.records.loc[list(pairs)].map(prompt_text).astype(str))
+    theirs = normalize_for_dedup(other.records.map(prompt_text).astype(str))
+    same = near_matches_across(mine[mine != ""], theirs[theirs != ""], **minhash)
+    return {
+        row: match
+        for row, match in pairs.items()
+        if row in same and set(match[0]) & set(same[row][0])
+    }
 
 
 def _order_key(value):
@@ -358,7 +387,7 @@ class DuplicateCheck(Check):
         from dataqa.minhash import near_duplicate_groups
 
         p = self.params
-        prompts = ds.records.loc[groups.index].map(_prompt_text)
+        prompts = ds.records.loc[groups.index].map(prompt_text)
         pkeys = normalize_for_dedup(prompts)
         reps = pkeys[(pkeys != "") & ~pkeys.duplicated(keep="first")]
         pg, _ = near_duplicate_groups(
@@ -439,12 +468,12 @@ class DuplicateCheck(Check):
             )
         stats = {"leakage_exact_rows": int(len(hit))}
         if self.params["near"]:
-            from dataqa.minhash import near_matches_across
-
             p = self.params
             rest = keys[(keys != "") & ~keys.isin(by_key.index)]
-            pairs = near_matches_across(
+            pairs = near_leaks(
                 rest,
+                ds,
+                other,
                 other_keys,
                 threshold=p["threshold"],
                 num_perm=p["num_perm"],

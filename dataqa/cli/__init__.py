@@ -135,6 +135,7 @@ def cli() -> None:
       dataqa augment clean.csv -o aug.csv --method synonym,eda --target balance
     Prove it: the same model fine-tuned on raw and curated, judged on one test set:
       dataqa finetune --train train.csv --train clean.csv --test test.csv --json ft.json
+      dataqa finetune --train chat.jsonl --train curated.jsonl --test heldout.jsonl --model tiny
     Or the whole loop from one YAML file (see rules/pipeline.example.yaml):
       dataqa run pipeline.yaml
     """

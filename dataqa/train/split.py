@@ -1,7 +1,8 @@
 """The validation split: carved from the training data, never from the test set.
 
 Raw and curated must be judged by the same yardstick, so the split is drawn once, on
-the first training set (the raw one), stratified by its labels with a fixed seed, and
+the first training set (the raw one), stratified by its labels with a fixed seed (a set
+without labels - conversations - is one stratum: a seeded random share), and
 applied to every other set *by row id*: a curated file written by dataqa keeps the raw
 row ids, so its validation rows are the raw validation rows that survived curation
 (with their curated labels). Rows derived from a validation row (augmented copies that
@@ -69,6 +70,13 @@ def source_column(ds: Dataset) -> str | None:
     return None
 
 
+def strata(ds: Dataset) -> pd.Series:
+    """What a split stratifies on: the labels, or one stratum for a set without labels."""
+    if ds.labels is not None:
+        return ds.labels
+    return pd.Series("", index=ds.ids, dtype=object)
+
+
 def make_splits(
     trains: list[Dataset], test: Dataset | None, *, frac: float = 0.1, seed: int = 0
 ) -> tuple[list[Split], dict]:
@@ -79,10 +87,10 @@ def make_splits(
         hit = norm_text(ds.text).isin(test_texts) & (ds.text.str.strip() != "")
         leaked[i] = list(ds.ids[hit.to_numpy()])
     ref = trains[0]
-    ref_val = stratified_ids(ref.labels, frac, seed, exclude=pd.Index(leaked[0]))
+    ref_val = stratified_ids(strata(ref), frac, seed, exclude=pd.Index(leaked[0]))
     splits = []
     for i, ds in enumerate(trains):
-        labelled = ds.ids[ds.labels.notna().to_numpy()]
+        labelled = ds.ids[strata(ds).notna().to_numpy()]
         notes = []
         missing = len(ds) - len(labelled)
         if missing:
@@ -97,7 +105,7 @@ def make_splits(
                 )
             val_set = ref_val
         else:
-            val = stratified_ids(ds.labels, frac, seed, exclude=pd.Index(leaked[i]))
+            val = stratified_ids(strata(ds), frac, seed, exclude=pd.Index(leaked[i]))
             notes.append(
                 "this set shares few row ids with the first, so it got its own stratified "
                 f"validation split (same seed {seed})"

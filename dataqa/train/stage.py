@@ -13,13 +13,14 @@ beside it; each later arm is compared with the first (`compare`: accuracy and ma
 two-level bootstrap over seeds and test rows) on all test rows and on the trusted ones,
 and `verdict` says in words whether the curated set is better, worse, or not measurably
 different. The result is a `Report` whose `stats["finetune"]` holds all of it.
+Conversation data goes to `sft.finetune_conversations` (a causal LM judged by its
+held-out loss) through the same function.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,20 @@ from dataqa.errors import DataQAError
 from dataqa.findings import Finding, Report
 from dataqa.progress import stage
 from dataqa.train.options import TrainOptions
+from dataqa.train.shared import (
+    FAMILY,
+    arm_findings,
+    budget_facts,
+    cache_get,
+    cache_put,
+    comparison_finding,
+    curve_charts,
+    leak_findings,
+    make_report,
+    plan_steps,
+    verdict_of,
+)
 
-FAMILY = "finetune"
 log = logging.getLogger(__name__)
 
 
@@ -62,6 +75,9 @@ def finetune(
     ----------
     trains : list of Dataset
         The arms, first the reference (raw), then the sets to judge against it.
+        Conversation data (any schema of `dataqa.chat` but `text`) trains a causal LM
+        with assistant-only loss and is judged by its held-out loss
+        (`sft.finetune_conversations`; `search`, `baseline` and `audit_test` do not apply).
     test : Dataset
         Scored, never trained or tuned on.
     names : list of str, optional
@@ -135,10 +151,27 @@ def finetune(
             f"need one distinct name per training set ({len(trains)} sets, names {names})",
             hint="give --name once per --train, or leave names out",
         )
+    if trains[0].roles.schema != "text":  # conversations: a causal LM, held-out loss
+        from dataqa.train.sft import finetune_conversations, reject_classification_only
+
+        reject_classification_only(search)
+        return finetune_conversations(
+            trains,
+            test,
+            names=names,
+            model=model,
+            options=opts,
+            drop_leaked=drop_leaked,
+            work_dir=Path(work_dir),
+            tensorboard=tensorboard,
+            wandb=wandb,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
     started = time.perf_counter()
     trains, leaked = check_inputs(trains, names, test, drop_leaked=drop_leaked)
     work = Path(work_dir)
-    findings = _leak_findings(leaked, names, trains, test)
+    findings = leak_findings(leaked, names, trains, test)
 
     labels = sorted({str(v) for ds in trains for v in ds.labels.dropna().unique()})
     mask = test.labels.notna().to_numpy()
@@ -170,15 +203,27 @@ def finetune(
         if baseline:
             arm["baseline"], base_preds[name] = _baseline_cached(ctx, ds, sp, opts.seed)
         runs[name] = arm
-        findings += _arm_findings(name, arm, source.pretrained)
+        findings += arm_findings(name, arm, source.pretrained)
 
     _write_predictions(work / "predictions.csv", yt, preds, base_preds, modes[0])
     comparisons = _comparisons(names, yt, preds, base_preds, runs, audit, modes, opts.seed)
-    budgets = {m: _budget_facts(m, names, runs, opts) for m in modes}
-    verdicts = [_verdict_of(c, budgets, names, seeds, audit, comparisons) for c in comparisons]
+    budgets = {m: budget_facts(m, names, runs, opts) for m in modes}
+    verdicts = [
+        verdict_of(
+            c,
+            budgets,
+            names,
+            seeds,
+            comparisons,
+            trusted=c.get("trusted"),
+            test_audit=audit,
+            baseline=c.get("baseline"),
+        )
+        for c in comparisons
+    ]
     verdicts = [v for v in verdicts if v is not None]
     for v in verdicts:
-        findings.append(_comparison_finding(v))
+        findings.append(comparison_finding(v))
     if audit.get("ran") and audit["doubted"]:
         findings.append(_test_label_finding(audit, test, yt.n))
 
@@ -198,7 +243,7 @@ def finetune(
         "charts": _charts(names, runs, comparisons),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return _report(findings, stats, trains, names, test, opts)
+    return make_report(findings, stats, trains, names, test, opts)
 
 
 # ---- shared state of one stage call -------------------------------------------------------
@@ -229,13 +274,6 @@ class _Context:
 
 
 # ---- training the arms -------------------------------------------------------------------
-
-
-def _plan(opts: TrainOptions, mode: str, ref_rows: int, rows: int) -> tuple[int, int]:
-    """(max_steps, eval_every) for one run: equal steps follow the first arm's rows."""
-    basis = ref_rows if mode == "steps" else rows
-    per_epoch = max(1, -(-basis // opts.batch_size))
-    return opts.steps_for(basis), int(opts.eval_every or max(1, per_epoch // 2))
 
 
 def _train_arm(ctx, name, ds, sp, opts, modes, seeds, search, space, trials, tbudget, select_on):
@@ -294,9 +332,9 @@ def _summary(records: list[dict]) -> dict:
 
 
 def _run_cached(ctx, name, ds, sp, opts: TrainOptions, mode: str) -> tuple[dict, np.ndarray]:
-    max_steps, eval_every = _plan(opts, mode, ctx.ref_rows, len(sp.train))
+    max_steps, eval_every = plan_steps(opts, mode, ctx.ref_rows, len(sp.train))
     key = _run_key(ds, sp, ctx, opts, {"max_steps": max_steps, "eval_every": eval_every})
-    cached = _cache_get(ctx.cache_dir, key)
+    cached = cache_get(ctx.cache_dir, key)
     if cached is not None:
         if ctx.progress:
             log.info("finetune: %s seed %s: inputs unchanged, reusing run %s", name, opts.seed, key)
@@ -317,7 +355,7 @@ def _run_cached(ctx, name, ds, sp, opts: TrainOptions, mode: str) -> tuple[dict,
         "tensorboard": str(ctx.log_root / tag) if ctx.log_root else None,
         "cached": False,
     }
-    _cache_put(ctx.cache_dir, key, {"run": rec, "pred": pred.tolist()})
+    cache_put(ctx.cache_dir, key, {"run": rec, "pred": pred.tolist()})
     return rec, pred
 
 
@@ -373,7 +411,7 @@ def _search(ctx, name, ds, sp, opts, mode, method, space, trials, tbudget, selec
 
     def trial(s: dict) -> dict:
         trial_opts = make_options(**(opts.as_dict() | s))
-        steps, every = _plan(trial_opts, mode, ctx.ref_rows, len(sp.train))
+        steps, every = plan_steps(trial_opts, mode, ctx.ref_rows, len(sp.train))
         res, _, _ = _fit(ctx, ds, sp, trial_opts, steps, every, f"{name}/trial{next(counter)}")
         best = res.best or {}
         return {
@@ -400,13 +438,13 @@ def _baseline_cached(ctx, ds, sp, seed: int) -> tuple[dict, np.ndarray]:
     from dataqa.train.evaluate import metrics
 
     key = _run_key(ds, sp, None, None, {"baseline": "fastclf"})
-    cached = _cache_get(ctx.cache_dir, key)
+    cached = cache_get(ctx.cache_dir, key)
     if cached is not None:
         b, pred = cached["run"], np.asarray(cached["pred"], dtype=object)
     else:
         with stage(f"baseline: TF-IDF + logistic regression on {ds.source}", enabled=ctx.progress):
             b, pred = _baseline(ds, sp, ctx.yt.texts, seed)
-        _cache_put(ctx.cache_dir, key, {"run": b, "pred": pred.tolist()})
+        cache_put(ctx.cache_dir, key, {"run": b, "pred": pred.tolist()})
     b["test"] = metrics(ctx.yt.y, pred, ctx.yt.classes)
     b["test"].pop("confusion")
     return b, pred
@@ -474,126 +512,7 @@ def _comparisons(names, yt, preds, base_preds, runs, audit, modes, seed) -> list
     return out
 
 
-def _budget_facts(mode: str, names: list[str], runs: dict, opts: TrainOptions) -> dict:
-    """How much training each arm got under one budget (for the verdict's facts line)."""
-    steps, epochs, rows = {}, {}, {}
-    for n in names:
-        arm = runs[n]
-        recs = arm["seeds"] if arm["seeds"][0]["budget"] == mode else arm["equal_epochs"]["seeds"]
-        max_steps = recs[0]["train"]["max_steps"]
-        steps[n] = max_steps
-        rows[n] = arm["train_rows"]
-        epochs[n] = round(max_steps * opts.batch_size / max(1, arm["train_rows"]), 2)
-    first = steps[names[0]]
-    return {
-        "mode": mode,
-        "steps": steps,
-        "epochs": epochs,
-        "train_rows": rows,
-        "epochs_asked": opts.epochs,
-        "batch_size": opts.batch_size,
-        "warmup_steps": int(round(opts.warmup_ratio * first)),
-        "warmup_ratio": opts.warmup_ratio,
-        "schedule": opts.schedule,
-        "early_stopping_patience": opts.patience,
-    }
-
-
-def _verdict_of(comp, budgets, names, seeds, audit, comparisons) -> dict | None:
-    from dataqa.train.verdict import verdict
-
-    if comp["budget"] != next(iter(budgets)):
-        return None  # the other budget is a line in the main verdict
-    other = next(
-        (c["all"] for c in comparisons if c["b"] == comp["b"] and c["budget"] != comp["budget"]),
-        None,
-    )
-    return verdict(
-        comp["all"],
-        budget=budgets[comp["budget"]],
-        names=names,
-        seeds=seeds,
-        trusted=comp.get("trusted"),
-        test_audit=audit,
-        baseline=comp.get("baseline"),
-        other_budget=other,
-    )
-
-
 # ---- findings ----------------------------------------------------------------------------
-
-
-def _leak_findings(leaked: dict, names, trains, test) -> list[Finding]:
-    out = []
-    for name, ds in zip(names, trains, strict=True):
-        ids = leaked.get(name) or []
-        if ids:
-            out.append(
-                Finding(
-                    check=f"{FAMILY}.leakage",
-                    severity="warning",
-                    message=(
-                        f"{len(ids)} rows of the {name} training set also appear in the test "
-                        "set (same text); they were left out of training (--drop-leaked)"
-                    ),
-                    row_ids=ids,
-                    evidence={"run": name, "path": ds.source, "test_path": test.source},
-                    fix={"action": "quarantine"},
-                )
-            )
-    return out
-
-
-def _arm_findings(name: str, arm: dict, pretrained: bool) -> list[Finding]:
-    out = []
-    for rec in arm["seeds"]:
-        v = rec["train"]["verdict"]
-        if v.get("overfitting"):
-            out.append(
-                Finding(
-                    check=f"{FAMILY}.overfitting",
-                    severity="warning",
-                    message=f"{name} (seed {rec['seed']}): {v['message']}",
-                    evidence={"run": name, "seed": rec["seed"], **v},
-                    fix={
-                        "action": "review",
-                        "hint": "fewer epochs, more dropout or weight decay, or more data",
-                    },
-                )
-            )
-    base = arm.get("baseline")
-    mean = arm["summary"]["accuracy_mean"]
-    if base and mean < base["test"]["accuracy"]:
-        out.append(
-            Finding(
-                check=f"{FAMILY}.below_baseline",
-                severity="info",
-                message=(
-                    f"{name}: the fine-tuned model ({mean:.3f}, mean over seeds) scores below "
-                    f"the TF-IDF baseline ({base['test']['accuracy']:.3f}) on the test set"
-                    + ("" if pretrained else "; the model was not pretrained")
-                ),
-                evidence={"run": name},
-            )
-        )
-    return out
-
-
-def _comparison_finding(v: dict) -> Finding:
-    return Finding(
-        check=f"{FAMILY}.comparison",
-        severity="error" if v["outcome"] == "worse" else "info",
-        message=v["headline"],
-        evidence={
-            "a": v["a"],
-            "b": v["b"],
-            "outcome": v["outcome"],
-            "budget": v["budget"],
-            "single_seed": v["single_seed"],
-            "accuracy": v["accuracy"],
-            "macro_f1": v["macro_f1"],
-        },
-    )
 
 
 def _test_label_finding(audit: dict, test: Dataset, n: int) -> Finding:
@@ -631,32 +550,6 @@ def _test_facts(test: Dataset, yt: _TestRows, audit: dict) -> dict:
             "seconds": audit.get("seconds"),
         },
     }
-
-
-def _report(findings, stats, trains, names, test, opts) -> Report:
-    from dataqa.stages.audit import input_hash
-
-    report = Report(findings=findings, stats={FAMILY: stats})
-    report.meta = {
-        "tool": "dataqa",
-        "version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "finetune",
-        "input": {
-            "path": trains[0].source,
-            "sha256": input_hash(trains[0]),
-            "rows": len(trains[0]),
-            "roles": trains[0].roles.as_dict(),
-        },
-        "trains": [
-            {"name": n, "path": d.source, "rows": len(d)}
-            for n, d in zip(names, trains, strict=True)
-        ],
-        "against": {"path": test.source, "rows": len(test)},
-        "seed": opts.seed,
-        "timings_s": {"finetune": stats["seconds"]},
-    }
-    return report
 
 
 def _write_predictions(path: Path, yt: _TestRows, preds: dict, base_preds: dict, mode: str):
@@ -719,54 +612,11 @@ def _run_key(ds, sp, ctx, opts: TrainOptions | None, extra: dict) -> str:
     return h.hexdigest()
 
 
-def _cache_get(cache_dir, key: str) -> dict | None:
-    import json
-
-    if not cache_dir:
-        return None
-    path = Path(cache_dir) / f"run-{key}.json"
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def _cache_put(cache_dir, key: str, payload: dict) -> None:
-    import json
-
-    from dataqa.dataset import atomic_write_text
-    from dataqa.findings import to_jsonable
-
-    if cache_dir:
-        atomic_write_text(Path(cache_dir) / f"run-{key}.json", json.dumps(to_jsonable(payload)))
-
-
 # ---- charts ------------------------------------------------------------------------------
 
 
 def _charts(names: list[str], runs: dict, comparisons: list[dict]) -> list[dict]:
-    charts = []
-    for name in names:
-        hist = runs[name]["train"]["history"]
-        if not hist:
-            continue
-        x = [h["epoch"] for h in hist]
-        series = {"train loss": [h.get("train_loss") for h in hist]}
-        if any("val_loss" in h for h in hist):
-            series["validation loss"] = [h.get("val_loss") for h in hist]
-            series["validation accuracy"] = [h.get("val_accuracy") for h in hist]
-        charts.append(
-            {
-                "id": f"finetune-curve-{name}",
-                "type": "line",
-                "title": f"Learning curve: {name} (seed {runs[name]['seeds'][0]['seed']})",
-                "x_label": "epoch",
-                "y_label": "loss / accuracy",
-                "data": {"x": x, "series": series},
-            }
-        )
+    charts = curve_charts(names, runs)
     bars_l, bars_v = [], []
     for name in names:
         bars_l.append(f"{name} (fine-tuned, mean of {runs[name]['summary']['runs']} runs)")

@@ -30,6 +30,16 @@ log = logging.getLogger(__name__)
 MAX_IDS_SHOWN = 8
 
 
+def near_leak_threshold() -> float:
+    """The duplicates check's default near-duplicate similarity (0.78, measured in
+    benchmarks/bench_near_dups.py): a training row that `dataqa clean --against` would
+    quarantine as leakage is left out of (or refused for) every arm alike, so raw is not
+    scored with test rows that curated lost."""
+    from dataqa.checks.duplicates import DuplicateOptions
+
+    return float(DuplicateOptions.model_fields["threshold"].default)
+
+
 def check_inputs(
     trains: list[Dataset], names: list[str], test: Dataset, *, drop_leaked: bool = False
 ) -> tuple[list[Dataset], dict[str, list]]:
@@ -90,20 +100,75 @@ def check_inputs(
                 hint="restore rows of those classes in this set (check the quarantine file), "
                 "or drop those classes from the test set",
             )
+    return drop_or_refuse_leaks(
+        trains, names, test, drop_leaked=drop_leaked, near_threshold=near_leak_threshold()
+    )
+
+
+def drop_or_refuse_leaks(
+    trains: list[Dataset],
+    names: list[str],
+    test: Dataset,
+    *,
+    drop_leaked: bool = False,
+    unit: str = "rows",
+    near_threshold: float | None = None,
+) -> tuple[list[Dataset], dict[str, list]]:
+    """Training rows whose text (normalised; a conversation's rendering) is in the test set.
+
+    Parameters
+    ----------
+    trains, names, test
+        As `check_inputs`.
+    drop_leaked : bool, default False
+        Leave the leaked rows out instead of refusing.
+    unit : str, default "rows"
+        What a row is called in the message ("conversations").
+    near_threshold : float, optional
+        Also count near copies: rows whose MinHash Jaccard similarity to a test row (the
+        duplicates check's normalisation and character 3-grams) is at least this; for
+        conversations the prompts must be as similar too (`checks.duplicates.near_leaks`).
+
+    Returns
+    -------
+    (list of Dataset, dict)
+        The sets without those rows (`drop_leaked`) and the leaked ids per set name.
+
+    Raises
+    ------
+    DataQAError
+        Naming the set and the first row ids, when rows leak and `drop_leaked` is off.
+    """
     test_texts = set(norm_text(test.text.fillna("")))
+    near_keys = None
+    if near_threshold is not None:
+        from dataqa.text.normalize import normalize_for_dedup
+
+        near_keys = normalize_for_dedup(test.text.fillna(""))
+        near_keys = near_keys[near_keys != ""]
     leaked: dict[str, list] = {}
     out = []
     for name, ds in zip(names, trains, strict=True):
-        hit = norm_text(ds.text.fillna("")).isin(test_texts) & (
-            ds.text.fillna("").str.strip() != ""
-        )
+        text = ds.text.fillna("")
+        hit = norm_text(text).isin(test_texts) & (text.str.strip() != "")
+        kind = "same text"
+        if near_keys is not None and len(near_keys):
+            from dataqa.checks.duplicates import near_leaks
+
+            keys = normalize_for_dedup(text)
+            keys = keys[(keys != "") & ~hit.to_numpy()]
+            near = near_leaks(keys, ds, test, near_keys, threshold=near_threshold)
+            if near:
+                hit = hit | text.index.isin(list(near))
+                kind = f"same or nearly the same text: similarity >= {near_threshold:g}"
         ids = list(ds.ids[hit.to_numpy()])
         leaked[name] = ids
         if ids and not drop_leaked:
             shown = ", ".join(map(str, ids[:MAX_IDS_SHOWN]))
             raise DataQAError(
-                f"{len(ids)} rows of the {name} training set also appear in the test set "
-                f"(same text; row ids {shown}{', ...' if len(ids) > MAX_IDS_SHOWN else ''}): "
+                f"{len(ids)} {unit if len(ids) > 1 else unit[:-1]} of the training set "
+                f"{name!r} also appear{'' if len(ids) > 1 else 's'} in the test set "
+                f"({kind}; row ids {shown}{', ...' if len(ids) > MAX_IDS_SHOWN else ''}): "
                 "they inflate that set's test score, so the comparison would not be fair",
                 path=ds.source,
                 hint=f"quarantine them with `dataqa clean {ds.source} --against {test.source}`, "

@@ -1,7 +1,9 @@
 """The before/after verdict in plain words: is the curated set better, worse, or neither?
 
 `verdict` turns the statistics of one comparison (`compare.compare` on all test rows,
-and optionally on the trusted test rows, for the baseline and for equal epochs) and the
+and optionally on the trusted test rows, for the baseline and for equal epochs; or, for a
+language model fine-tuned on conversations, `compare.mean_difference` of the held-out
+loss per conversation, where lower is better) and the
 facts of the training budget into the answer a reader sees first: one of better, worse,
 no measurable difference (or mixed, when accuracy and macro-F1 disagree), a headline
 with the numbers and their 95% interval, and short lines that say what the interval
@@ -17,7 +19,11 @@ ANSWERS = {
     "no measurable difference": "No measurable difference",
     "mixed": "Mixed",
 }
-NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1"}
+NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "loss": "held-out loss"}
+
+
+def _value(metric: str, x: float) -> str:
+    return f"{x:.4f}" if metric == "loss" else f"{x:.1%}"
 
 
 def points(x: float) -> str:
@@ -25,7 +31,10 @@ def points(x: float) -> str:
     return f"{x * 100:+.1f}"
 
 
-def interval(m: dict) -> str:
+def interval(m: dict, *, loss: bool = False) -> str:
+    """'95% CI +0.3 to +2.1' (percentage points; nats to 4 decimals for a `loss`)."""
+    if loss:
+        return f"{m['level']:.0%} CI {m['ci_low']:+.4f} to {m['ci_high']:+.4f}"
     return f"{m['level']:.0%} CI {points(m['ci_low'])} to {points(m['ci_high'])}"
 
 
@@ -34,7 +43,36 @@ def metric_phrase(m: dict) -> str:
     return f"{points(m['diff'])} points ({interval(m)}): {m['outcome']}"
 
 
+def loss_headline(comp: dict) -> str:
+    """The verdict's sentence for held-out loss (lower is better), with perplexities."""
+    a, b, m = comp["a"], comp["b"], comp["metrics"]["loss"]
+    ppl = comp.get("perplexity") or {}
+    numbers = (
+        f"{m['b']:.4f} vs {m['a']:.4f} nats per assistant token, mean over held-out "
+        f"conversations ({m['diff']:+.4f}, {interval(m, loss=True)})"
+        + (f"; perplexity {ppl['b']:.2f} vs {ppl['a']:.2f}" if ppl else "")
+    )
+    out = comp["outcome"]
+    if out == "better":
+        return (
+            f"Yes: the model fine-tuned on the {b} set predicts the held-out answers better "
+            f"(lower loss) than on the {a} set: {numbers}."
+        )
+    if out == "worse":
+        return (
+            f"No: the model fine-tuned on the {b} set predicts the held-out answers worse "
+            f"(higher loss) than on the {a} set: {numbers}."
+        )
+    return (
+        f"No measurable difference between the {b} and the {a} set: {numbers}. The "
+        "interval includes zero, so the data may be a little better or a little worse; "
+        "more seeds or more held-out conversations would narrow it."
+    )
+
+
 def headline(comp: dict) -> str:
+    if "loss" in comp["metrics"]:
+        return loss_headline(comp)
     a, b = comp["a"], comp["b"]
     acc, f1 = comp["metrics"]["accuracy"], comp["metrics"]["macro_f1"]
     numbers = (
@@ -58,15 +96,16 @@ def headline(comp: dict) -> str:
 
 def budget_line(budget: dict, names: list[str]) -> str:
     steps, epochs, rows = budget["steps"], budget["epochs"], budget["train_rows"]
+    unit = budget.get("unit", "rows")
     sizes = ", ".join(
-        f"{n} {rows[n]:,} training rows ({epochs[n]:.1f} epochs)" for n in names if n in rows
+        f"{n} {rows[n]:,} training {unit} ({epochs[n]:.1f} epochs)" for n in names if n in rows
     )
     same_size = len({rows[n] for n in names if n in rows}) == 1
     if budget["mode"] == "steps":
         s = steps[names[0]]
         return (
             f"Equal compute: every set trained for at most {s:,} optimiser steps of "
-            f"{budget['batch_size']} rows, with the same warm-up ({budget['warmup_steps']:,} of "
+            f"{budget['batch_size']} {unit}, with the same warm-up ({budget['warmup_steps']:,} of "
             f"them) and {budget['schedule']} schedule. "
             + (
                 f"Both sets have the same size: {sizes}."
@@ -77,23 +116,25 @@ def budget_line(budget: dict, names: list[str]) -> str:
     per = ", ".join(f"{n} {steps[n]:,} steps" for n in names if n in steps)
     return (
         f"Equal epochs: every set trained for {budget['epochs_asked']:g} passes over its own "
-        f"rows ({per}); a larger set also gets more optimiser steps, so this result mixes "
+        f"{unit} ({per}); a larger set also gets more optimiser steps, so this result mixes "
         f"data quality with compute. Sizes: {sizes}."
     )
 
 
 def seeds_line(comp: dict, seeds: list[int]) -> str:
     n = comp["n"]
+    items = comp.get("items", "test rows")
+    varying = comp.get("variation", "test-row")
     if comp["runs_a"] == 1 or comp["runs_b"] == 1:
         return (
-            f"Single-seed result: one training run per set on {n:,} test rows. The interval "
-            "covers test-row variation only, not the seed-to-seed swings of fine-tuning; run "
+            f"Single-seed result: one training run per set on {n:,} {items}. The interval "
+            f"covers {varying} variation only, not the seed-to-seed swings of fine-tuning; run "
             "with --seeds 3 or more before relying on it."
         )
     return (
         f"Compared over {comp['runs_b']} training runs per set (seeds "
-        f"{', '.join(map(str, seeds))}) on the same {n:,} test rows; the interval covers both "
-        "seed-to-seed and test-row variation (two-level bootstrap)."
+        f"{', '.join(map(str, seeds))}) on the same {n:,} {items}; the interval covers both "
+        f"seed-to-seed and {varying} variation (two-level bootstrap)."
     )
 
 
@@ -113,7 +154,9 @@ def verdict(
     Parameters
     ----------
     comp : dict
-        `compare.compare` on all test rows (the verdict's basis).
+        `compare.compare` on all test rows (the verdict's basis), or for a language model
+        `{"a", "b", "runs_a", "runs_b", "n", "items", "variation", "outcome", "metrics":
+        {"loss": compare.mean_difference(...)}, "perplexity": {"a", "b"}}`.
     budget : dict
         The training budget facts (`mode`, `steps`, `epochs`, `train_rows`, ...).
     trusted : dict, optional
@@ -128,14 +171,15 @@ def verdict(
     Returns
     -------
     dict
-        `outcome`, `answer`, `question`, `headline`, `lines`, `single_seed`, the two
-        metrics' differences and intervals (`accuracy`, `macro_f1`).
+        `outcome`, `answer`, `question`, `headline`, `lines`, `single_seed`, each
+        metric's difference and interval (`accuracy` and `macro_f1`, or `loss`).
     """
     a, b = comp["a"], comp["b"]
-    acc = comp["metrics"]["accuracy"]
+    key, first = next(iter(comp["metrics"].items()))
     per_seed = (
-        f"Accuracy per run: {a} {', '.join(f'{v:.1%}' for v in acc['runs_a'])}; "
-        f"{b} {', '.join(f'{v:.1%}' for v in acc['runs_b'])}."
+        f"{NAMES[key][0].upper()}{NAMES[key][1:]} per run: "
+        f"{a} {', '.join(_value(key, v) for v in first['runs_a'])}; "
+        f"{b} {', '.join(_value(key, v) for v in first['runs_b'])}."
     )
     lines = [seeds_line(comp, seeds), per_seed, budget_line(budget, [a, b])]
     if trusted is not None and test_audit and test_audit.get("ran"):
@@ -159,7 +203,13 @@ def verdict(
             "The TF-IDF + logistic-regression baseline trained on the same rows: accuracy "
             f"{metric_phrase(baseline['metrics']['accuracy'])} ({agree})."
         )
-    if other_budget is not None:
+    if other_budget is not None and "loss" in other_budget["metrics"]:
+        m = other_budget["metrics"]["loss"]
+        lines.append(
+            f"With equal epochs instead of equal steps: held-out loss {m['diff']:+.4f} "
+            f"({interval(m, loss=True)}): {m['outcome']}."
+        )
+    elif other_budget is not None:
         lines.append(
             "With equal epochs instead of equal steps: accuracy "
             f"{metric_phrase(other_budget['metrics']['accuracy'])}; macro-F1 "
