@@ -407,7 +407,8 @@ def _esc(value: Any) -> str:
 def _finetune_html(stats: Any) -> str:
     """When the report comes from `dataqa.finetune` (or `dataqa run`): its verdicts (is
     the curated set better, worse, or not measurably different?), then each arm's test
-    accuracy and macro-F1."""
+    scores: accuracy and macro-F1, or for conversation (SFT) arms the mean test loss
+    per assistant token and perplexity over the seeds."""
     if not isinstance(stats, dict):
         return ""
     out = []
@@ -420,17 +421,26 @@ def _finetune_html(stats: Any) -> str:
     runs = stats.get("runs")
     cells = []
     for name, run in runs.items() if isinstance(runs, dict) else []:
-        test = run.get("test") if isinstance(run, dict) else None
-        if not isinstance(test, dict):
+        if not isinstance(run, dict):
             continue
+        test, summary = run.get("test"), run.get("summary")
+        test = test if isinstance(test, dict) else {}
+        summary = summary if isinstance(summary, dict) else {}
         macro = test.get("macro")
         macro = macro if isinstance(macro, dict) else {}
         scores = ", ".join(
             f"{key} {value:.3f}"
-            for key, value in (("accuracy", test.get("accuracy")), ("macro-F1", macro.get("f1")))
+            for key, value in (
+                ("accuracy", test.get("accuracy")),
+                ("macro-F1", macro.get("f1")),
+                # conversation (SFT) arms: loss per assistant token, mean over the seeds
+                ("loss", summary.get("loss_mean") if not test else None),
+                ("perplexity", summary.get("perplexity_mean") if not test else None),
+            )
             if isinstance(value, int | float)
         )
-        cells.append(f"<li><b>{_esc(str(name))}</b>: {_esc(scores)}</li>")
+        if scores:
+            cells.append(f"<li><b>{_esc(str(name))}</b>: {_esc(scores)}</li>")
     if cells:
         out.append(f"<p>Fine-tuned, scored on one test set:</p><ul>{''.join(cells)}</ul>")
     return "".join(out)

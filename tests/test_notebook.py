@@ -172,3 +172,22 @@ def test_the_api_names_are_real():
             assert getattr(dataqa, name) is not None
     assert isinstance(dataqa.write_datasetdict, type(lambda: 0))
     assert pd.api.types.is_object_dtype(Report().to_frame().row_id)
+
+
+def test_conversation_finetune_repr_shows_loss_and_perplexity():
+    # the shape dataqa's SFT stage writes: no per-arm test dict, a summary over the seeds
+    report = Report(
+        meta={"command": "finetune"},
+        stats={
+            "finetune": {
+                "task": "causal_lm",
+                "runs": {
+                    "raw": {"summary": {"loss_mean": 2.5123, "perplexity_mean": 12.33}},
+                    "curated": {"summary": {"loss_mean": 2.0871, "perplexity_mean": 8.06}},
+                },
+            }
+        },
+    )
+    out = report._repr_html_()
+    assert "<b>raw</b>: loss 2.512, perplexity 12.330" in out
+    assert "<b>curated</b>: loss 2.087, perplexity 8.060" in out
