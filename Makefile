@@ -1,7 +1,7 @@
 # The two commands a newcomer needs (see README):
 #   make demo   install everything, then audit + clean the embedded demo dataset (report under reports/demo)
-#   make test   install everything, then lint and run the test suite
-.PHONY: setup demo test lint bench
+#   make test   install everything, then lint, type-check, build the docs and run the test suite
+.PHONY: setup demo test lint docs bench
 
 setup:
 	@bash scripts/setup.sh
@@ -13,8 +13,12 @@ lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 
-test: lint
+docs: setup
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict -d build/site  # no -q: it hides the warnings --strict counts
+
+test: lint docs
 	.venv/bin/python -m pytest -q
 
 bench: setup

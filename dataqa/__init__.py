@@ -18,6 +18,25 @@ Heavy modules load on first use, so `import dataqa` stays cheap.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first use
+    from dataqa.augmentation.stage import AugmentOptions, AugmentResult, augment
+    from dataqa.checks.balance import BalanceOptions
+    from dataqa.checks.bias import BiasOptions
+    from dataqa.checks.duplicates import DuplicateOptions
+    from dataqa.checks.hygiene import HygieneOptions
+    from dataqa.checks.labels import LabelOptions
+    from dataqa.checks.relevance import RelevanceOptions
+    from dataqa.checks.rules import RulesOptions
+    from dataqa.checks.size import SizeOptions
+    from dataqa.dataset import Dataset, Roles, as_dataset, from_frame, load
+    from dataqa.errors import DataQAError
+    from dataqa.findings import Finding, Report
+    from dataqa.io import write_datasetdict, write_table
+    from dataqa.stages.audit import audit
+    from dataqa.stages.clean import CleanOptions, CleanResult, clean
+    from dataqa.train.stage import finetune
 
 __version__ = "0.1.0"
 
@@ -29,6 +48,7 @@ _API = {
     "Dataset": "dataqa.dataset",
     "Roles": "dataqa.dataset",
     "write_table": "dataqa.io",
+    "write_datasetdict": "dataqa.io",
     # stages
     "audit": "dataqa.stages.audit",
     "clean": "dataqa.stages.clean",
@@ -53,7 +73,35 @@ _API = {
     "RulesOptions": "dataqa.checks.rules",
 }
 
-__all__ = ["__version__", *_API]
+__all__ = [
+    "__version__",
+    "load",
+    "from_frame",
+    "as_dataset",
+    "Dataset",
+    "Roles",
+    "write_table",
+    "write_datasetdict",
+    "audit",
+    "clean",
+    "augment",
+    "finetune",
+    "Report",
+    "Finding",
+    "CleanResult",
+    "AugmentResult",
+    "DataQAError",
+    "CleanOptions",
+    "AugmentOptions",
+    "HygieneOptions",
+    "DuplicateOptions",
+    "LabelOptions",
+    "BalanceOptions",
+    "SizeOptions",
+    "BiasOptions",
+    "RelevanceOptions",
+    "RulesOptions",
+]
 
 
 def __getattr__(name: str):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typing
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -54,7 +54,10 @@ def _user_error(
     )
 
 
-def validate(model: type[Options], values: dict[str, Any] | None, *, where: str) -> Options:
+OptionsT = TypeVar("OptionsT", bound=Options)
+
+
+def validate(model: type[OptionsT], values: dict[str, Any] | None, *, where: str) -> OptionsT:
     """`model(**values)`, or a DataQAError naming option, value and what is allowed.
 
     Parameters

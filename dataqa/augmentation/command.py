@@ -13,8 +13,9 @@ import pandas as pd
 from dataqa.augmentation.eda import EdaRates
 from dataqa.augmentation.filter import FilterOptions
 from dataqa.augmentation.stage import AugmentOptions, augment
-from dataqa.dataset import atomic_write_text, guess_format, write_table
+from dataqa.dataset import guess_format
 from dataqa.errors import DataQAError
+from dataqa.io import datasetdict_writer, serialize, write_outputs
 
 
 def parse_eda_rates(text: str | None, rate: float) -> EdaRates:
@@ -83,11 +84,22 @@ def run_augment(path: str, out: str, opts: dict, load_input: Callable) -> None:
     frame = result.frame
     if opts["only_new"]:
         frame = frame[frame["dataqa_method"].notna()]
-    write_table(writable(frame, out), out)
     summary = summary_path(out, opts.get("json_out"))
-    atomic_write_text(
-        summary,
-        json.dumps({**stats, "input": ds.source, "output": str(out)}, indent=1, default=str),
+    text = json.dumps({**stats, "input": ds.source, "output": str(out)}, indent=1, default=str)
+    out_path = Path(out)
+    if opts.get("out_format") == "hf":
+        rows = datasetdict_writer({"train": frame}, source=result.io)
+    else:
+        frame = writable(frame, out)
+
+        def rows(tmp: Path) -> None:
+            serialize(frame, tmp, out_path)
+
+    write_outputs(  # one set: the rows and the summary that describes them
+        [
+            (out_path, rows),
+            (summary, lambda t: t.write_text(text, encoding="utf-8")),
+        ]
     )
     if not quiet:
         echo_summary(stats, out, summary)

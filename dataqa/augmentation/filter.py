@@ -79,7 +79,7 @@ def fit_label_model(texts: pd.Series, labels: pd.Series, seed: int = 0, max_rows
     except ImportError:
         raise DataQAError(
             "the label-preservation filter needs scikit-learn, which is not installed",
-            hint="pip install 'dataqa[augment]', or run without the filter (--no-filter)",
+            hint="pip install 'dataqa-finetune[augment]', or run without the filter (--no-filter)",
         ) from None
     from dataqa.fastclf import fit_fast_classifier
 

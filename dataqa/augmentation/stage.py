@@ -25,6 +25,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -227,7 +228,12 @@ class _Generators:
                 cache=self._marian,
                 threads=o.threads,
             )
-            p = {"engine": "marian", "model": fwd, "back_model": bwd, "sampled": sampled}
+            p: dict[str, Any] = {
+                "engine": "marian",
+                "model": fwd,
+                "back_model": bwd,
+                "sampled": sampled,
+            }
             if sampled:
                 p["batch_seed"] = batch_seed
             for i, r in zip(idx, res, strict=True):
@@ -240,7 +246,8 @@ def _new_ids(existing: pd.Index, n: int) -> list[str]:
     taken = [int(m.group(1)) for m in (re.fullmatch(r"aug-(\d+)", str(i)) for i in existing) if m]
     start = max(taken) + 1 if taken else 0
     strs = {str(i) for i in existing}
-    out, k = [], start
+    out: list[str] = []
+    k = start
     while len(out) < n:
         if f"aug-{k}" not in strs:
             out.append(f"aug-{k}")
@@ -270,11 +277,37 @@ class AugmentResult:
     def __getitem__(self, i: int):
         return (self.augmented, self.stats)[i]
 
-    def _repr_html_(self) -> str:  # notebooks
+    def _repr_html_(self) -> str:
+        """A summary for Jupyter: rows in and out, and per method what was kept and why
+        candidates were rejected."""
+        from dataqa.text.visible import escape_visible as esc
+
         s = self.stats
+        rows = "".join(
+            "<tr><td>{}</td><td style='text-align:right'>{:,}</td>"
+            "<td style='text-align:right'>{:,}</td><td>{}</td></tr>".format(
+                esc(str(m)),
+                c.get("generated", 0),
+                c.get("kept", 0),
+                esc(
+                    ", ".join(
+                        f"{r} {n:,}"
+                        for r, n in sorted(c.get("rejected", {}).items(), key=lambda kv: -kv[1])
+                    )
+                ),
+            )
+            for m, c in s.get("by_method", {}).items()
+        )
         return (
-            f"<p><b>dataqa augment</b>: {s['rows_in']:,} rows in &rarr; {s['rows_out']:,} rows "
-            f"({s['rows_added']:,} added)</p>"
+            f"<div class='dataqa-augment'><p><b>dataqa augment</b>: {s['rows_in']:,} rows in "
+            f"&rarr; {s['rows_out']:,} rows ({s['rows_added']:,} added)</p>"
+            + (
+                "<table><thead><tr><th>method</th><th>generated</th><th>kept</th>"
+                f"<th>rejected</th></tr></thead><tbody>{rows}</tbody></table>"
+                if rows
+                else ""
+            )
+            + "</div>"
         )
 
 
@@ -323,6 +356,7 @@ def augment(
         plan_name=plan_name,
     )
     text, labels = ds.text, ds.labels
+    assert labels is not None  # source_rows refused a set without a label column
     clf = None
     fit_s = 0.0
     if opts.filter.enabled and the_plan.total():
@@ -368,7 +402,7 @@ class _Run:
         }
         self.got = dict.fromkeys(self.quota, 0)
         self.kept: list[dict] = []
-        self.counts = {
+        self.counts: dict[str, dict[str, Any]] = {
             m: {
                 "generated": 0,
                 "kept": 0,

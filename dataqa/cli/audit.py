@@ -23,11 +23,11 @@ from dataqa.cli.common import (
     setup_logging,
     write_report_files,
 )
-from dataqa.errors import DataQAError  # noqa: F401
+from dataqa.errors import DataQAError
 
 
 @click.command("audit", epilog=EPILOG_EXIT)
-@click.argument("path")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True)
 @role_options
 @click.option(
     "--against", metavar="PATH", help="Another split (e.g. test.csv) to check for leakage."
@@ -77,22 +77,11 @@ from dataqa.errors import DataQAError  # noqa: F401
 @engine_option
 @quiet_option
 @force_option
-def audit_command(
-    path,
-    against,
-    reference,
-    rules_file,
-    checks,
-    settings,
-    json_out,
-    html_out,
-    fail_on,
-    seed,
-    quiet,
-    force,
-    **kw,
-):
+def audit_command(paths, json_out, html_out, fail_on, quiet, **opts):
     """Find data problems in PATH and report them.
+
+    Several PATHs are audited one after the other (as a pre-commit hook passes the files
+    it matched); the exit code is the worst of them, and --json/--html then need one PATH.
 
     \b
     Examples:
@@ -103,22 +92,54 @@ def audit_command(
       dataqa audit train.csv --reference in_domain.csv --checks relevance
       dataqa audit train.csv --rules rules/strict.yaml --fail-on error
       dataqa audit chat.jsonl --tokenizer ./my-model --max-seq-len 4096 --benchmark mmlu.jsonl
+      dataqa audit data/*.csv --fail-on warning -q     # several files: the worst exit code
       dataqa audit 'shards/*.parquet' --engine dask --json out.json   # local cluster
       dataqa audit s3dump/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
+    setup_logging(quiet)
+    if len(paths) > 1 and (json_out or html_out):
+        raise DataQAError(
+            f"--json and --html write one report, but {len(paths)} files were given",
+            hint="audit one file at a time to write its report, or drop --json/--html",
+        )
+    codes = []
+    for path in paths:
+        if len(paths) > 1 and not quiet:
+            click.echo(f"== {path}")
+        codes.append(_audit_one(path, json_out, html_out, fail_on, quiet, **opts))
+        if len(paths) > 1 and quiet and codes[-1]:
+            click.echo(f"{path}: findings at or above {fail_on}", err=True)
+    sys.exit(max(codes))
+
+
+def _audit_one(
+    path,
+    json_out,
+    html_out,
+    fail_on,
+    quiet,
+    *,
+    against,
+    reference,
+    rules_file,
+    checks,
+    settings,
+    seed,
+    force,
+    **kw,
+) -> int:
+    """Audit one file, write its reports, print its summary; its exit code."""
     from dataqa.io import refuse_overwriting_inputs
     from dataqa.stages.audit import audit as run_audit
 
-    setup_logging(quiet)
     engine = engine_from(kw)
-
     refuse_overwriting_inputs(
         [path, against, reference, rules_file],
         [None if json_out == "-" else json_out, html_out],
         force=force,
     )
     if engine.engine == "dask":
-        _audit_on_dask(
+        return _audit_on_dask(
             path,
             engine,
             checks,
@@ -171,12 +192,12 @@ def audit_command(
     write_report_files(report, json_out, html_out, ds=ds, quiet=quiet)
     if not quiet and json_out != "-":
         print_summary(report)
-    sys.exit(report.exit_code(fail_on))
+    return report.exit_code(fail_on)
 
 
 def _audit_on_dask(
     path, engine, checks, settings, json_out, html_out, fail_on, seed, quiet, kw, **local_only
-):
+) -> int:
     """`dataqa audit --engine dask`: the same report, computed on a Dask cluster."""
     from dataqa.engine.dask_engine import audit_dask, dask_client
     from dataqa.io.shards import find_shards
@@ -204,4 +225,4 @@ def _audit_on_dask(
     write_report_files(report, json_out, html_out, quiet=quiet)
     if not quiet and json_out != "-":
         print_summary(report)
-    sys.exit(report.exit_code(fail_on))
+    return report.exit_code(fail_on)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from dataqa.cli.common import force_option, load_input, quiet_option, role_options, setup_logging
+from dataqa.cli.common import (
+    force_option,
+    load_input,
+    output_format_option,
+    quiet_option,
+    role_options,
+    setup_logging,
+)
 
 
 @click.command(
@@ -64,6 +71,7 @@ from dataqa.cli.common import force_option, load_input, quiet_option, role_optio
 )
 @click.option("--only-new", is_flag=True, help="Write only the new rows to OUT.")
 @click.option("--json", "json_out", metavar="OUT", help="Summary JSON (default: OUT.augment.json).")
+@output_format_option
 @click.option(
     "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
 )
@@ -85,6 +93,7 @@ def augment_command(path, out, **opts):
       dataqa augment train.csv -o aug.csv --plan reports/train.json --threshold 0.5
       dataqa augment train.csv -o aug.csv --method backtranslate --factor 2 \\
         --engine marian --model opus-mt-en-de --back-model opus-mt-de-en
+      dataqa augment train.csv -o aug --output-format hf --per-class 50   # a DatasetDict
     """
     from dataqa.augmentation.command import run_augment
     from dataqa.io import output_format, refuse_overwriting_inputs

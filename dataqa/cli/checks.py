@@ -37,7 +37,7 @@ def checks_command(as_json, names):
             continue
         entry = {"name": name, "installed": installed(name)}
         if not entry["installed"]:
-            entry["install"] = f"pip install 'dataqa[{extra}]'  (needs {', '.join(needs)})"
+            entry["install"] = f"pip install 'dataqa-finetune[{extra}]'  (needs {', '.join(needs)})"
         else:
             cls = check_class(name)
             entry["options"] = describe(cls.Options)

@@ -16,6 +16,7 @@ from dataqa.cli.common import (
     load_input,
     note,
     options_from_model,
+    output_format_option,
     parse_settings,
     quiet_option,
     role_options,
@@ -130,6 +131,7 @@ def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
 )
 @settings_option
 @click.option("--json", "json_out", metavar="OUT", help="Write a JSON summary of the run here.")
+@output_format_option
 @click.option(
     "--seed", default=0, show_default=True, help="Random seed (same input + seed = same output)."
 )
@@ -139,6 +141,7 @@ def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
 def clean_command(
     path,
     out,
+    out_format,
     q_out,
     changes_out,
     against,
@@ -166,22 +169,39 @@ def clean_command(
       dataqa clean train.csv -o clean.csv --label-errors relabel --label-unsure quarantine \\
           --conflicts labels          # relabel sure suspects, quarantine unsure ones
       dataqa clean train.csv -o clean.csv --report audit.json -p relevance.off_topic=quarantine
+      dataqa clean train.csv -o curated --output-format hf --against test.csv
+                                      # one DatasetDict: train, test, quarantine
       dataqa clean 'shards/*.parquet' -o curated --engine dask   # curated/, curated.quarantine/,
                                                                 # curated.changes/ (Parquet parts)
     """
+    from dataqa.errors import DataQAError
     from dataqa.findings import Report
-    from dataqa.io import refuse_overwriting_inputs, serialize, write_outputs
+    from dataqa.io import datasetdict_writer, refuse_overwriting_inputs, serialize, write_outputs
     from dataqa.options import validate
     from dataqa.stages.clean import clean
 
     setup_logging(quiet)
     engine = engine_from(kw)
+    hf = out_format == "hf"
+    if hf and engine.engine == "dask":
+        raise DataQAError(
+            "the Dask engine writes sharded Parquet, not a DatasetDict",
+            hint="drop --output-format hf, or clean with --engine local",
+        )
+    if hf and q_out:
+        raise DataQAError(
+            "--quarantine names a file of its own, but with --output-format hf the quarantined "
+            "rows are the 'quarantine' split of OUT",
+            hint="drop --quarantine, or write another format",
+        )
     if engine.engine == "dask":  # folders of Parquet parts: OUT, OUT.quarantine, OUT.changes
         outp = Path(out)
         q_path = Path(q_out) if q_out else outp.with_name(f"{outp.name}.quarantine")
         c_path = Path(changes_out) if changes_out else outp.with_name(f"{outp.name}.changes")
     else:
         outp, q_path, c_path = clean_paths(out, q_out, changes_out)
+    if hf:
+        q_path = outp / "quarantine"  # a split of the DatasetDict, not a file of its own
     refuse_overwriting_inputs(
         [path, against, report_in], [outp, q_path, c_path, json_out], force=force
     )
@@ -213,19 +233,29 @@ def clean_command(
         **result.summary,
         "outputs": {"kept": str(outp), "quarantine": str(q_path), "changes": str(c_path)},
     }
-    jobs = [
-        (outp, lambda t: serialize(result.kept.frame, t, outp, source=result.kept.io)),
-        (q_path, lambda t: serialize(result.quarantine, t, q_path, source=ds.io)),
-        (c_path, lambda t: serialize(_as_text(result.changes), t, c_path, index=False)),
-    ]
+    if hf:
+        test = other.frame if other is not None else None
+        jobs = [(outp, datasetdict_writer(result.splits(test), source=result.kept.io))]
+        summary["outputs"] |= {
+            "kept": f"{outp} (split train)",
+            "quarantine": f"{outp} (split quarantine)",
+        }
+    else:
+        jobs = [
+            (outp, lambda t: serialize(result.kept.frame, t, outp, source=result.kept.io)),
+            (q_path, lambda t: serialize(result.quarantine, t, q_path, source=ds.io)),
+        ]
+    jobs.append((c_path, lambda t: serialize(_as_text(result.changes), t, c_path, index=False)))
     if json_out:
         text = json.dumps(summary, indent=1, default=str)
         jobs.append((Path(json_out), lambda t: t.write_text(text, encoding="utf-8")))
     write_outputs(jobs)  # one set: a reader never sees new kept rows beside an old quarantine
     s = result.summary
+    where = summary["outputs"]
     note(
-        f"{s['rows_in']:,} rows in -> {s['rows_kept']:,} kept ({outp}), "
-        f"{s['rows_quarantined']:,} quarantined ({q_path}); {s['rows_changed']:,} rows edited "
+        f"{s['rows_in']:,} rows in -> {s['rows_kept']:,} kept ({where['kept']}), "
+        f"{s['rows_quarantined']:,} quarantined ({where['quarantine']}); "
+        f"{s['rows_changed']:,} rows edited "
         f"({c_path})",
         quiet,
     )

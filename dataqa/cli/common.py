@@ -71,7 +71,7 @@ def engine_option(fn):
             type=click.Choice(["local", "dask"]),
             default="local",
             show_default=True,
-            help="local: in this process; dask: on a Dask cluster (pip install 'dataqa[scale]'), "
+            help="local: in this process; dask: on a Dask cluster (pip install 'dataqa-finetune[scale]'), "
             "for globs or folders of Parquet/JSONL shards.",
         ),
         click.option(
@@ -108,6 +108,20 @@ def refuse_on_dask(flags: dict) -> None:
                 f"{flag} is not available with --engine dask yet",
                 hint="run without it, or with --engine local",
             )
+
+
+def output_format_option(fn):
+    """--output-format: `hf` writes one `datasets.DatasetDict` folder at OUT."""
+    return click.option(
+        "--output-format",
+        "out_format",
+        type=click.Choice(["auto", "hf"]),
+        default="auto",
+        show_default=True,
+        help="auto: OUT's extension (a path without one: the input's format); hf: one "
+        "datasets DatasetDict folder at OUT (save_to_disk, ready for push_to_hub) whose "
+        "splits share one set of features.",
+    )(fn)
 
 
 def load_input(path: str, kw: dict):

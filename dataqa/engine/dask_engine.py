@@ -67,7 +67,9 @@ def dask_client(opts: EngineOptions, *, processes: bool = True):
         import dask
         from distributed import Client, LocalCluster
     except ImportError:
-        raise DataQAError("--engine dask needs Dask", hint="pip install 'dataqa[scale]'") from None
+        raise DataQAError(
+            "--engine dask needs Dask", hint="pip install 'dataqa-finetune[scale]'"
+        ) from None
     dask.config.set(
         {"dataframe.shuffle.method": "p2p", "distributed.scheduler.allowed-failures": 3}
     )

@@ -28,6 +28,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -49,7 +50,7 @@ BOMS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
-OPENERS = {None: open, "gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+OPENERS: dict[str | None, Any] = {None: open, "gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
 """How to open a file by its compression (zstd and zip are handled apart)."""
 csv.field_size_limit(sys.maxsize)  # a 10 MB review is data, not an attack
 
@@ -269,7 +270,7 @@ class _Opener:
         self.compression = compression
 
     @contextlib.contextmanager
-    def binary(self) -> Iterator[io.BufferedIOBase]:
+    def binary(self) -> Iterator[Any]:
         c, p = self.compression, self.path
         if c == "zstd":
             try:
@@ -311,7 +312,7 @@ class _Opener:
             return fh.read(n)
 
     @contextlib.contextmanager
-    def text(self, encoding: str) -> Iterator[io.TextIOBase]:
+    def text(self, encoding: str) -> Iterator[io.TextIOWrapper]:
         with self.binary() as fh:
             yield io.TextIOWrapper(fh, encoding=encoding, newline="")
 
@@ -617,10 +618,28 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Source]:
     return frame, Source(format="parquet")
 
 
+def require_datasets():
+    """The `datasets` module, imported on first need (it is heavy).
+
+    Raises
+    ------
+    DataQAError
+        It is not installed: the message names the extra that installs it.
+    """
+    try:
+        import datasets
+    except ImportError:
+        raise DataQAError(
+            "reading or writing a Hugging Face `datasets` folder needs the datasets package",
+            hint="install it with pip install 'dataqa-finetune[hf]' (or pip install datasets)",
+        ) from None
+    return datasets
+
+
 @contextlib.contextmanager
 def quiet_datasets():
     """`datasets` without its progress bars (they are not ours to show), restored after."""
-    import datasets
+    datasets = require_datasets()
 
     was = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
@@ -666,7 +685,7 @@ def _read_datasets_folder(path: Path, split: str | None) -> tuple[pd.DataFrame, 
             path=str(path),
             hint="give a file, or a folder written by save_to_disk",
         )
-    import datasets  # heavy: only when a folder is read
+    datasets = require_datasets()
 
     try:
         with quiet_datasets():
@@ -699,7 +718,7 @@ def _from_hf(ds, fmt: str) -> tuple[pd.DataFrame, Source]:
 
 
 def _read_hub(name: str, split: str | None) -> tuple[pd.DataFrame, Source]:
-    import datasets
+    datasets = require_datasets()
 
     try:
         obj = datasets.load_dataset(name)

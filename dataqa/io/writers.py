@@ -25,14 +25,21 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from dataqa.errors import DataQAError
-from dataqa.io.readers import COMPRESSIONS, OPENERS, Source, guess_format, quiet_datasets
+from dataqa.io.readers import (
+    COMPRESSIONS,
+    OPENERS,
+    Source,
+    guess_format,
+    quiet_datasets,
+    require_datasets,
+)
 
 ROW_ID = "dataqa_row_id"
 """Column that carries row ids in every file dataqa writes."""
@@ -349,27 +356,154 @@ def _write_parquet(out: pd.DataFrame, tmp: Path, source: Source | None) -> None:
 
 
 def _write_datasets(out: pd.DataFrame, tmp: Path, source: Source | None) -> None:
+    _no_surrogates(out, tmp)
+    with quiet_datasets():
+        _hf_dataset(out, source).save_to_disk(str(tmp))
+
+
+def _hf_dataset(out: pd.DataFrame, source: Source | None):
+    """A `datasets.Dataset` of `out`, with the input's features given back (a
+    `ClassLabel` column holds ids again)."""
     import datasets
 
-    _no_surrogates(out, tmp)
     out = out.copy()
     known = datasets.Features.from_dict(source.features) if source and source.features else {}
     features = {}
     for name in out.columns:
         feat = known.get(name) if known else None
         if isinstance(feat, datasets.ClassLabel):
-            out[name] = [
-                feat.str2int(str(v)) if v is not None and v == v else None for v in out[name]
-            ]
+            out[name] = _class_ids(out[name], feat, str(name))
         if feat is not None:
             features[name] = feat
-    with quiet_datasets():
+    try:
         ds = datasets.Dataset.from_pandas(out, preserve_index=False)
-        if features:
-            merged = dict(ds.features)
-            merged.update(features)
-            ds = ds.cast(datasets.Features(merged))
-        ds.save_to_disk(str(tmp))
+    except (TypeError, ValueError) as err:  # pyarrow's errors subclass these
+        raise DataQAError(
+            f"a datasets dataset cannot store these columns as they are ({err})",
+            hint="make each column one type, or write .jsonl or .csv instead",
+        ) from None
+    if features:
+        merged = dict(ds.features)
+        merged.update(features)
+        ds = ds.cast(datasets.Features(merged))
+    return ds
+
+
+def _class_ids(values: pd.Series, feat, column: str) -> list:
+    """Label names -> `ClassLabel` ids; a name the feature lacks is the user's to fix."""
+    names = set(feat.names)
+    out: list[int | None] = []
+    for v in values:
+        if v is None or v != v:
+            out.append(None)
+            continue
+        if str(v) not in names:
+            raise DataQAError(
+                f"the label {str(v)!r} is not one of the input's ClassLabel names "
+                f"({', '.join(feat.names[:10])}{', ...' if len(feat.names) > 10 else ''})",
+                column=column,
+                hint="relabel the row to a known class, or write another format (.csv, .jsonl)",
+            )
+        out.append(feat.str2int(str(v)))
+    return out
+
+
+def to_datasetdict(
+    splits: Mapping[str, pd.DataFrame], *, source: Source | None = None, index: bool = True
+):
+    """Frames as one `datasets.DatasetDict` whose splits share one set of features.
+
+    Parameters
+    ----------
+    splits : mapping of str to pandas.DataFrame
+        Split name -> rows (index = row ids), e.g. `{"train": kept, "quarantine": q,
+        "test": test}`. Order is kept.
+    source : Source, optional
+        How the input was stored (`Dataset.io`): its `datasets` features are given back,
+        so a `ClassLabel` column holds ids with the input's names.
+    index : bool, default True
+        Keep the row ids as a `dataqa_row_id` column.
+
+    Returns
+    -------
+    datasets.DatasetDict
+        Every split has the same columns and features, as `push_to_hub` requires: a
+        column a split lacks (`dataqa_reasons` outside the quarantine) is null there, and
+        row ids that mix numbers and text across splits are text.
+
+    Raises
+    ------
+    DataQAError
+        No splits, a column mixing types a `datasets` column cannot hold, a label that
+        is not one of the input's `ClassLabel` names, or a lone surrogate in the text.
+    """
+    datasets = require_datasets()
+
+    if not splits:
+        raise DataQAError("no splits to write", hint="give at least one split, e.g. train")
+    outs = {
+        str(name): _with_ids(f) if index else f.reset_index(drop=True) for name, f in splits.items()
+    }
+    columns = list(dict.fromkeys(c for o in outs.values() for c in o.columns))
+    combined = pd.concat(
+        [o.reindex(columns=columns) for o in outs.values()], ignore_index=True
+    ).astype({c: object for c in columns if any(c not in o.columns for o in outs.values())})
+    if ROW_ID in combined.columns:
+        kinds = {type(v) for v in combined[ROW_ID] if v is not None and v == v}
+        if kinds & {str} and len(kinds) > 1:
+            combined[ROW_ID] = combined[ROW_ID].map(str, na_action="ignore")
+    for name, o in outs.items():
+        _no_surrogates(o, Path(f"<{name} split>"))
+    with quiet_datasets():
+        whole = _hf_dataset(combined, source)
+        out, start = {}, 0
+        for name, o in outs.items():
+            out[name] = whole.select(range(start, start + len(o)))
+            start += len(o)
+        return datasets.DatasetDict(out)
+
+
+def write_datasetdict(
+    splits: Mapping[str, pd.DataFrame],
+    path: str | os.PathLike,
+    *,
+    source: Source | None = None,
+    index: bool = True,
+) -> Path:
+    """Write frames as one `datasets.DatasetDict` folder (`save_to_disk`), atomically.
+
+    The folder reads back with `datasets.load_from_disk(path)` and is ready for
+    `push_to_hub`; `dataqa` reads its `train` split by default (`--split` picks
+    another). See `to_datasetdict` for the parameters and how the splits are typed.
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Raises
+    ------
+    DataQAError
+        As `to_datasetdict`; or the path is a folder holding anything but a saved
+        dataset, or cannot be written.
+    """
+    path = Path(path)
+    write_outputs([(path, datasetdict_writer(splits, source=source, index=index))])
+    return path
+
+
+def datasetdict_writer(
+    splits: Mapping[str, pd.DataFrame], *, source: Source | None = None, index: bool = True
+) -> Callable[[Path], None]:
+    """A `write_outputs` job body that saves the splits as a DatasetDict folder at `tmp`
+    (so the folder is one member of a set written together)."""
+
+    def writer(tmp: Path) -> None:
+        dd = to_datasetdict(splits, source=source, index=index)
+        with quiet_datasets():
+            dd.save_to_disk(str(tmp))
+
+    return writer
 
 
 # ---- atomic files and sets ---------------------------------------------------------------

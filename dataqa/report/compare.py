@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dataqa.charts import derived_charts
 from dataqa.dataset import atomic_write_text
 from dataqa.findings import Report
-from dataqa.report.charts import derived_charts, safe_id
+from dataqa.report.charts import safe_id
 from dataqa.report.html import report_dict
 from dataqa.report.page import json_script, render
 from dataqa.report.view import (

@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from dataqa.report.charts import fmt, render_chart, safe_id
-from dataqa.report.visible import has_hidden, is_hidden_char, make_visible
+from dataqa.text.visible import has_hidden, is_hidden_char, make_visible
 
 TEMPLATES = Path(str(resources.files("dataqa.report") / "templates"))
 

@@ -12,7 +12,9 @@ import numbers
 import shlex
 from typing import Any
 
-from dataqa.report.charts import derived_charts, fmt, safe_id
+from dataqa.charts import derived_charts
+from dataqa.findings import verdict as findings_verdict
+from dataqa.report.charts import fmt, safe_id
 
 SEVERITIES = ("info", "warning", "error")
 SEVERITY_ICON = {"error": "✖", "warning": "▲", "info": "ℹ"}
@@ -121,60 +123,23 @@ def _rank(f: dict) -> tuple:
 
 
 def verdict(findings: list[dict], meta: dict) -> dict:
-    """Ready to fine-tune? No while any error finding remains; errors first, then warnings."""
-    groups: dict[tuple[str, str], dict] = {}
-    n_by_sev = dict.fromkeys(SEVERITIES, 0)
-    for f in findings:
-        sev = _sev(f)
-        count = int(f.get("count", 1))  # grouped entries (a run's curated-set audit) carry counts
-        n_by_sev[sev] += count
-        if sev == "info":
-            continue
-        key = (sev, str(f.get("check", "")))
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = {
-                "severity": sev,
-                "icon": SEVERITY_ICON[sev],
-                "check": key[1],
-                "anchor": "family-" + safe_id(family_of(key[1]), "other"),
-                "findings": 0,
-                "rows": 0,
-                "message": clip(f.get("message", ""), 300),
-                "fix": _fix_action(f),
-            }
-        g["findings"] += count
-        g["rows"] += int(f["rows"]) if "rows" in f else len(f.get("row_ids") or [])
-    items = sorted(
-        groups.values(),
-        key=lambda g: (-SEVERITIES.index(g["severity"]), -g["rows"], -g["findings"], g["check"]),
-    )
-    n_err, n_warn, n_info = n_by_sev["error"], n_by_sev["warning"], n_by_sev["info"]
-    if n_err:
-        answer, status = "No", "blocked"
-        headline = (
-            f"Not yet: {n_err:,} blocking problem{'s' if n_err != 1 else ''} (errors) "
-            f"in {sum(1 for g in items if g['severity'] == 'error')} checks"
-            + (f", and {n_warn:,} warnings to review" if n_warn else "")
-            + "."
-        )
-    elif n_warn:
-        answer, status = "Yes, after review", "review"
-        headline = f"No errors; review {n_warn:,} warning{'s' if n_warn != 1 else ''} first."
-    else:
-        answer, status = "Yes", "ready"
-        headline = "No errors or warnings" + (f" ({n_info:,} notes)." if n_info else ".")
+    """Ready to fine-tune? (`dataqa.findings.verdict`), with what the page adds: icons,
+    links to the sections, the checks skipped and the input's path."""
+    v = findings_verdict(findings)
+    items = [
+        {
+            **g,
+            "icon": SEVERITY_ICON[g["severity"]],
+            "anchor": "family-" + safe_id(family_of(g["check"]), "other"),
+        }
+        for g in v["items"]
+    ]
     skipped = meta.get("skipped") if isinstance(meta.get("skipped"), dict) else {}
     path = (meta.get("input") or {}).get("path") if isinstance(meta.get("input"), dict) else None
     return {
-        "answer": answer,
-        "status": status,
-        "headline": headline,
+        **v,
         "items": items[:MAX_VERDICT_ITEMS],
         "more_items": max(0, len(items) - MAX_VERDICT_ITEMS),
-        "errors": n_err,
-        "warnings": n_warn,
-        "infos": n_info,
         "skipped": [{"check": str(k), "why": str(v)} for k, v in skipped.items()],
         # quoted for a shell: a file name is data too, and people paste commands
         "input_path": shlex.quote(str(path)) if path and path != "<memory>" else None,

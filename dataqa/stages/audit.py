@@ -81,7 +81,7 @@ def audit(
         )
     options = options or {}
     explicit = checks is not None
-    names = list(checks) if explicit else [c for c in DEFAULT_CHECKS if installed(c)]
+    names = list(checks) if checks is not None else [c for c in DEFAULT_CHECKS if installed(c)]
     unknown = sorted(set(options) - set(REGISTRY))
     if unknown:
         raise DataQAError(
@@ -99,7 +99,7 @@ def audit(
         for name in REGISTRY:
             if name in DEFAULT_CHECKS and not installed(name):
                 _, _, extra = REGISTRY[name]
-                skipped[name] = f"not installed: pip install 'dataqa[{extra}]'"
+                skipped[name] = f"not installed: pip install 'dataqa-finetune[{extra}]'"
     timings: dict[str, float] = {}
     not_applicable: dict[str, str] = {}
     for name, check in instances.items():
@@ -152,12 +152,13 @@ def dataset_stats(ds: Dataset) -> dict:
         "columns": [str(c) for c in ds.frame.columns],
         "roles": ds.roles.as_dict(),
     }
-    if ds.roles.label is not None:
-        counts = ds.labels.value_counts(dropna=True)
+    labels, groups = ds.labels, ds.groups
+    if labels is not None:
+        counts = labels.value_counts(dropna=True)
         out["classes"] = int(counts.size)
         out["label_counts"] = {str(k): int(v) for k, v in counts.items()}
-    if ds.roles.group is not None:
-        out["groups"] = int(ds.groups.nunique())
+    if groups is not None:
+        out["groups"] = int(groups.nunique())
     return out
 
 

@@ -59,17 +59,58 @@ class CleanResult:
     report: Report
     summary: dict
 
-    def _repr_html_(self) -> str:  # notebooks
-        import html
+    def to_datasetdict(self, test=None):
+        """The result as one `datasets.DatasetDict`: `train` (the kept rows),
+        `quarantine` (the rows set aside, with `dataqa_reasons`) and, when given, `test`.
+
+        Parameters
+        ----------
+        test : Dataset, pandas.DataFrame or datasets.Dataset, optional
+            The held-out split (as passed to `clean(..., against=)`), written unchanged.
+
+        Returns
+        -------
+        datasets.DatasetDict
+            All splits share one set of features (a `ClassLabel` when the input had
+            one) and keep `dataqa_row_id`; `save_to_disk` or `push_to_hub` it, or use
+            `dataqa.io.write_datasetdict` to write it atomically.
+        """
+        from dataqa.io import to_datasetdict
+
+        return to_datasetdict(self.splits(test), source=self.kept.io)
+
+    def splits(self, test=None) -> dict[str, pd.DataFrame]:
+        """Split name -> rows: train, quarantine and, when given, test."""
+        out = {"train": self.kept.frame, "quarantine": self.quarantine}
+        if test is not None:
+            out["test"] = as_dataset(test, source="<test>").frame
+        return out
+
+    def _repr_html_(self) -> str:
+        """A summary for Jupyter: rows in, kept, quarantined (by reason), edited (by step)."""
+        from dataqa.text.visible import escape_visible as esc
 
         s = self.summary
+        reasons = sorted(s.get("quarantine_reasons", {}).items(), key=lambda kv: -kv[1])
+        steps = sorted(s.get("changes_by_step", {}).items(), key=lambda kv: -kv[1])
+        rows = "".join(
+            f"<tr><td>{what}</td><td style='text-align:right'>{n:,}</td>"
+            f"<td>{esc(str(why))}</td></tr>"
+            for what, items in (("quarantined", reasons[:10]), ("edited", steps[:10]))
+            for why, n in items
+        )
         return (
-            f"<p><b>dataqa clean</b>: {s['rows_in']:,} rows in &rarr; {s['rows_kept']:,} kept, "
-            f"{s['rows_quarantined']:,} quarantined, {s['rows_changed']:,} edited.</p>"
-            + "".join(
-                f"<div>quarantined {n:,}: {html.escape(str(r))}</div>"
-                for r, n in s["quarantine_reasons"].items()
+            f"<div class='dataqa-clean'><p><b>dataqa clean</b>: {s['rows_in']:,} rows in "
+            f"&rarr; {s['rows_kept']:,} kept, {s['rows_quarantined']:,} quarantined, "
+            f"{s['rows_changed']:,} edited.</p>"
+            + (
+                f"<table><thead><tr><th></th><th>rows</th><th>why</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>"
+                if rows
+                else ""
             )
+            + "<p><code>.kept</code>, <code>.quarantine</code>, <code>.changes</code>, "
+            "<code>.to_datasetdict()</code></p></div>"
         )
 
 
@@ -422,7 +463,8 @@ def _relabel(f: Finding, row, policy: str, opts: CleanOptions, book: _Book) -> b
     """Apply a Relabel fix to one row under `policy`; True when the row was acted on."""
     if policy == "keep":
         return False
-    fix: Relabel = f.fix
+    fix = f.fix
+    assert isinstance(fix, Relabel)
     why = f"{f.check}: given {f.evidence.get('given_label')!r}, likely {fix.to!r}"
     score = fix.confidence
     if score is not None and score < opts.label_threshold:
@@ -437,10 +479,13 @@ def _relabel(f: Finding, row, policy: str, opts: CleanOptions, book: _Book) -> b
     return True
 
 
-def _resolve_conflict(f: Finding, policy: str, suspects: dict, policies: dict, opts, book) -> set:
+def _resolve_conflict(
+    f: Finding, policy: str | None, suspects: dict, policies: dict, opts, book
+) -> set:
     """Settle a duplicate group whose labels disagree; returns the label suspects it
     settled (so they are not acted on twice)."""
-    fix: ResolveConflict = f.fix
+    fix = f.fix
+    assert isinstance(fix, ResolveConflict)
     kind = f.evidence.get("kind", "duplicate")
     kind = ("an " if kind[:1] in "aeiou" else "a ") + kind
     labels = fix.labels or f.evidence.get("labels", {})

@@ -441,7 +441,7 @@ def apply_lora(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.1, caus
     except ImportError:
         raise DataQAError(
             "--lora needs the peft package",
-            hint="pip install 'dataqa[train]' (or pip install peft)",
+            hint="pip install 'dataqa-finetune[train]' (or pip install peft)",
         ) from None
     config = LoraConfig(
         task_type=TaskType.CAUSAL_LM if causal else TaskType.SEQ_CLS,

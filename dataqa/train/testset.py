@@ -202,7 +202,9 @@ def audit_test_labels(test: Dataset, mask: np.ndarray, *, seed: int = 0) -> dict
     rows = int(mask.sum())
     none = {"ran": False, "doubted": [], "trusted": np.ones(rows, bool), "suggested": {}}
     if "labels" not in REGISTRY or not installed("labels"):
-        return none | {"why": "the labels check is not installed (pip install 'dataqa[labels]')"}
+        return none | {
+            "why": "the labels check is not installed (pip install 'dataqa-finetune[labels]')"
+        }
     from dataqa.stages.audit import audit
 
     t0 = time.perf_counter()

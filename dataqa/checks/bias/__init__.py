@@ -230,7 +230,8 @@ class BiasCheck(Check):
         if model is not None and importlib.util.find_spec("spacy") is None:
             if mode == "spacy":
                 raise DataQAError(
-                    "bias.entities=spacy needs the spacy package", hint="pip install 'dataqa[nlp]'"
+                    "bias.entities=spacy needs the spacy package",
+                    hint="pip install 'dataqa-finetune[nlp]'",
                 )
             model = None
         return ("spacy", model) if model is not None else ("heuristic", None)

@@ -1,7 +1,7 @@
 """Invisible and direction-changing characters, made visible.
 
 A bidi override (U+202E) in a row would reorder what a reader sees, and zero-width
-characters hide differences between rows; the report shows each as a ⟨U+XXXX⟩ marker.
+characters hide differences between rows; the report and the notebook views show each as a ⟨U+XXXX⟩ marker.
 """
 
 from __future__ import annotations
@@ -32,3 +32,10 @@ def make_visible(s: str) -> str:
     if not has_hidden(s):
         return s
     return "".join(marker(ch) if is_hidden_char(ch) else ch for ch in s)
+
+
+def escape_visible(value: object) -> str:
+    """`str(value)` for an HTML page: escaped, hidden characters shown as markers."""
+    import html
+
+    return html.escape(make_visible(str(value)))
