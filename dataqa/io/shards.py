@@ -104,13 +104,13 @@ def find_shards(pattern: str) -> ShardSet:
             hint="check the glob (quote it so the shell does not expand it) or the folder",
         )
     kinds = {SHARD_FORMATS.get(f.suffix) for f in paths}
-    if None in kinds or len(kinds) > 1:
+    fmt = next(iter(kinds))
+    if fmt is None or len(kinds) > 1:
         odd = sorted({f.suffix or f.name for f in paths})
         raise DataQAError(
             f"the shards of {pattern!r} must all be .parquet or all .jsonl, found {odd}",
             hint="narrow the glob to one format",
         )
-    fmt = kinds.pop()
     root = Path(os.path.commonpath([str(f.parent) for f in paths]))
     columns = _check_schemas(paths, fmt, root)
     return ShardSet(pattern, paths, root, fmt, columns)
