@@ -301,6 +301,8 @@ def _template_facts(tokenizer) -> dict:
 
 def _train_arm(ctx, name, ds, sp, enc, opts, modes, seeds) -> tuple[dict, dict]:
     """Every seed (and budget) of one arm: its record and per-conversation losses per budget."""
+    from dataqa.train.shared import add_runs
+
     arm = {
         "name": name,
         "path": ds.source,
@@ -322,14 +324,7 @@ def _train_arm(ctx, name, ds, sp, enc, opts, modes, seeds) -> tuple[dict, dict]:
             records.append(rec)
             values.append(per_item)
         out[mode] = values
-        if mode == modes[0]:
-            arm["seeds"] = records
-            arm["train"] = records[0]["train"]
-            arm["summary"] = _summary(records)
-            arm["tensorboard"] = records[0]["tensorboard"]
-            arm["cached"] = all(r["cached"] for r in records)
-        else:
-            arm["equal_epochs"] = {"seeds": records, "summary": _summary(records)}
+        add_runs(arm, records, _summary(records), first=mode == modes[0])
     return arm, out
 
 

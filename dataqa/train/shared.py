@@ -51,6 +51,20 @@ def cache_put(cache_dir, key: str, payload: dict) -> None:
         atomic_write_text(Path(cache_dir) / f"run-{key}.json", json.dumps(to_jsonable(payload)))
 
 
+def add_runs(arm: dict, records: list[dict], summary: dict, *, first: bool) -> None:
+    """Put one budget's runs of an arm (one record per seed) into its stats: the first
+    budget (equal steps) is the arm's headline; a second (equal epochs, on request) goes
+    under `equal_epochs`."""
+    if first:
+        arm["seeds"] = records
+        arm["train"] = records[0]["train"]
+        arm["summary"] = summary
+        arm["tensorboard"] = records[0]["tensorboard"]
+        arm["cached"] = all(r["cached"] for r in records)
+    else:
+        arm["equal_epochs"] = {"seeds": records, "summary": summary}
+
+
 def budget_facts(mode: str, names: list[str], runs: dict, opts: TrainOptions) -> dict:
     """How much training each arm got under one budget (for the verdict's facts line)."""
     steps, epochs, rows = {}, {}, {}

@@ -33,6 +33,7 @@ from dataqa.progress import stage
 from dataqa.train.options import TrainOptions
 from dataqa.train.shared import (
     FAMILY,
+    add_runs,
     arm_findings,
     budget_facts,
     cache_get,
@@ -307,14 +308,8 @@ def _train_arm(ctx, name, ds, sp, opts, modes, seeds, search, space, trials, tbu
             mode_preds.append(pred)
         out_preds[mode] = mode_preds
         if mode == modes[0]:
-            arm["seeds"] = records
-            arm["train"] = records[0]["train"]
             arm["test"] = metrics(ctx.yt.y, mode_preds[0], ctx.yt.classes)
-            arm["summary"] = _summary(records)
-            arm["tensorboard"] = records[0]["tensorboard"]
-            arm["cached"] = all(r["cached"] for r in records)
-        else:
-            arm["equal_epochs"] = {"seeds": records, "summary": _summary(records)}
+        add_runs(arm, records, _summary(records), first=mode == modes[0])
     return arm, out_preds
 
 
