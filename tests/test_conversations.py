@@ -368,3 +368,39 @@ def test_unknown_keys_set_to_null_warn_and_are_kept_other_unknown_keys_quarantin
     assert found["conversations.format"] == {4}
     result = clean(ds)
     assert set(result.quarantine.index) == {4} and 1 in result.kept.frame.index
+
+
+def test_cli_against_a_conversation_test_split_finds_copied_records(tmp_path):
+    import random
+
+    words = "card rate fee top up pin cash lost bank app euro limit refund phone spare".split()
+    rng = random.Random(3)
+
+    def rec(i):
+        ask = " ".join(rng.sample(words, 6))
+        return {
+            "messages": [
+                {"role": "user", "content": f"{ask} {i}?"},
+                {"role": "assistant", "content": f"Intent {i % 3}: {rng.choice(words)}."},
+            ]
+        }
+
+    test = [rec(i) for i in range(20)]
+    train = [rec(i) for i in range(20, 60)] + test[:3]  # three test records copied
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in test))
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in train))
+    res = CliRunner().invoke(
+        cli,
+        [
+            "clean",
+            str(tmp_path / "train.jsonl"),
+            "-o",
+            str(tmp_path / "c.jsonl"),
+            "--against",
+            str(tmp_path / "test.jsonl"),
+            "-q",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    quarantined = [json.loads(x) for x in (tmp_path / "c.quarantine.jsonl").read_text().splitlines()]
+    assert sorted(q["dataqa_row_id"] for q in quarantined) == [40, 41, 42]

@@ -453,6 +453,18 @@ def test_output_of_a_foreign_file_type_is_refused_before_the_run(tmp_path, name)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]  # nothing written
 
 
+def test_a_pipe_as_output_is_refused_not_replaced(tmp_path):
+    import stat
+
+    base_frame().to_csv(tmp_path / "in.csv", index=False)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    res, text = run("clean", tmp_path / "in.csv", "-o", fifo, "-q")
+    assert res.exit_code == 2 and "device, pipe or socket" in text, text
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still a pipe, not a CSV renamed over it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "pipe"]
+
+
 def test_a_failed_write_names_the_users_path_not_a_temporary_one(tmp_path):
     from dataqa.io import write_outputs
 

@@ -145,6 +145,8 @@ def load_against(path: str | None, ds, kw: dict):
         return None
     from dataqa.dataset import load
 
+    if ds.roles.schema != "text":  # conversations: read the other split as the same format
+        return load(path, schema=ds.roles.schema, encoding=kw.get("encoding"))
     return load(
         path,
         text_col=ds.roles.text if _has_col(path, ds.roles.text) else None,

@@ -542,6 +542,7 @@ def write_outputs(jobs: Iterable[tuple[Path, Callable[[Path], None]]]) -> list[P
         _prepare_folder(folder)
         recover(folder)
     for final in finals:
+        _refuse_special_file(final)
         _refuse_replacing_a_folder(final)
     temps: list[Path] = []
     current: Path | None = None
@@ -573,6 +574,24 @@ def write_outputs(jobs: Iterable[tuple[Path, Callable[[Path], None]]]) -> list[P
 
 
 DATASETS_FILES = {"dataset_info.json", "state.json", "dataset_dict.json"}
+
+
+def _refuse_special_file(final: Path) -> None:
+    """A device, pipe or socket is never replaced: renaming a new file over `/dev/null` or
+    a FIFO (as root, it succeeds) would destroy it instead of writing to it."""
+    import stat
+
+    try:
+        mode = final.stat().st_mode
+    except OSError:
+        return  # absent (or a dangling link): a new file goes there
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise DataQAError(
+            "the output path is a device, pipe or socket, not a file",
+            path=str(final),
+            hint="write to a regular file path (dataqa writes a temporary file and renames it "
+            "into place, which would replace the device)",
+        )
 
 
 def _refuse_replacing_a_folder(final: Path) -> None:
@@ -777,6 +796,7 @@ def refuse_overwriting_inputs(
     outputs = list(outputs)
     for out in outputs:  # what cannot be written fails now, not after an hour's run
         if out and out != "-":
+            _refuse_special_file(Path(out))
             _check_writable(Path(out))
             name = Path(out).name.lower()
             for suffix, kind in COMPRESSIONS.items():
