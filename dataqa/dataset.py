@@ -329,6 +329,12 @@ def repair_surrogates(value):
     return value
 
 
+ROLE_ARGS = frozenset(
+    {"text_col", "label_col", "id_col", "group_col", "schema", "source", "fmt", "encoding", "split"}
+)
+"""Keyword arguments `as_dataset` passes on to `from_frame` or `load`."""
+
+
 def as_dataset(data, **roles) -> Dataset:
     """A `Dataset` from what a user holds: a Dataset (returned as is), a pandas
     DataFrame, a Hugging Face `datasets.Dataset` or a path that `load` reads (roles from
@@ -341,6 +347,18 @@ def as_dataset(data, **roles) -> Dataset:
     """
     if isinstance(data, Dataset):
         return data
+    unknown = sorted(set(roles) - ROLE_ARGS)
+    if unknown:
+        raise DataQAError(
+            f"unknown argument {unknown[0]}=",
+            hint=f"a stage takes the column roles {', '.join(sorted(ROLE_ARGS - {'source'}))} "
+            "besides its own parameters (see its docstring)",
+        )
+    if isinstance(data, str | os.PathLike):
+        return load(data, **{k: v for k, v in roles.items() if k != "source"})
+    file_only = [k for k in ("fmt", "encoding", "split") if roles.pop(k, None) is not None]
+    if file_only and isinstance(data, pd.DataFrame):
+        raise DataQAError(f"{file_only[0]}= applies to files, not to a DataFrame")
     if isinstance(data, pd.DataFrame):
         return from_frame(data, **roles)
     if hasattr(data, "features") and hasattr(data, "to_pandas"):  # datasets.Dataset
@@ -348,8 +366,6 @@ def as_dataset(data, **roles) -> Dataset:
 
         frame, stored = _from_hf(data, "datasets")
         return from_frame(frame, stored=stored, **roles)
-    if isinstance(data, str | os.PathLike):
-        return load(data, **roles)
     raise DataQAError(
         f"cannot read a {type(data).__name__} as a dataset",
         hint="pass a dataqa Dataset, a pandas DataFrame, a datasets.Dataset, or a path to dataqa.load",

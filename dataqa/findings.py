@@ -182,6 +182,16 @@ class Report:
             }
         )
 
+    def __repr__(self) -> str:
+        """One line for a terminal (the findings are in `.findings` and `.to_frame()`)."""
+        c = self.counts()
+        sev = ", ".join(f"{n:,} {s}" for s, n in reversed(c["by_severity"].items()) if n)
+        source = (self.meta.get("input") or {}).get("path") or "<memory>"
+        return (
+            f"<Report {source}: {len(self.findings):,} findings ({sev or 'none'}), "
+            f"{c['rows_flagged']:,} rows flagged, {len(self.stats)} checks>"
+        )
+
     def _repr_html_(self) -> str:
         """The verdict and the top findings, for Jupyter (every text escaped)."""
         v = self.verdict()

@@ -346,6 +346,18 @@ def test_conversation_checks_are_not_applicable_to_text_rows_not_a_gap(tmp_path)
     assert "conversations" in meta["not_applicable"] and "conversations" not in meta["skipped"]
     meta = audit(frame, checks=["conversations"], progress=False).meta  # asked for: say why
     assert "--schema" in meta["skipped"]["conversations"]
+    # and the other way round: class-label checks have nothing to judge in conversations
+    chat = pd.DataFrame(
+        {
+            "messages": [
+                [{"role": "user", "content": f"q {i}"}, {"role": "assistant", "content": "a"}]
+                for i in range(12)
+            ]
+        }
+    )
+    meta = audit(chat, checks=None, progress=False).meta
+    assert {"labels", "balance", "size", "bias"} <= set(meta["not_applicable"])
+    assert not {"labels", "balance", "size", "bias"} & set(meta["skipped"])
 
 
 def test_unknown_keys_set_to_null_warn_and_are_kept_other_unknown_keys_quarantine(tmp_path):
@@ -373,7 +385,23 @@ def test_unknown_keys_set_to_null_warn_and_are_kept_other_unknown_keys_quarantin
 def test_cli_against_a_conversation_test_split_finds_copied_records(tmp_path):
     import random
 
-    words = "card rate fee top up pin cash lost bank app euro limit refund phone spare".split()
+    words = [
+        "card",
+        "rate",
+        "fee",
+        "top",
+        "up",
+        "pin",
+        "cash",
+        "lost",
+        "bank",
+        "app",
+        "euro",
+        "limit",
+        "refund",
+        "phone",
+        "spare",
+    ]
     rng = random.Random(3)
 
     def rec(i):
@@ -402,5 +430,7 @@ def test_cli_against_a_conversation_test_split_finds_copied_records(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    quarantined = [json.loads(x) for x in (tmp_path / "c.quarantine.jsonl").read_text().splitlines()]
+    quarantined = [
+        json.loads(x) for x in (tmp_path / "c.quarantine.jsonl").read_text().splitlines()
+    ]
     assert sorted(q["dataqa_row_id"] for q in quarantined) == [40, 41, 42]

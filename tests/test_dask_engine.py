@@ -105,6 +105,10 @@ def test_dask_findings_equal_the_local_engine_on_the_demo(client, tmp_path):
     assert {"duplicates.exact", "duplicates.near", "duplicates.conflict"} <= {
         f.check for f in remote.findings
     }
+    # by default the checks Dask does not run yet are listed as not run, not dropped silently
+    default = audit_dask(find_shards(str(folder)), client)
+    assert {"labels", "size", "bias"} <= set(default.meta["skipped"])
+    assert "hygiene" not in default.meta["skipped"]
 
 
 def test_dask_finds_planted_faults_in_jsonl_shards(client, tmp_path):

@@ -116,3 +116,30 @@ def test_malformed_report_json_is_a_clear_error(tmp_path):
     path.write_text(json.dumps({"findings": [{"check": "x", "severity": "fatal", "message": "m"}]}))
     with pytest.raises(DataQAError, match="finding #0 is malformed"):
         Report.load(path)
+
+
+def test_stages_take_paths_for_against_and_name_unknown_arguments(tmp_path):
+    import dataqa
+
+    frame().to_csv(tmp_path / "train.csv", index=False)
+    frame().head(2).to_csv(tmp_path / "test.csv", index=False)
+    report = dataqa.audit(
+        tmp_path / "train.csv", against=tmp_path / "test.csv", checks=["duplicates"]
+    )
+    leaked = {r for f in report.findings if f.check == "duplicates.leakage" for r in f.row_ids}
+    assert leaked == {0, 1}
+    with pytest.raises(DataQAError, match="unknown argument checks="):
+        dataqa.clean(frame(), checks=["hygiene"])
+
+
+def test_results_print_as_one_line():
+    import dataqa
+
+    df = pd.DataFrame(
+        {"text": ["good film", "bad film", "good film", "ok"] * 5, "label": ["a", "b"] * 10}
+    )
+    report = dataqa.audit(df, checks=["duplicates"])
+    assert repr(report).startswith("<Report <memory>: ") and "\n" not in repr(report)
+    assert len(repr(report)) < 200 and "rows flagged" in repr(report)
+    result = dataqa.clean(df)
+    assert repr(result) == "<CleanResult 20 rows in: 3 kept, 17 quarantined, 0 edited>"

@@ -139,6 +139,8 @@ class Check:
         """Why this check has nothing to judge in this kind of data (e.g. conversation
         checks on a text-per-row set), or None. Unlike a missing column, this is not a
         gap in the audit: the audit lists it apart and the verdict does not."""
+        if "label" in self.needs and ds.roles.schema != "text" and ds.roles.label is None:
+            return "a check of class labels; these conversation records have none"
         return None
 
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:  # pragma: no cover - abstract

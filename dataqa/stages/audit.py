@@ -67,8 +67,12 @@ def audit(
     ds = as_dataset(data, **roles)
     other = None
     if against is not None:
-        other = as_dataset(
-            against, text_col=ds.roles.text, label_col=ds.roles.label, source="<against>"
+        other = as_dataset(  # a conversation split is read as the same format
+            against,
+            text_col=ds.roles.text,
+            label_col=ds.roles.label,
+            source="<against>",
+            schema=None if ds.roles.schema == "text" else ds.roles.schema,
         )
     ref = None
     if reference is not None:

@@ -86,6 +86,14 @@ class CleanResult:
             out["test"] = as_dataset(test, source="<test>").frame
         return out
 
+    def __repr__(self) -> str:
+        """One line for a terminal (the frames are in `.kept`, `.quarantine`, `.changes`)."""
+        s = self.summary
+        return (
+            f"<CleanResult {s['rows_in']:,} rows in: {s['rows_kept']:,} kept, "
+            f"{s['rows_quarantined']:,} quarantined, {s['rows_changed']:,} edited>"
+        )
+
     def _repr_html_(self) -> str:
         """A summary for Jupyter: rows in, kept, quarantined (by reason), edited (by step)."""
         from dataqa.text.visible import escape_visible as esc
@@ -155,7 +163,12 @@ def clean(
     opts = options or CleanOptions()
     ds = as_dataset(data, **roles)
     other = (
-        as_dataset(against, text_col=ds.roles.text, source="<against>")
+        as_dataset(
+            against,
+            text_col=ds.roles.text,
+            source="<against>",
+            schema=None if ds.roles.schema == "text" else ds.roles.schema,
+        )
         if against is not None
         else None
     )
