@@ -480,3 +480,16 @@ def test_run_page_answers_readiness_for_the_curated_set_and_shows_the_finetune_v
     assert raw_only["verdict"]["answer"] == "No" and raw_only["finetune"] is None
     ft_page = build_view(d | {"meta": {"command": "finetune"}})
     assert not ft_page["verdict"]["shown"]
+
+
+def test_a_single_seed_worse_verdict_warns_and_says_why_several_seeds_gate():
+    from dataqa.train.shared import comparison_finding
+
+    v = {"headline": "No: curated is worse", "a": "raw", "b": "curated", "outcome": "worse"}
+    v |= {"budget": "steps", "single_seed": True}
+    one = comparison_finding(v)
+    assert one.severity == "warning" and "single seed" in one.message
+    many = comparison_finding(v | {"single_seed": False})
+    assert many.severity == "error" and "single seed" not in many.message
+    better = comparison_finding(v | {"outcome": "better", "single_seed": False})
+    assert better.severity == "info"
