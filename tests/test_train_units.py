@@ -493,3 +493,20 @@ def test_a_single_seed_worse_verdict_warns_and_says_why_several_seeds_gate():
     assert many.severity == "error" and "single seed" not in many.message
     better = comparison_finding(v | {"outcome": "better", "single_seed": False})
     assert better.severity == "info"
+
+
+def test_a_fine_tune_far_below_the_baseline_is_flagged_as_undertrained():
+    from dataqa.train.shared import arm_findings
+
+    def arm(mean, base):
+        return {
+            "seeds": [{"seed": 0, "train": {"verdict": {}}}],
+            "summary": {"accuracy_mean": mean},
+            "baseline": {"test": {"accuracy": base}},
+        }
+
+    far = arm_findings("raw", arm(0.60, 0.93), pretrained=False)
+    assert [f.severity for f in far] == ["warning"] and "not learned" in far[0].message
+    near = arm_findings("raw", arm(0.88, 0.93), pretrained=False)
+    assert [f.severity for f in near] == ["info"] and "not learned" not in near[0].message
+    assert arm_findings("raw", arm(0.95, 0.93), pretrained=True) == []

@@ -157,19 +157,35 @@ def arm_findings(name: str, arm: dict, pretrained: bool) -> list[Finding]:
     base = arm.get("baseline")
     mean = arm["summary"].get("accuracy_mean")
     if base and mean < base["test"]["accuracy"]:
+        gap = base["test"]["accuracy"] - mean
+        far = gap > UNDERTRAINED_GAP
         out.append(
             Finding(
                 check=f"{FAMILY}.below_baseline",
-                severity="info",
+                severity="warning" if far else "info",
                 message=(
                     f"{name}: the fine-tuned model ({mean:.3f}, mean over seeds) scores below "
                     f"the TF-IDF baseline ({base['test']['accuracy']:.3f}) on the test set"
                     + ("" if pretrained else "; the model was not pretrained")
+                    + (
+                        f". {gap * 100:.0f} points below it, the model has not learned what "
+                        "the data allows, so the raw-vs-curated verdict measures training "
+                        "noise more than data: train longer (--epochs) or start from a "
+                        "pretrained --model, and read the baseline's comparison beside it"
+                        if far
+                        else ""
+                    )
                 ),
-                evidence={"run": name},
+                evidence={"run": name, "gap": round(gap, 4)},
             )
         )
     return out
+
+
+UNDERTRAINED_GAP = 0.10
+"""Accuracy points (as a share) below the TF-IDF baseline beyond which a fine-tune counts
+as undertrained: issue 15's bar for the tiny model ("at least the baseline minus 10
+points"), which its defaults meet on Banking77 20 classes (6-7.6 points below)."""
 
 
 def comparison_finding(v: dict) -> Finding:
