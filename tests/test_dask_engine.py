@@ -156,7 +156,10 @@ def test_dask_clean_loses_nothing_and_matches_local(client, tmp_path):
     kept_local = local.kept.frame
     text = kept.set_index("dataqa_row_id")["text"]
     assert text.reindex(kept_local.index).tolist() == kept_local["text"].tolist()
-    assert len(pd.read_parquet(outs[2])) >= 1
+    log = pd.read_parquet(outs[2])
+    assert len(log) >= 1 and not set(log["dataqa_row_id"]) & q  # quarantined rows: no edits
+    local_log = set(zip(local.changes["dataqa_row_id"], local.changes["step"], strict=True))
+    assert set(zip(log["dataqa_row_id"], log["step"], strict=True)) == local_log
 
 
 def test_interrupted_clean_writes_nothing(client, tmp_path, monkeypatch):

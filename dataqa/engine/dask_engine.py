@@ -819,6 +819,8 @@ def _piece_write(
     quarantine = original.loc[q].copy()
     quarantine[REASONS_COL] = ["; ".join(reasons[r]) for r in quarantine.index]
     log = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(columns=CHANGE_COLUMNS)
+    if len(log):  # a quarantined row goes out unchanged: its repairs are not edits (as local)
+        log = log[~log["dataqa_row_id"].isin(quarantine.index)].reset_index(drop=True)
     for c in ("before", "after"):
         log[c] = log[c].astype(object).map(lambda v: None if v is None else str(v))
     name = f"part-{i:05d}.parquet"

@@ -212,6 +212,8 @@ def clean(
     ]
     _check_nothing_lost(ds, kept_frame, q_frame)
     log = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(columns=CHANGE_COLUMNS)
+    if len(log):  # a quarantined row goes out as it came in: its repairs were not applied
+        log = log[~log[ROW_ID].isin(q_frame.index)].reset_index(drop=True)
     kept_io = replace(
         ds.io,
         surrogates={k: v for k, v in ds.io.surrogates.items() if k[0] in book.reasons}
