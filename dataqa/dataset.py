@@ -372,6 +372,21 @@ def as_dataset(data, **roles) -> Dataset:
     )
 
 
+def another_split(data, like: Dataset, *, source: str, labels: bool = True) -> Dataset:
+    """Another split of the same data (the test set a stage checks against), read the way
+    `like` was: in its conversation format, or with its text (and label) column.
+
+    Raises
+    ------
+    DataQAError
+        As `as_dataset`.
+    """
+    if like.roles.schema != "text":
+        return as_dataset(data, schema=like.roles.schema, source=source)
+    label = like.roles.label if labels else None
+    return as_dataset(data, text_col=like.roles.text, label_col=label, source=source)
+
+
 def load(
     path: str | os.PathLike,
     *,

@@ -329,6 +329,11 @@ class DuplicateCheck(Check):
 
     name = "duplicates"
 
+    @property
+    def minhash_params(self) -> dict:
+        """The MinHash arguments of `dataqa.minhash` from this check's options."""
+        return {k: self.params[k] for k in ("threshold", "num_perm", "shingle", "ngram", "seed")}
+
     def run(self, ds: Dataset, ctx: Context) -> CheckResult:
         keys = ctx.cached("dedup_key", lambda: normalize_for_dedup(ds.text))
         labels = ds.labels
@@ -386,17 +391,12 @@ class DuplicateCheck(Check):
         """
         from dataqa.minhash import near_duplicate_groups
 
-        p = self.params
         prompts = ds.records.loc[groups.index].map(prompt_text)
         pkeys = normalize_for_dedup(prompts)
         reps = pkeys[(pkeys != "") & ~pkeys.duplicated(keep="first")]
         pg, _ = near_duplicate_groups(
             reps,
-            threshold=p["threshold"],
-            num_perm=p["num_perm"],
-            shingle=p["shingle"],
-            ngram=p["ngram"],
-            seed=p["seed"],
+            **self.minhash_params,
         )
         rep_of = pd.Series(pg.to_numpy(), index=reps.loc[pg.index].to_numpy())
         # an exact prompt is its own group too; prompts with no near partner stay alone
@@ -414,15 +414,10 @@ class DuplicateCheck(Check):
         """Near-duplicates among distinct keys (exact copies collapse to one representative)."""
         from dataqa.minhash import near_duplicate_groups
 
-        p = self.params
         reps = keys[(keys != "") & ~keys.duplicated(keep="first")]
         groups, sims = near_duplicate_groups(
             reps,
-            threshold=p["threshold"],
-            num_perm=p["num_perm"],
-            shingle=p["shingle"],
-            ngram=p["ngram"],
-            seed=p["seed"],
+            **self.minhash_params,
         )
         groups, sims = split_contrasts(groups, reps, sims)
         if ds.roles.schema != "text" and not groups.empty:
@@ -468,18 +463,13 @@ class DuplicateCheck(Check):
             )
         stats = {"leakage_exact_rows": int(len(hit))}
         if self.params["near"]:
-            p = self.params
             rest = keys[(keys != "") & ~keys.isin(by_key.index)]
             pairs = near_leaks(
                 rest,
                 ds,
                 other,
                 other_keys,
-                threshold=p["threshold"],
-                num_perm=p["num_perm"],
-                shingle=p["shingle"],
-                ngram=p["ngram"],
-                seed=p["seed"],
+                **self.minhash_params,
             )
             for row, (other_ids, sim) in sorted(pairs.items(), key=lambda kv: _order_key(kv[0])):
                 findings.append(

@@ -13,7 +13,7 @@ import pandas as pd
 
 from dataqa import __version__
 from dataqa.checks import DEFAULT_CHECKS, REGISTRY, Context, check_class, installed
-from dataqa.dataset import Dataset, as_dataset
+from dataqa.dataset import Dataset, another_split, as_dataset
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding, Report
 from dataqa.progress import stage
@@ -67,13 +67,7 @@ def audit(
     ds = as_dataset(data, **roles)
     other = None
     if against is not None:
-        other = as_dataset(  # a conversation split is read as the same format
-            against,
-            text_col=ds.roles.text,
-            label_col=ds.roles.label,
-            source="<against>",
-            schema=None if ds.roles.schema == "text" else ds.roles.schema,
-        )
+        other = another_split(against, ds, source="<against>")
     ref = None
     if reference is not None:
         ref = as_dataset(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from dataqa.checks import DEFAULT_CHECKS, check_class, installed
-from dataqa.dataset import ROW_ID, Dataset, as_dataset, label_like
+from dataqa.dataset import ROW_ID, Dataset, another_split, as_dataset, label_like
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding, Report
 from dataqa.fixes import Dedupe, Kind, Quarantine, Relabel, RepairText, ResolveConflict
@@ -163,12 +163,7 @@ def clean(
     opts = options or CleanOptions()
     ds = as_dataset(data, **roles)
     other = (
-        as_dataset(
-            against,
-            text_col=ds.roles.text,
-            source="<against>",
-            schema=None if ds.roles.schema == "text" else ds.roles.schema,
-        )
+        another_split(against, ds, source="<against>", labels=False)
         if against is not None
         else None
     )
