@@ -8,9 +8,9 @@ and resumes after an interruption (each output is written atomically, so a stage
 was cut off simply runs again). The fine-tune stage also caches per run, so changing
 only the curated set retrains only the curated model.
 
-Outputs in `<out>`: before.json (audit of the raw set), curated.csv (curated.jsonl for
-conversation data; + the quarantine and
-change log), after.json (audit of the curated set), finetune.json, and report.json /
+Outputs in `<out>`: before.json (audit of the raw set), curated.<ext> in the input's
+format (CSV, TSV, JSON lines, JSON or Parquet; CSV for other classification inputs, JSONL
+for other conversation inputs) with clean.quarantine.<ext> and clean.changes.<ext>, after.json (audit of the curated set), finetune.json, and report.json /
 report.html: one report with the raw audit's findings, `stats.clean`, `stats.augment`,
 `stats.finetune` and `stats.pipeline` (stages, before/after counts); compare.html shows
 before and after side by side when the HTML renderer is installed.
@@ -376,7 +376,7 @@ def run_pipeline(
     else:
         note("augment", "skipped", note="not in the file")
     if curated is not raw:
-        write_table(curated.frame, out / f"curated{_ext(raw)}")
+        write_table(curated.frame, out / f"curated{_ext(raw)}", source=curated.io)
 
     after = None
     if curated is not raw:
@@ -516,15 +516,15 @@ def _audit_cached(ds, test, opts, seed, cache: Cache, file: str, progress, note,
 def _clean_stage(
     spec, raw, test, before, opts, seed, cache, out, raw_key, test_key, progress, note
 ):
-    from dataqa.dataset import atomic_write_text, load, write_table
+    from dataqa.dataset import atomic_write_text, load
     from dataqa.stages.clean import CleanOptions, clean
 
     kwargs, _ = _dataclass_kwargs(spec, CleanOptions, opts, "stages.clean")
     labels_findings = [f.to_dict() for f in before.findings if f.check.startswith("label")]
-    key = _key("clean", raw_key, test_key, kwargs, labels_findings, seed)
-    folder = cache.path(f"clean-{key}")
     ext = _ext(raw)
-    files = {n: folder / f"{n}{ext if n != 'changes' else '.csv'}" for n in NAMES_CLEAN}
+    key = _key("clean", raw_key, test_key, kwargs, labels_findings, seed, ext)
+    folder = cache.path(f"clean-{key}")
+    files = {n: folder / f"{n}{ext}" for n in NAMES_CLEAN}
     if cache.has(f"clean-{key}/summary.json"):
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         note("clean", "cached")
@@ -538,9 +538,7 @@ def _clean_stage(
             seed=seed,
             progress=progress,
         )
-        write_table(result.kept.frame, files["kept"])
-        write_table(result.quarantine, files["quarantine"])
-        write_table(result.changes, files["changes"], index=False)
+        result.save(files["kept"], quarantine=files["quarantine"], changes=files["changes"])
         summary = {k: v for k, v in result.summary.items()}
         atomic_write_text(folder / "summary.json", json.dumps(summary, default=str, indent=1))
         note(
@@ -574,9 +572,13 @@ NAMES_CLEAN = ("kept", "quarantine", "changes")
 
 
 def _ext(ds) -> str:
-    """The file type stage outputs take: JSONL for conversation records (their values are
-    JSON), CSV for classification rows."""
-    return ".csv" if ds.roles.schema == "text" else ".jsonl"
+    """The file type stage outputs take: the input's own when dataqa writes it back
+    identically (CSV, TSV, JSON lines, JSON, Parquet; uncompressed), else JSONL for
+    conversation records (their values are JSON) and CSV for classification rows."""
+    own = {"jsonl": ".jsonl", "json": ".json", "parquet": ".parquet"}
+    if ds.roles.schema == "text":
+        own |= {"csv": ".csv", "tsv": ".tsv"}
+    return own.get(ds.io.format, ".csv" if ds.roles.schema == "text" else ".jsonl")
 
 
 def _roles_like(ds, *, group: bool = True) -> dict:
@@ -620,6 +622,7 @@ def _augment_stage(spec, ds, ds_key, opts, seed, cache, progress, note):
     if not goal:
         goal = {"target": "balance"}
     methods = opts.get("methods") or ["synonym"]
+    ext = _ext(ds)
     key = _key(
         "augment",
         ds_key,
@@ -628,6 +631,7 @@ def _augment_stage(spec, ds, ds_key, opts, seed, cache, progress, note):
         {k: str(v) for k, v in a_kw.items()},
         {k: str(v) for k, v in raw_opts.items() if k in ("eda", "filter")},
         seed,
+        ext,
     )
     folder = cache.path(f"augment-{key}")
     if cache.has(f"augment-{key}/stats.json"):
@@ -638,7 +642,7 @@ def _augment_stage(spec, ds, ds_key, opts, seed, cache, progress, note):
         new_ds, stats = augment(
             ds, methods, options=AugmentOptions(**a_kw), seed=seed, progress=progress, **goal
         )
-        write_table(new_ds.frame, folder / "train.csv")
+        write_table(new_ds.frame, folder / f"train{ext}", source=new_ds.io)
         from dataqa.findings import to_jsonable
 
         atomic_write_text(folder / "stats.json", json.dumps(to_jsonable(stats), indent=1))
@@ -649,7 +653,7 @@ def _augment_stage(spec, ds, ds_key, opts, seed, cache, progress, note):
             note=f"{stats.get('rows_added', 0)} rows added",
         )
     out = load(
-        folder / "train.csv",
+        folder / f"train{ext}",
         text_col=ds.roles.text,
         label_col=ds.roles.label,
         group_col=ds.roles.group,

@@ -808,3 +808,36 @@ def test_an_unwritable_output_format_fails_before_any_work(tmp_path):
     base_frame().to_csv(tmp_path / "in.csv", index=False)
     res, text = run("clean", tmp_path / "in.csv", "-o", tmp_path / "out.csv.zst")
     assert res.exit_code == 2 and "does not write zstd" in text
+
+
+def test_run_writes_the_curated_set_in_the_inputs_format_and_types(tmp_path):
+    """`dataqa run` on Parquet: curated, quarantine and change log come back as Parquet with
+    the input's dtypes (a categorical label, an int and a float column, a null), not as CSV
+    text; kept + quarantined are the input's rows by id."""
+    from dataqa.demo import make_demo
+    from dataqa.pipeline import run_pipeline
+
+    train, _, _ = make_demo(rows=200, seed=5)
+    train = train[["text", "label"]].copy()
+    train["label"] = train["label"].astype("category")
+    train["stars"] = np.arange(len(train), dtype="int32") % 5
+    train["score"] = np.linspace(0, 1, len(train))
+    train.loc[3, "score"] = np.nan
+    train.to_parquet(tmp_path / "train.parquet", index=False)
+    (tmp_path / "p.yaml").write_text(
+        "out: out\ndata: {train: train.parquet, label_col: label}\n"
+        "stages:\n  audit: {checks: [hygiene, duplicates]}\n  clean: {conflicts: quarantine}\n"
+    )
+    run_pipeline(tmp_path / "p.yaml")
+    out = tmp_path / "out"
+    kept = pd.read_parquet(out / "curated.parquet")
+    quarantined = pd.read_parquet(out / "clean.quarantine.parquet")
+    assert (out / "clean.changes.parquet").is_file() and not list(out.glob("curated.csv"))
+    assert isinstance(kept["label"].dtype, pd.CategoricalDtype)
+    assert list(kept["label"].cat.categories) == list(train["label"].cat.categories)
+    assert kept["stars"].dtype == "int32" and kept["score"].dtype == "float64"
+    ids = sorted(kept[ROW_ID].tolist() + quarantined[ROW_ID].tolist())
+    assert ids == list(range(len(train))) and len(quarantined) > 0
+    same = train.loc[kept[ROW_ID]].reset_index(drop=True)
+    pd.testing.assert_series_equal(kept["stars"], same["stars"])
+    pd.testing.assert_series_equal(kept["score"], same["score"])

@@ -44,40 +44,6 @@ CLEAN_FLAGS = {
 choices, default and help come from the model)."""
 
 
-def clean_paths(out: str, q_out: str | None, changes_out: str | None) -> tuple[Path, Path, Path]:
-    """Kept, quarantine and change-log paths: `clean.csv` -> `clean.quarantine.csv`,
-    `clean.changes.csv`; `clean.parquet` -> `clean.quarantine.parquet`,
-    `clean.changes.parquet`; a `datasets` folder `clean` -> `clean.quarantine`,
-    `clean.changes.csv`."""
-    outp = Path(out)
-    name, suffix = outp.name, ""
-    for ext in (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".pq", ".ndjson", ".txt"):
-        for comp in ("", ".gz", ".bz2", ".xz"):
-            if name.lower().endswith(ext + comp) and len(name) > len(ext + comp):
-                name, suffix = name[: -len(ext + comp)], name[-len(ext + comp) :]
-                break
-        if suffix:
-            break
-    q_path = Path(q_out) if q_out else outp.with_name(f"{name}.quarantine{suffix}")
-    # the log takes the kept file's format too, so clean.csv and clean.parquet keep apart logs
-    c_path = (
-        Path(changes_out) if changes_out else outp.with_name(f"{name}.changes{suffix or '.csv'}")
-    )
-    from dataqa.io import output_format
-
-    for p in (outp, q_path, c_path):
-        output_format(p)  # a file type dataqa cannot write fails before the run
-    return outp, q_path, c_path
-
-
-def _as_text(changes):
-    """The change log with before/after as text: one type per column for Parquet."""
-    out = changes.copy()
-    for col in ("before", "after"):
-        out[col] = out[col].map(lambda v: None if v is None or v != v else str(v)).astype(object)
-    return out
-
-
 def parse_policies(items: tuple[str, ...]) -> dict[str, str]:
     """`--policy relevance.off_topic=quarantine` -> {"relevance.off_topic": "quarantine"}."""
     from dataqa.errors import DataQAError
@@ -178,7 +144,7 @@ def clean_command(
     from dataqa.findings import Report
     from dataqa.io import datasetdict_writer, refuse_overwriting_inputs, serialize, write_outputs
     from dataqa.options import validate
-    from dataqa.stages.clean import clean
+    from dataqa.stages.clean import change_log_table, clean, output_paths
 
     setup_logging(quiet)
     engine = engine_from(kw)
@@ -199,7 +165,7 @@ def clean_command(
         q_path = Path(q_out) if q_out else outp.with_name(f"{outp.name}.quarantine")
         c_path = Path(changes_out) if changes_out else outp.with_name(f"{outp.name}.changes")
     else:
-        outp, q_path, c_path = clean_paths(out, q_out, changes_out)
+        outp, q_path, c_path = output_paths(out, q_out, changes_out)
     if hf:
         q_path = outp / "quarantine"  # a split of the DatasetDict, not a file of its own
     refuse_overwriting_inputs(
@@ -234,22 +200,26 @@ def clean_command(
         "outputs": {"kept": str(outp), "quarantine": str(q_path), "changes": str(c_path)},
     }
     if hf:
-        test = other.frame if other is not None else None
-        jobs = [(outp, datasetdict_writer(result.splits(test), source=result.kept.io))]
         summary["outputs"] |= {
             "kept": f"{outp} (split train)",
             "quarantine": f"{outp} (split quarantine)",
         }
-    else:
-        jobs = [
-            (outp, lambda t: serialize(result.kept.frame, t, outp, source=result.kept.io)),
-            (q_path, lambda t: serialize(result.quarantine, t, q_path, source=ds.io)),
-        ]
-    jobs.append((c_path, lambda t: serialize(_as_text(result.changes), t, c_path, index=False)))
+    also = []
     if json_out:
         text = json.dumps(summary, indent=1, default=str)
-        jobs.append((Path(json_out), lambda t: t.write_text(text, encoding="utf-8")))
-    write_outputs(jobs)  # one set: a reader never sees new kept rows beside an old quarantine
+        also.append((Path(json_out), lambda t: t.write_text(text, encoding="utf-8")))
+    if hf:
+        splits = result.splits(other.frame if other is not None else None)
+        log = change_log_table(result.changes)
+        write_outputs(  # one set: a reader never sees a new DatasetDict beside an old log
+            [
+                (outp, datasetdict_writer(splits, source=result.kept.io)),
+                (c_path, lambda t: serialize(log, t, c_path, index=False)),
+                *also,
+            ]
+        )
+    else:
+        result.save(outp, quarantine=q_path, changes=c_path, also=also)
     s = result.summary
     where = summary["outputs"]
     note(

@@ -42,7 +42,9 @@ def run_command(pipeline, out_dir, fresh, fail_on, quiet, **kw):
     augment did, the audit of the curated set (before/after), and the raw-vs-curated
     fine-tune. Each stage caches its outputs under OUT/.cache by a hash of its inputs
     and options, so a re-run resumes where it stopped and skips what did not change.
-    Paths in the file are relative to the file's folder.
+    Paths in the file are relative to the file's folder. The curated set,
+    clean.quarantine and clean.changes are written in the input's format (CSV, TSV,
+    JSONL, JSON or Parquet, with its column types), as `dataqa clean -o` writes them.
 
     \b
     Example file (rules/pipeline.example.yaml has every option):

@@ -16,7 +16,9 @@ Clean never names a check. It works on typed fixes (`dataqa.fixes`) and asks
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -25,10 +27,11 @@ from dataqa.dataset import ROW_ID, Dataset, another_split, as_dataset, label_lik
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding, Report
 from dataqa.fixes import Dedupe, Kind, Quarantine, Relabel, RepairText, ResolveConflict
+from dataqa.io.readers import Source
 from dataqa.io.writers import SURROGATE_RE
 from dataqa.stages.policies import CleanOptions, policy_for
 
-__all__ = ["CHANGE_COLUMNS", "REASONS_COL", "CleanOptions", "CleanResult", "clean"]
+__all__ = ["CHANGE_COLUMNS", "REASONS_COL", "CleanOptions", "CleanResult", "clean", "output_paths"]
 from dataqa.text.repairs import REPAIRS
 
 REASONS_COL = "dataqa_reasons"
@@ -51,6 +54,9 @@ class CleanResult:
         The audit of the repaired rows that the decisions were taken on.
     summary : dict
         Counts by outcome, step and reason, and the options used.
+    quarantine_io : Source, optional
+        How the input was stored (the quarantine is written back the same way as it came
+        in; `kept.io` differs only in the cells it repaired).
     """
 
     kept: Dataset
@@ -58,6 +64,52 @@ class CleanResult:
     changes: pd.DataFrame
     report: Report
     summary: dict
+    quarantine_io: Source | None = None
+
+    def save(
+        self,
+        out: str | os.PathLike,
+        *,
+        quarantine: str | os.PathLike | None = None,
+        changes: str | os.PathLike | None = None,
+        also: list | None = None,
+    ) -> tuple[Path, Path, Path]:
+        """Write the kept rows, the quarantine and the change log as one set.
+
+        Parameters
+        ----------
+        out : path-like
+            The kept rows; its extension picks the format (a path without one takes the
+            input's), as `dataqa clean -o` does.
+        quarantine, changes : path-like, optional
+            Default: beside `out`, named by `output_paths` (`clean.csv` ->
+            `clean.quarantine.csv`, `clean.changes.csv`).
+        also : list of (path, writer), optional
+            More outputs of the same set (`writer(tmp)` writes the temporary path).
+
+        Returns
+        -------
+        tuple of Path
+            Kept, quarantine and change-log paths.
+
+        Raises
+        ------
+        DataQAError
+            A path names a file type dataqa does not write, or a folder cannot be written;
+            nothing of the set is left behind (`dataqa.io.write_outputs`).
+        """
+        from dataqa.io import serialize, write_outputs
+
+        outp, q_path, c_path = output_paths(out, quarantine, changes)
+        q_io = self.quarantine_io or self.kept.io
+        jobs = [
+            (outp, lambda t: serialize(self.kept.frame, t, outp, source=self.kept.io)),
+            (q_path, lambda t: serialize(self.quarantine, t, q_path, source=q_io)),
+            (c_path, lambda t: serialize(change_log_table(self.changes), t, c_path, index=False)),
+            *(also or []),
+        ]
+        write_outputs(jobs)  # one set: a reader never sees new kept rows beside an old quarantine
+        return outp, q_path, c_path
 
     def to_datasetdict(self, test=None):
         """The result as one `datasets.DatasetDict`: `train` (the kept rows),
@@ -221,7 +273,51 @@ def clean(
         changes=log,
         report=post,
         summary=_summary(ds, kept_frame, q_frame, log, book, opts, policy),
+        quarantine_io=ds.io,
     )
+
+
+def output_paths(
+    out: str | os.PathLike,
+    quarantine: str | os.PathLike | None = None,
+    changes: str | os.PathLike | None = None,
+) -> tuple[Path, Path, Path]:
+    """Kept, quarantine and change-log paths of one clean run.
+
+    `clean.csv` -> `clean.quarantine.csv`, `clean.changes.csv`; `clean.parquet` ->
+    `clean.quarantine.parquet`, `clean.changes.parquet`; a `datasets` folder `clean` ->
+    `clean.quarantine`, `clean.changes.csv`. The log takes the kept file's format, so that
+    `clean.csv` and `clean.parquet` keep apart logs.
+
+    Raises
+    ------
+    DataQAError
+        A path names a file type dataqa does not write (before any work is done).
+    """
+    from dataqa.io import output_format
+
+    outp = Path(out)
+    name, suffix = outp.name, ""
+    for ext in (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".pq", ".ndjson", ".txt"):
+        for comp in ("", ".gz", ".bz2", ".xz"):
+            if name.lower().endswith(ext + comp) and len(name) > len(ext + comp):
+                name, suffix = name[: -len(ext + comp)], name[-len(ext + comp) :]
+                break
+        if suffix:
+            break
+    q_path = Path(quarantine) if quarantine else outp.with_name(f"{name}.quarantine{suffix}")
+    c_path = Path(changes) if changes else outp.with_name(f"{name}.changes{suffix or '.csv'}")
+    for p in (outp, q_path, c_path):
+        output_format(p)
+    return outp, q_path, c_path
+
+
+def change_log_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """The change log with before/after as text: one type per column for Parquet."""
+    out = changes.copy()
+    for col in ("before", "after"):
+        out[col] = out[col].map(lambda v: None if v is None or v != v else str(v)).astype(object)
+    return out
 
 
 # ---- which kinds, which checks -----------------------------------------------------------
