@@ -329,15 +329,9 @@ def _train_arm(ctx, name, ds, sp, enc, opts, modes, seeds) -> tuple[dict, dict]:
 
 
 def _summary(records: list[dict]) -> dict:
-    loss = np.array([r["test"]["loss"] for r in records])
-    ppl = np.array([r["test"]["perplexity"] for r in records])
-    return {
-        "runs": len(records),
-        "loss_mean": round(float(loss.mean()), 4),
-        "loss_sd": round(float(loss.std(ddof=1)), 4) if len(loss) > 1 else None,
-        "perplexity_mean": round(float(ppl.mean()), 3),
-        "steps": [r["train"]["steps"] for r in records],
-    }
+    from dataqa.train.shared import seed_summary
+
+    return seed_summary(records, {"loss": (4, True), "perplexity": (3, False)})
 
 
 def _test_scores(sums: np.ndarray, counts: np.ndarray) -> dict:

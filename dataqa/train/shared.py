@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from dataqa import __version__
 from dataqa.findings import Finding, Report
 from dataqa.train.options import TrainOptions
@@ -49,6 +51,27 @@ def cache_put(cache_dir, key: str, payload: dict) -> None:
 
     if cache_dir:
         atomic_write_text(Path(cache_dir) / f"run-{key}.json", json.dumps(to_jsonable(payload)))
+
+
+def seed_summary(records: list[dict], metrics: dict[str, tuple[int, bool]]) -> dict:
+    """Mean (and sample standard deviation) over seeds of each test metric.
+
+    Parameters
+    ----------
+    records : list of dict
+        One run record per seed, each with `test[metric]` and `train["steps"]`.
+    metrics : dict
+        Metric -> (decimals, with its standard deviation); the sd is None for one seed.
+    """
+    out: dict = {"runs": len(records)}
+    for name, (digits, with_sd) in metrics.items():
+        values = np.array([r["test"][name] for r in records], dtype=float)
+        out[f"{name}_mean"] = round(float(values.mean()), digits)
+        if with_sd:
+            sd = round(float(values.std(ddof=1)), digits) if len(values) > 1 else None
+            out[f"{name}_sd"] = sd
+    out["steps"] = [r["train"]["steps"] for r in records]
+    return out
 
 
 def add_runs(arm: dict, records: list[dict], summary: dict, *, first: bool) -> None:

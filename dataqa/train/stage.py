@@ -43,6 +43,7 @@ from dataqa.train.shared import (
     leak_findings,
     make_report,
     plan_steps,
+    seed_summary,
     verdict_of,
 )
 
@@ -314,16 +315,7 @@ def _train_arm(ctx, name, ds, sp, opts, modes, seeds, search, space, trials, tbu
 
 
 def _summary(records: list[dict]) -> dict:
-    acc = np.array([r["test"]["accuracy"] for r in records])
-    f1 = np.array([r["test"]["macro_f1"] for r in records])
-    return {
-        "runs": len(records),
-        "accuracy_mean": round(float(acc.mean()), 4),
-        "accuracy_sd": round(float(acc.std(ddof=1)), 4) if len(acc) > 1 else None,
-        "macro_f1_mean": round(float(f1.mean()), 4),
-        "macro_f1_sd": round(float(f1.std(ddof=1)), 4) if len(f1) > 1 else None,
-        "steps": [r["train"]["steps"] for r in records],
-    }
+    return seed_summary(records, {"accuracy": (4, True), "macro_f1": (4, True)})
 
 
 def _run_cached(ctx, name, ds, sp, opts: TrainOptions, mode: str) -> tuple[dict, np.ndarray]:
