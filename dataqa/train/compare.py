@@ -169,18 +169,7 @@ def mean_difference(
         raise ValueError("scores must be finite")
     runs_a, runs_b = va.mean(axis=1), vb.mean(axis=1)
     n = va.shape[1]
-    out = {
-        "metric": metric,
-        "a": float(runs_a.mean()),
-        "b": float(runs_b.mean()),
-        "diff": float(runs_b.mean() - runs_a.mean()),
-        "runs_a": [round(float(v), 6) for v in runs_a],
-        "runs_b": [round(float(v), 6) for v in runs_b],
-        "n": n,
-        "n_boot": n_boot,
-        "level": level,
-        "lower_is_better": lower_is_better,
-    }
+    out = _head(metric, runs_a, runs_b, n, n_boot, level) | {"lower_is_better": lower_is_better}
     if n == 0:
         return out | {"ci_low": 0.0, "ci_high": 0.0, "outcome": OUTCOMES[2]}
     arms = (va, vb)
@@ -246,17 +235,7 @@ def two_level_bootstrap(
         raise ValueError("every run must be scored on the same test rows")
     full = np.ones((1, len(y)))
     runs_a, runs_b = _scores(y, pa, full, metric)[0], _scores(y, pb, full, metric)[0]
-    out = {
-        "metric": metric,
-        "a": float(runs_a.mean()),
-        "b": float(runs_b.mean()),
-        "diff": float(runs_b.mean() - runs_a.mean()),
-        "runs_a": [round(float(v), 6) for v in runs_a],
-        "runs_b": [round(float(v), 6) for v in runs_b],
-        "n": len(y),
-        "n_boot": n_boot,
-        "level": level,
-    }
+    out = _head(metric, runs_a, runs_b, len(y), n_boot, level)
     if len(y) == 0:
         return out | {"ci_low": 0.0, "ci_high": 0.0, "outcome": OUTCOMES[2]}
     rep = replicates(y, [pa, pb], metric=metric, n_boot=n_boot, seed=seed)
@@ -395,4 +374,21 @@ def error_analysis(
             "newly_wrong": int(((pa == y) & (pb != y)).sum()),
             "newly_right": int(((pa != y) & (pb == y)).sum()),
         },
+    }
+
+
+def _head(metric: str, runs_a, runs_b, n: int, n_boot: int, level: float) -> dict:
+    """What both comparisons report before the interval: each arm's mean over runs, the
+    difference (b - a), the per-run scores, the number of test items and the bootstrap
+    settings."""
+    return {
+        "metric": metric,
+        "a": float(runs_a.mean()),
+        "b": float(runs_b.mean()),
+        "diff": float(runs_b.mean() - runs_a.mean()),
+        "runs_a": [round(float(v), 6) for v in runs_a],
+        "runs_b": [round(float(v), 6) for v in runs_b],
+        "n": n,
+        "n_boot": n_boot,
+        "level": level,
     }
