@@ -298,6 +298,7 @@ def run_pipeline(
         if out_dir
         else (spec.resolve(spec.data["out"]) if spec.data.get("out") else Path("reports") / name)
     )
+    _refuse_outputs_over_inputs(spec, out)
     cache = Cache(out / ".cache", fresh)
     out.mkdir(parents=True, exist_ok=True)
     log: list[dict] = []
@@ -476,6 +477,55 @@ def _run_on_dask(spec: Spec, out: Path, roles: dict, seed: int, stages: dict, pr
     if progress:
         print(f"run: dask audit + clean done; report {out / 'report.json'}", flush=True)
     return {"report": report, "summary": summary, "outputs": outputs, "stages": []}
+
+
+OUTPUT_NAMES = (
+    "before.json",
+    "after.json",
+    "finetune.json",
+    "report.json",
+    "report.html",
+    "compare.html",
+    "pipeline.log.json",
+    "curated",
+    "curated.quarantine",
+    "curated.changes",
+    "finetune",
+    ".cache",
+)
+"""Files and folders a run writes in its `out` folder; `curated.*`, `clean.quarantine.*` and
+`clean.changes.*` take the input's extension."""
+
+
+def _refuse_outputs_over_inputs(spec: Spec, out: Path) -> None:
+    """Raise before anything is written when a file the run would write is one of its
+    inputs: `out: .` beside a `train: curated.csv` would replace the raw data with the
+    curated rows (`dataqa clean` refuses the same; a run has no --force: name another
+    `out:`)."""
+    from dataqa.io.writers import same_file
+
+    inputs = {}
+    for key in ("train", "test"):
+        value = spec.data["data"].get(key)
+        if isinstance(value, str) and not value.startswith("hub:"):
+            inputs[f"data.{key}"] = spec.resolve(value)
+    written = [out / n for n in OUTPUT_NAMES]
+    for key, src in inputs.items():
+        name = src.name.lower()
+        for prefix in ("curated.", "clean.quarantine.", "clean.changes."):
+            if name.startswith(prefix):  # the stage outputs take the input's extension
+                written.append(out / src.name)
+        for target in written:
+            inside = target.is_dir() and src.resolve().is_relative_to(target.resolve())
+            if same_file(src, target) or inside:
+                line = spec.lines.get(key)
+                raise DataQAError(
+                    f"the run would write {target.name} over its own input ({key}"
+                    + (f", line {line}" if line else "")
+                    + f" of {spec.path})",
+                    path=str(src),
+                    hint="set `out:` (or --out) to another folder, or rename the input file",
+                )
 
 
 @contextlib.contextmanager

@@ -841,3 +841,23 @@ def test_run_writes_the_curated_set_in_the_inputs_format_and_types(tmp_path):
     same = train.loc[kept[ROW_ID]].reset_index(drop=True)
     pd.testing.assert_series_equal(kept["stars"], same["stars"])
     pd.testing.assert_series_equal(kept["score"], same["score"])
+
+
+@pytest.mark.parametrize("name", ["curated.csv", "report.json", "clean.quarantine.csv"])
+def test_run_refuses_to_write_over_its_own_input(tmp_path, name):
+    """`out: .` beside a train file the run would also write: exit 2 before anything is
+    written, the raw file untouched (trial 3 lost its raw rows this way)."""
+    from dataqa.demo import make_demo
+
+    train, _, _ = make_demo(rows=60, seed=1)
+    train.to_csv(tmp_path / name, index=False)
+    before = (tmp_path / name).read_bytes()
+    (tmp_path / "p.yaml").write_text(
+        f"out: .\ndata: {{train: {name}, label_col: label}}\n"
+        "stages:\n  audit: {checks: [hygiene]}\n  clean: {}\n"
+    )
+    res = CliRunner().invoke(cli, ["run", str(tmp_path / "p.yaml"), "-q"])
+    assert res.exit_code == 2, res.output
+    assert "over its own input" in res.output and "out:" in res.output
+    assert (tmp_path / name).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "p.yaml"])
