@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -428,6 +430,9 @@ def run_pipeline(
     if after is not None:
         outputs["after"] = str(out / "after.json")
         outputs["curated"] = str(out / f"curated{_ext(raw)}")
+    if stats_clean is not None:
+        for n in ("quarantine", "changes"):
+            outputs[n] = str(out / f"clean.{n}{_ext(raw)}")
     if ft_report is not None:
         outputs["finetune"] = str(out / "finetune.json")
     outputs.update(_html(report, before, after, out))
@@ -567,6 +572,7 @@ def _clean_stage(
     spec, raw, test, before, opts, seed, cache, out, raw_key, test_key, progress, note
 ):
     from dataqa.dataset import atomic_write_text, load
+    from dataqa.io import write_outputs
     from dataqa.stages.clean import CleanOptions, clean
 
     kwargs, _ = _dataclass_kwargs(spec, CleanOptions, opts, "stages.clean")
@@ -597,8 +603,12 @@ def _clean_stage(
             time.perf_counter() - t0,
             note=f"{summary['rows_kept']} kept, {summary['rows_quarantined']} quarantined",
         )
-    for n in ("quarantine", "changes"):
-        (out / f"clean.{n}{files[n].suffix}").write_bytes(files[n].read_bytes())
+    write_outputs(  # copies of the cached set, written as one set too
+        [
+            (out / f"clean.{n}{ext}", functools.partial(shutil.copyfile, files[n]))
+            for n in ("quarantine", "changes")
+        ]
+    )
     kept = load(files["kept"], **_roles_like(raw))
     kept.source = str(out / f"curated{ext}")
     stats = {k: v for k, v in summary.items() if k != "options"}
@@ -623,12 +633,15 @@ NAMES_CLEAN = ("kept", "quarantine", "changes")
 
 def _ext(ds) -> str:
     """The file type stage outputs take: the input's own when dataqa writes it back
-    identically (CSV, TSV, JSON lines, JSON, Parquet; uncompressed), else JSONL for
+    identically (CSV, TSV, JSON lines, JSON, Parquet; gzip, bz2 or xz kept), else JSONL for
     conversation records (their values are JSON) and CSV for classification rows."""
     own = {"jsonl": ".jsonl", "json": ".json", "parquet": ".parquet"}
     if ds.roles.schema == "text":
         own |= {"csv": ".csv", "tsv": ".tsv"}
-    return own.get(ds.io.format, ".csv" if ds.roles.schema == "text" else ".jsonl")
+    if ds.io.format not in own:
+        return ".csv" if ds.roles.schema == "text" else ".jsonl"
+    packed = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}.get(ds.io.compression or "", "")
+    return own[ds.io.format] + ("" if ds.io.format == "parquet" else packed)
 
 
 def _roles_like(ds, *, group: bool = True) -> dict:

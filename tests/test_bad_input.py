@@ -170,3 +170,54 @@ def test_repeated_column_names_in_a_frame():
     frame = pd.DataFrame([[1, "a b", 1]], columns=["id", "text", "id"])
     with pytest.raises(DataQAError, match="'id' appear more than once"):
         from_frame(frame, text_col="text")
+
+
+def test_a_check_asked_for_by_name_without_its_column_is_exit_2(tmp_path):
+    """`--checks labels` on a file whose label column was not guessed (trial: a Debian
+    file with `section`): exit 2 naming --label-col, not exit 0 with "0 rows flagged";
+    the same for a clean policy that acts on the labels check."""
+    path = tmp_path / "deb.csv"
+    pd.DataFrame(
+        {
+            "description": [f"package number {i} does things" for i in range(40)],
+            "section": ["libs", "net"] * 20,
+        }
+    ).to_csv(path, index=False)
+    res = CliRunner().invoke(cli, ["audit", str(path), "--checks", "labels", "-q"])
+    assert res.exit_code == 2 and "--label-col" in res.output, res.output
+    out = tmp_path / "c.csv"
+    res = CliRunner().invoke(
+        cli, ["clean", str(path), "-o", str(out), "--label-errors", "relabel", "-q"]
+    )
+    assert res.exit_code == 2 and "--label-errors relabel" in res.output, res.output
+    assert not out.exists()
+    res = CliRunner().invoke(  # named: both run
+        cli, ["audit", str(path), "--checks", "hygiene", "--label-col", "section", "-q"]
+    )
+    assert res.exit_code in (0, 1), res.output
+
+
+def test_parquet_named_csv_is_named_and_the_fix_given(tmp_path):
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"text": ["a b c", "d e f"] * 10, "label": ["x", "y"] * 10}).to_parquet(path)
+    res = CliRunner().invoke(cli, ["audit", str(path), "-q"])
+    assert res.exit_code == 2 and "is a Parquet file" in res.output, res.output
+    assert "--format parquet" in res.output
+    res = CliRunner().invoke(cli, ["audit", str(path), "--format", "parquet", "-q"])
+    assert res.exit_code in (0, 1), res.output
+
+
+def test_clean_warns_when_the_kept_rows_hold_one_class(tmp_path):
+    path = tmp_path / "one.csv"
+    pd.DataFrame(
+        {"text": [f"row {i} says something useful" for i in range(30)], "label": ["pos"] * 30}
+    ).to_csv(path, index=False)
+    res = CliRunner().invoke(cli, ["clean", str(path), "-o", str(tmp_path / "c.csv"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "every kept row has the label 'pos'" in res.output
+    two = tmp_path / "two.csv"
+    pd.DataFrame(
+        {"text": [f"row {i} says something useful" for i in range(30)], "label": ["a", "b"] * 15}
+    ).to_csv(two, index=False)
+    res = CliRunner().invoke(cli, ["clean", str(two), "-o", str(tmp_path / "d.csv"), "-q"])
+    assert "every kept row" not in res.output

@@ -861,3 +861,41 @@ def test_run_refuses_to_write_over_its_own_input(tmp_path, name):
     assert "over its own input" in res.output and "out:" in res.output
     assert (tmp_path / name).read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "p.yaml"])
+
+
+def test_gzip_output_header_names_the_file_and_is_reproducible(tmp_path):
+    """The gzip header of `-o x.jsonl.gz` named the temporary file and held the time:
+    it names x.jsonl now, and two runs give the same bytes."""
+    from dataqa.io import write_table
+
+    frame = pd.DataFrame({"text": ["one", "two"], "label": ["a", "b"]})
+    a = write_table(frame, tmp_path / "x.jsonl.gz").read_bytes()
+    b = write_table(frame, tmp_path / "y" / "x.jsonl.gz").read_bytes()
+    assert a == b
+    flags = a[3]
+    assert flags & 0x08  # FNAME present
+    name = a[10 : a.index(b"\x00", 10)]
+    assert name == b"x.jsonl"
+    with gzip.open(tmp_path / "x.jsonl.gz", "rt") as fh:
+        assert [json.loads(line)["text"] for line in fh] == ["one", "two"]
+
+
+def test_run_keeps_the_inputs_compression(tmp_path):
+    from dataqa.demo import make_demo
+    from dataqa.pipeline import run_pipeline
+
+    train, _, _ = make_demo(rows=80, seed=2)
+    with gzip.open(tmp_path / "train.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for rec in train[["text", "label"]].to_dict("records"):
+            fh.write(json.dumps(rec) + "\n")
+    (tmp_path / "p.yaml").write_text(
+        "out: out\ndata: {train: train.jsonl.gz, label_col: label}\n"
+        "stages:\n  audit: {checks: [hygiene]}\n  clean: {}\n"
+    )
+    run_pipeline(tmp_path / "p.yaml")
+    out = tmp_path / "out"
+    names = {p.name for p in out.iterdir()}
+    assert {"curated.jsonl.gz", "clean.quarantine.jsonl.gz", "clean.changes.jsonl.gz"} <= names
+    kept = pd.read_json(out / "curated.jsonl.gz", lines=True)
+    q = pd.read_json(out / "clean.quarantine.jsonl.gz", lines=True)
+    assert len(kept) + len(q) == len(train)

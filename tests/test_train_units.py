@@ -188,6 +188,38 @@ def test_verdict_words_for_each_outcome_and_the_facts_beside_it():
     assert "include zero" in same["headline"]
 
 
+def test_no_verdict_when_both_models_are_far_below_the_baseline():
+    """Models near chance give "Cannot tell", not "No" (trial: 3.0% vs 1.5% on 77 classes
+    against a TF-IDF baseline at 83% read as "worse"); one arm below is still a verdict."""
+    from dataqa.train.shared import comparison_finding
+
+    y = (["a"] * 10 + ["b"] * 10 + ["c"] * 10) * 5
+    raw = (["a"] * 10 + ["c"] * 10 + ["c"] * 10) * 5
+    cur = ["a"] * 150
+    good = (["a"] * 10 + ["b"] * 10 + ["c"] * 8 + ["a"] * 2) * 5
+    base = compare(y, [good] * 3, [good] * 3)  # the baseline: 93% on both sets
+    v = verdict(
+        compare(y, [raw] * 3, [cur] * 3),
+        budget=BUDGET,
+        names=["raw", "curated"],
+        seeds=[0, 1, 2],
+        baseline=base,
+    )
+    assert v["outcome"] == "worse" and v["answer"] == "Cannot tell" and v["undertrained"]
+    assert v["headline"].startswith("Cannot tell: neither fine-tuned model learned")
+    assert "66.7% and 33.3% against the TF-IDF baseline's 93.3% and 93.3%" in v["headline"]
+    assert comparison_finding(v).severity == "warning"  # not a CI-failing error
+    fine = verdict(
+        compare(y, [good] * 3, [cur] * 3),
+        budget=BUDGET,
+        names=["raw", "curated"],
+        seeds=[0, 1, 2],
+        baseline=base,
+    )
+    assert fine["answer"] == "No" and not fine["undertrained"]
+    assert comparison_finding(fine).severity == "error"
+
+
 # ---- options and bad input ---------------------------------------------------------------
 
 

@@ -108,11 +108,6 @@ class SizeCheck(Check):
                     message=(
                         f"{n:,} labelled rows: fewer than the {p['min_total']:,} a fine-tune "
                         "usually needs (rule of thumb)"
-                        + (
-                            "; the learning curve shows what more data would buy"
-                            if p["learning_curve"]
-                            else ""
-                        )
                     ),
                     evidence={"rows": n, "min_total": p["min_total"]},
                     fix={"action": "augment", "plan": "stats.balance.plan"},
@@ -174,6 +169,10 @@ class SizeCheck(Check):
                         )
                     )
             stats["charts"] = _charts(curve)
+            if fit and fit["reliable"]:  # only a curve that was measured shows anything
+                for f in findings:
+                    if f.check == "size.total":
+                        f.message += "; the learning curve shows what more data would buy"
         return CheckResult(findings, stats)
 
 

@@ -241,6 +241,14 @@ def clean_command(
             "(dataqa checks lists them) before using the output.",
             err=True,
         )
+    label = result.kept.roles.label
+    classes = result.kept.frame[label].dropna().unique() if label else []
+    if s["rows_kept"] and label and len(classes) == 1:  # shown even with -q, as above
+        click.echo(
+            f"WARNING: every kept row has the label {classes[0]!r}, so {outp} teaches a "
+            "classifier nothing; check --label-col and the input before fine-tuning on it.",
+            err=True,
+        )
     for step, n in sorted(s["changes_by_step"].items(), key=lambda kv: -kv[1]):
         note(f"  edited      {n:>7,}  {step}", quiet)
 

@@ -369,6 +369,11 @@ def audit_dask(
                 skipped[n] = "not run on --engine dask yet (run --engine local for it)"
     for n in list(names):
         missing = [r for r in instances[n].needs if getattr(roles, r) is None]
+        if missing and explicit:  # asked for by name: as the local engine, not a no-op
+            raise DataQAError(
+                f"the {n} check needs a {missing[0]} column and none was found",
+                hint=f"name it with --{missing[0]}-col, or leave {n} out of the checks",
+            )
         if missing:
             skipped[n] = f"needs a {missing[0]} column (--{missing[0]}-col)"
             names.remove(n)

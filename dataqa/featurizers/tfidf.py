@@ -21,14 +21,12 @@ def tfidf_features(
     head and tail (`char_window` characters; sublinear tf, min_df 2), each block
     L2-normalised, then the concatenation, so cosine similarity is one dot product."""
     import scipy.sparse as sp
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
     from dataqa.featurizers.charhash import char_ngram_counts, tfidf_weight
     from dataqa.featurizers.windows import head_tail
 
-    word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
-    blocks = [word.fit_transform(texts)]
+    blocks = [_word_tfidf(texts)]
     windowed = 0
     if char:
         head, tail = char_window
@@ -47,6 +45,24 @@ def tfidf_features(
             "rows_windowed": windowed,
         },
     )
+
+
+def _word_tfidf(texts: list[str]):
+    """Word 1-2 gram TF-IDF (sublinear tf). sklearn's default tokens need two word
+    characters: a set of one-letter tokens ("a b c") has no vocabulary then, so those
+    count; a set with no word at all gets a block with no columns."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    for pattern in (r"(?u)\b\w\w+\b", r"(?u)\b\w+\b"):
+        word = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32, token_pattern=pattern
+        )
+        try:
+            return word.fit_transform(texts)
+        except ValueError:  # "empty vocabulary"
+            continue
+    return sp.csr_matrix((len(texts), 0), dtype=np.float32)
 
 
 def hashing_features(

@@ -217,6 +217,13 @@ def read(
                 path=path,
                 hint=f"pass --encoding {guess.replace('_', '-')}, or convert it to UTF-8",
             )
+        if head.startswith(b"PAR1"):  # Parquet's magic number, under another name
+            raise DataQAError(
+                f"this is a Parquet file, though its name says {fmt}",
+                path=path,
+                hint="pass --format parquet (pipeline key format: parquet), or rename it "
+                "to .parquet",
+            )
         raise DataQAError(
             "this looks like a binary file, not text",
             path=path,

@@ -19,6 +19,7 @@ Outputs are UTF-8 whatever the input's encoding.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import math
 import os
@@ -165,7 +166,7 @@ def serialize(
         _write_parquet(out, tmp, source)
         return
     compression = next((c for s, c in COMPRESSIONS.items() if final.name.lower().endswith(s)), None)
-    with _open_out(tmp, compression) as fh:
+    with _open_out(tmp, compression, final) as fh:
         if fmt in ("jsonl", "json"):
             _write_json(out, fh, ids, source, lines=fmt == "jsonl")
         else:
@@ -184,18 +185,25 @@ def _with_ids(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @contextlib.contextmanager
-def _open_out(tmp: Path, compression: str | None):
+def _open_out(tmp: Path, compression: str | None, final: Path):
     if compression not in OPENERS:
         raise DataQAError(
             f"dataqa does not write {compression} files",
             path=str(tmp),
             hint="write .csv, .csv.gz, .jsonl, .jsonl.gz or .parquet",
         )
-    fh = OPENERS[compression](tmp, "wb")
+    if compression == "gzip":  # the header names the final file (not the temporary one)
+        raw = open(tmp, "wb")  # noqa: SIM115 - closed below, after the gzip stream
+        # and carries no time stamp: the same input and seed give the same bytes
+        fh = gzip.GzipFile(filename=final.name, mode="wb", fileobj=raw, mtime=0)
+    else:
+        raw, fh = None, OPENERS[compression](tmp, "wb")
     try:
         yield fh
     finally:
         fh.close()
+        if raw is not None:
+            raw.close()
 
 
 # ---- delimited ---------------------------------------------------------------------------

@@ -106,6 +106,13 @@ def audit(
             (skipped if explicit else not_applicable)[name] = why_not
             continue
         missing = check.missing_roles(ds)
+        if missing and explicit:  # asked for by name: a CI gate must not pass on a no-op
+            raise DataQAError(
+                f"the {name} check needs a {missing[0]} column and none was found among "
+                f"the columns {', '.join(map(str, ds.frame.columns))}",
+                hint=f"name it with --{missing[0]}-col (in Python: {missing[0]}_col=), or "
+                f"leave {name} out of the checks",
+            )
         if missing:
             skipped[name] = f"needs a {missing[0]} column (--{missing[0]}-col)"
             continue

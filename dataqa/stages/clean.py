@@ -330,7 +330,9 @@ def _declared_kinds(ds: Dataset, opts: CleanOptions) -> dict[str, Kind]:
         if not installed(name):
             continue
         cls = check_class(name)
-        if cls(**opts.audit_options.get(name, {})).missing_roles(ds):
+        missing = cls(**opts.audit_options.get(name, {})).missing_roles(ds)
+        if missing:
+            _refuse_policies_without(cls, missing[0], opts)
             continue
         kinds.update({k.name: k for k in cls.kinds})
     for name in opts.policies:
@@ -343,6 +345,25 @@ def _declared_kinds(ds: Dataset, opts: CleanOptions) -> dict[str, Kind]:
                 hint="`dataqa checks` lists each check's finding kinds",
             ) from None
     return kinds
+
+
+def _refuse_policies_without(cls, role: str, opts: CleanOptions) -> None:
+    """Raise when the user asked clean to act on findings of a check that cannot run here
+    (`--label-errors relabel` on a file with no label column would otherwise relabel
+    nothing and exit 0)."""
+    fields = type(opts).model_fields
+    asked = [
+        f"--{flag.replace('_', '-')} {getattr(opts, flag)}"
+        for flag in dict.fromkeys(f for k in cls.kinds for f in k.flags)
+        if flag in fields and getattr(opts, flag) != fields[flag].default
+    ]
+    asked += [f"-p {k}={v}" for k, v in opts.policies.items() if k.split(".", 1)[0] == cls.name]
+    if asked:
+        raise DataQAError(
+            f"{asked[0]} acts on the {cls.name} check's findings, but that check needs a "
+            f"{role} column and none was found",
+            hint=f"name it with --{role}-col (the pipeline key {role}_col), or drop {asked[0]}",
+        )
 
 
 def _checks_for(kinds: dict[str, Kind], wanted) -> list[str]:

@@ -222,7 +222,11 @@ def comparison_finding(v: dict) -> Finding:
         message += " (single seed per set: seed noise is not measured; use --seeds 3)"
     return Finding(
         check=f"{FAMILY}.comparison",
-        severity=("warning" if single else "error") if v["outcome"] == "worse" else "info",
+        severity=(
+            ("warning" if single or v.get("undertrained") else "error")
+            if v["outcome"] == "worse"
+            else "info"
+        ),
         message=message,
         evidence={
             "a": v["a"],
