@@ -18,6 +18,7 @@ import numpy as np
 from dataqa import __version__
 from dataqa.findings import Finding, Report
 from dataqa.train.options import TrainOptions
+from dataqa.train.verdict import UNDERTRAINED_GAP
 
 FAMILY = "finetune"
 
@@ -203,12 +204,6 @@ def arm_findings(name: str, arm: dict, pretrained: bool) -> list[Finding]:
             )
         )
     return out
-
-
-UNDERTRAINED_GAP = 0.10
-"""Accuracy points (as a share) below the TF-IDF baseline beyond which a fine-tune counts
-as undertrained: issue 15's bar for the tiny model ("at least the baseline minus 10
-points"), which its defaults meet on Banking77 20 classes (6-7.6 points below)."""
 
 
 def comparison_finding(v: dict) -> Finding:

@@ -19,6 +19,10 @@ ANSWERS = {
     "no measurable difference": "No measurable difference",
     "mixed": "Mixed",
 }
+UNDERTRAINED_GAP = 0.10
+"""Accuracy points (as a share) below the TF-IDF baseline beyond which a fine-tune counts
+as undertrained: issue 15's bar for the tiny model ("at least the baseline minus 10
+points"), which its defaults meet on Banking77 20 classes (6-7.6 points below)."""
 NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "loss": "held-out loss"}
 
 
@@ -247,8 +251,6 @@ def _undertrained(comp: dict, baseline: dict | None) -> str:
     """Both arms' accuracy more than `UNDERTRAINED_GAP` below the TF-IDF baseline trained
     on the same rows, in words ("" otherwise): a model near chance makes any raw-vs-curated
     difference meaningless (trial: 3.0% vs 1.5% on 77 classes, baseline 83%, was "No")."""
-    from dataqa.train.shared import UNDERTRAINED_GAP
-
     if baseline is None or "accuracy" not in comp["metrics"]:
         return ""
     fine, base = comp["metrics"]["accuracy"], baseline["metrics"]["accuracy"]
