@@ -61,9 +61,10 @@ def run_command(pipeline, out_dir, fresh, fail_on, quiet, **kw):
       dataqa run pipeline.yaml --out reports/try2 --fresh
       dataqa run shards.yaml --engine dask --scheduler tcp://10.0.0.5:8786
     """
-    from dataqa.cli.common import engine_from
+    from dataqa.cli.common import engine_from, setup_logging
     from dataqa.pipeline import run_pipeline
 
+    setup_logging(quiet)  # the stages' progress lines (each fine-tune run, each check)
     engine = engine_from(kw) if kw.get("engine") else None
     result = run_pipeline(pipeline, out_dir=out_dir, fresh=fresh, progress=not quiet, engine=engine)
     if not quiet and result["summary"] is not None:
