@@ -3,7 +3,8 @@
 Sets and noise models: see `label_sets.py` beside this file (Banking77 full and at 10 rows
 per class, SST-2 20k, Debian package summaries 10k, gcloud reference pages and SST-2
 reviews as long documents; uniform, class-conditional, confusable-pair and
-ambiguity-dependent noise at 20%, 5%, 3%, 2% and 1%). For every (set, noise, rate) the same
+ambiguity-dependent noise at 20%, 5%, 3%, 2% and 1%; `mixed` -- half ambiguity-dependent,
+half uniform -- is available through --grid, e.g. `--grid debian:mixed:0.1`). For every (set, noise, rate) the same
 process measures, one after the other:
   anchor: TF-IDF word 1-2 gram -> 5-fold cross_val_predict LogisticRegression ->
           cleanlab find_label_issues(filter_by='prune_by_noise_rate');

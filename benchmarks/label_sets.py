@@ -34,6 +34,8 @@ Noise models (`inject`), all with a fixed seed; `rate` is the share of rows flip
   class. Only rows the reference model gets right can be chosen: an item that the model
   already puts in another class has no agreed true label, so flipping it plants no
   verifiable error (the hidden sets' errors were validated by people).
+- `mixed`: half of the flips as `ambiguity`, the other half `uniform` (annotators who
+  both hesitate on hard items and slip on easy ones).
 
 The reference model for `class-conditional`, `pair` and `ambiguity` is the anchor recipe's
 model (TF-IDF 1-2 gram + logistic regression, 5-fold) on the clean labels.
@@ -210,16 +212,21 @@ def inject(
     n, K = P.shape
     m = int(round(rate * n))
     noisy = y.copy()
-    if kind == "ambiguity":
+    if kind in ("ambiguity", "mixed"):
         other = P.copy()
         other[np.arange(n), y] = -1.0
         target = other.argmax(1)
         # items a careful reader gets right (the reference model ranks the true class
         # first) but that resemble another class: the more they do, the likelier the slip
         w = np.where(P[np.arange(n), y] > other.max(1), other.max(1), 0.0)
-        m = min(m, int((w > 0).sum()))
-        idx = rng.choice(n, size=m, replace=False, p=w / w.sum())
+        m_amb = m if kind == "ambiguity" else m // 2
+        m_amb = min(m_amb, int((w > 0).sum()))
+        idx = rng.choice(n, size=m_amb, replace=False, p=w / w.sum())
         noisy[idx] = target[idx]
+        if kind == "mixed":  # the other half: careless slips to a random other class
+            rest = np.setdiff1d(np.arange(n), idx)
+            idx = rng.choice(rest, size=m - m_amb, replace=False)
+            noisy[idx] = (y[idx] + rng.integers(1, K, size=len(idx))) % K
     else:
         idx = rng.choice(n, size=m, replace=False)
         if kind == "uniform":
