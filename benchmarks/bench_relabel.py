@@ -101,11 +101,12 @@ def effect(d: dict, relabel: np.ndarray) -> dict:
 
 
 OLD = "old: P(sug) >= 0.5"
-NEW = "new: P(sug) >= 0.9 and post(sug) >= 0.5"
+NEW = "new: P(sug) >= 0.9 and post(sug) > post(given)"
 # the new default, chosen on the DESIGN settings only (committed before VALIDATE and
 # HELD_OUT were looked at): the pooled model's out-of-fold probability of the suggested
-# label is at least `labels.error_confidence` (0.9: the finding's severity is error) and
-# the noise-adjusted posterior gives it at least `--label-threshold` (0.5)
+# label is at least `labels.error_confidence` (0.9) and the noise-adjusted posterior
+# prefers it to the given label (`dataqa.checks.labels.relabel_is_sure`; on the design
+# settings the same rows as requiring a posterior of at least 0.5)
 
 
 def rules(d: dict) -> dict[str, np.ndarray]:
@@ -114,7 +115,7 @@ def rules(d: dict) -> dict[str, np.ndarray]:
     oof_sug = d["P"][rows, d["suggested"]]
     return {
         OLD: flagged & (oof_sug >= 0.5),
-        NEW: flagged & (oof_sug >= 0.9) & (d["suggested_post"] >= 0.5),
+        NEW: flagged & (oof_sug >= 0.9) & (d["suggested_post"] > d["p_correct"]),
     }
 
 

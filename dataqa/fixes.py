@@ -74,10 +74,13 @@ class Quarantine(Fix):
 
 @dataclass(frozen=True, kw_only=True)
 class Relabel(Fix):
-    """The label is probably `to`; `confidence` in [0, 1] is how sure the check is."""
+    """The label is probably `to`; `confidence` in [0, 1] is how sure the check is that
+    `to` is right. `review`: the evidence is not strong enough for an automatic relabel
+    (clean treats the row as unsure, `--label-unsure`), so a person should look."""
 
     to: Any = None
     confidence: float | None = None
+    review: bool = False
     action: ClassVar[str] = "relabel"
     policies: ClassVar[tuple[str, ...]] = ("relabel", "quarantine", "keep")
 

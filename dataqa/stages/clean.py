@@ -572,10 +572,10 @@ def _relabel(f: Finding, row, policy: str, opts: CleanOptions, book: _Book) -> b
     fix = f.fix
     assert isinstance(fix, Relabel)
     why = f"{f.check}: given {f.evidence.get('given_label')!r}, likely {fix.to!r}"
-    score = fix.confidence
-    if score is not None and score < opts.label_threshold:
+    unsure = _unsure(fix, opts, policy)
+    if unsure:
         if opts.label_unsure == "quarantine":
-            book.quarantine([row], f"{why} (unsure: {score:.0%} < {opts.label_threshold:.0%})")
+            book.quarantine([row], f"{why} (unsure: {unsure})")
             return True
         return False
     if policy == "relabel" and fix.to is not None:
@@ -583,6 +583,17 @@ def _relabel(f: Finding, row, policy: str, opts: CleanOptions, book: _Book) -> b
     else:
         book.quarantine([row], why)
     return True
+
+
+def _unsure(fix: Relabel, opts: CleanOptions, policy: str) -> str:
+    """Why a suggested label is not sure enough to act on ("" when it is): for a relabel
+    the check asks for review (weak evidence), or its confidence is under
+    `--label-threshold` (quarantine, which changes no label, needs only the latter)."""
+    if fix.review and policy == "relabel":
+        return "the evidence is too weak for a relabel; review it"
+    if fix.confidence is not None and fix.confidence < opts.label_threshold:
+        return f"{fix.confidence:.0%} < {opts.label_threshold:.0%}"
+    return ""
 
 
 def _resolve_conflict(
