@@ -102,6 +102,7 @@ def effect(d: dict, relabel: np.ndarray) -> dict:
 
 OLD = "old: P(sug) >= 0.5"
 NEW = "new: P(sug) >= 0.9 and post(sug) > post(given)"
+BOLDER = "error_confidence=0.5: P(sug) >= 0.5 and post(sug) > post(given)"
 # the new default, chosen on the DESIGN settings only (committed before VALIDATE and
 # HELD_OUT were looked at): the pooled model's out-of-fold probability of the suggested
 # label is at least `labels.error_confidence` (0.9) and the noise-adjusted posterior
@@ -116,6 +117,8 @@ def rules(d: dict) -> dict[str, np.ndarray]:
     return {
         OLD: flagged & (oof_sug >= 0.5),
         NEW: flagged & (oof_sug >= 0.9) & (d["suggested_post"] > d["p_correct"]),
+        # what -s labels.error_confidence=0.5 gives (for reference, not a default)
+        BOLDER: flagged & (oof_sug >= 0.5) & (d["suggested_post"] > d["p_correct"]),
     }
 
 

@@ -83,7 +83,7 @@ def test_default_relabel_fixes_more_than_it_breaks_synthetic():
     frame, truth = synthetic()
     e = relabel_effect(frame, truth)
     # the old rule (every suspect whose suggested label was >= 50% likely) relabelled
-    # 117 rows here: 45 fixed, 72 broken
+    # 103 rows here: 39 fixed, 64 broken
     assert e["fixed"] > 0 and e["fixed"] >= 2 * e["broken"], e
     assert e["noise_after"] < e["noise_before"], e
     assert relabel_caveat(e["result"].summary) is not None
@@ -97,7 +97,7 @@ def test_default_relabel_fixes_more_than_it_breaks_sst2():
     flip = np.random.default_rng(0).choice(len(frame), 250, replace=False)
     frame.loc[flip, "label"] = 1 - frame.loc[flip, "label"]
     e = relabel_effect(frame, truth)
-    # the old rule: 321 relabels, 132 fixed, 189 broken (kept noise 5% -> 6.1%)
+    # the old rule: 305 relabels, 120 fixed, 185 broken
     assert e["fixed"] > 0 and e["fixed"] >= e["broken"], e
     assert e["noise_after"] <= e["noise_before"], e
 
