@@ -9,7 +9,7 @@ fix                    what it means                                       polic
 =====================  ==================================================  ===========
 `RepairText(step)`     rewrite the text with a named repair step           apply, keep
 `Quarantine(reason)`   set the row aside, with the reason                   quarantine, keep
-`Relabel(to, conf.)`   the label is probably `to`                          relabel, quarantine, keep
+`Relabel(to, conf.)`   the label is probably `to` (`review`: not sure)     relabel, quarantine, keep
 `Dedupe(keep)`         the rows say the same thing: keep one               first, longest, keep
 `ResolveConflict`      duplicates that disagree on the label               quarantine, majority, labels, keep
 `Review(reason)`       a person should look; clean leaves the row alone    keep
