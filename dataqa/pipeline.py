@@ -517,7 +517,7 @@ def _clean_stage(
     spec, raw, test, before, opts, seed, cache, out, raw_key, test_key, progress, note
 ):
     from dataqa.dataset import atomic_write_text, load
-    from dataqa.stages.clean import CleanOptions, clean
+    from dataqa.stages.clean import CleanOptions, clean, relabel_caveat
 
     kwargs, _ = _dataclass_kwargs(spec, CleanOptions, opts, "stages.clean")
     labels_findings = [f.to_dict() for f in before.findings if f.check.startswith("label")]
@@ -545,7 +545,8 @@ def _clean_stage(
             "clean",
             "ran",
             time.perf_counter() - t0,
-            note=f"{summary['rows_kept']} kept, {summary['rows_quarantined']} quarantined",
+            note=f"{summary['rows_kept']} kept, {summary['rows_quarantined']} quarantined"
+            + (f". NOTE: {relabel_caveat(summary)}" if relabel_caveat(summary) else ""),
         )
     for n in ("quarantine", "changes"):
         (out / f"clean.{n}{files[n].suffix}").write_bytes(files[n].read_bytes())

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from conftest import shared_data
 
-from dataqa.dataset import from_frame
 from dataqa.stages.audit import audit
 from dataqa.stages.clean import CleanOptions, clean, relabel_caveat
 
