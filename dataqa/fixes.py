@@ -9,7 +9,7 @@ fix                    what it means                                       polic
 =====================  ==================================================  ===========
 `RepairText(step)`     rewrite the text with a named repair step           apply, keep
 `Quarantine(reason)`   set the row aside, with the reason                   quarantine, keep
-`Relabel(to, conf.)`   the label is probably `to`                          relabel, quarantine, keep
+`Relabel(to, conf.)`   the label is probably `to` (`review`: not sure)     relabel, quarantine, keep
 `Dedupe(keep)`         the rows say the same thing: keep one               first, longest, keep
 `ResolveConflict`      duplicates that disagree on the label               quarantine, majority, labels, keep
 `Review(reason)`       a person should look; clean leaves the row alone    keep
@@ -74,10 +74,13 @@ class Quarantine(Fix):
 
 @dataclass(frozen=True, kw_only=True)
 class Relabel(Fix):
-    """The label is probably `to`; `confidence` in [0, 1] is how sure the check is."""
+    """The label is probably `to`; `confidence` in [0, 1] is how sure the check is that
+    `to` is right. `review`: the evidence is not strong enough for an automatic relabel
+    (clean treats the row as unsure, `--label-unsure`), so a person should look."""
 
     to: Any = None
     confidence: float | None = None
+    review: bool = False
     action: ClassVar[str] = "relabel"
     policies: ClassVar[tuple[str, ...]] = ("relabel", "quarantine", "keep")
 

@@ -573,7 +573,7 @@ def _clean_stage(
 ):
     from dataqa.dataset import atomic_write_text, load
     from dataqa.io import write_outputs
-    from dataqa.stages.clean import CleanOptions, clean
+    from dataqa.stages.clean import CleanOptions, clean, relabel_caveat
 
     kwargs, _ = _dataclass_kwargs(spec, CleanOptions, opts, "stages.clean")
     labels_findings = [f.to_dict() for f in before.findings if f.check.startswith("label")]
@@ -601,7 +601,8 @@ def _clean_stage(
             "clean",
             "ran",
             time.perf_counter() - t0,
-            note=f"{summary['rows_kept']} kept, {summary['rows_quarantined']} quarantined",
+            note=f"{summary['rows_kept']} kept, {summary['rows_quarantined']} quarantined"
+            + (f". NOTE: {relabel_caveat(summary)}" if relabel_caveat(summary) else ""),
         )
     write_outputs(  # copies of the cached set, written as one set too
         [

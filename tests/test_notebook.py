@@ -61,7 +61,7 @@ def test_to_frame_has_one_row_per_finding_row_pair():
     assert df.family.tolist()[:7] == ["hygiene"] * 3 + ["duplicates"] * 2 + ["labels", "balance"]
     assert df.fix.tolist()[:7] == ["repair_text"] * 3 + ["dedupe"] * 2 + ["relabel", "none"]
     relabel = df[df.fix == "relabel"].iloc[0]
-    assert relabel.fix_args == {"to": "neg", "confidence": 0.93}
+    assert relabel.fix_args == {"to": "neg", "confidence": 0.93, "review": False}
     assert df[df.fix == "dedupe"].fix_args.iloc[0] == {"keep": 7}
     assert df[df.check == "hygiene.whitespace"].fix_args.iloc[0] == {"step": "normalize_whitespace"}
     # severity is ordered: sorting puts errors last, filtering by rank works

@@ -78,9 +78,17 @@ class LabelOptions(Options):
         0.0,
         ge=0,
         le=1,
-        description="Report suspects whose suggested label is at least this likely.",
+        description="Report suspects whose suggested label's out-of-fold probability is at "
+        "least this.",
     )
-    error_confidence: float = Field(0.9, ge=0, le=1, description="Severity error at or above.")
+    error_confidence: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="Severity error (sure enough to relabel) when the suggested label's "
+        "out-of-fold probability is at least this and its noise-adjusted posterior beats "
+        "the given label's.",
+    )
     min_class_rows: int = Field(3, ge=1, description="Smaller classes are left out.")
     max_classes: int = Field(1000, ge=2, description="More classes: the check says why it stops.")
     large_rows: int = Field(200_000, ge=1, description="Above: hashed features + SGD, 1 pass.")
@@ -419,35 +427,105 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def row_numbers(y: np.ndarray, P: np.ndarray, sel) -> dict[str, np.ndarray]:
+    """The per-row numbers a user sees, each with one definition (the sidecar's columns,
+    the `labels.issue` evidence and message all read them from here).
+
+    - `given_probability`, `suggested_probability`: the pooled model's out-of-fold
+      probability of the given label and of the suggested label (the model never saw
+      the row's label; on two classes the two sum to 1).
+    - `p_given_label_correct`, `p_suggested_label_correct`: cleanlab-style noise-adjusted
+      posterior (the out-of-fold probabilities times the estimated noise matrix's chance
+      of the given label under each true class) that the given / suggested label is the
+      true one (on two classes the two sum to 1).
+    - `suggested`: the most likely label other than the given one, by that posterior.
+    - `predicted`: the most likely label by that posterior (the given or the suggested).
+    """
+    rows = np.arange(len(y))
+    sug = sel.suggested
+    return {
+        "given_probability": P[rows, y],
+        "suggested_probability": P[rows, sug],
+        "p_given_label_correct": sel.p_correct,
+        "p_suggested_label_correct": sel.suggested_prob,
+        "suggested": sug,
+        "predicted": np.where(sel.p_correct >= sel.suggested_prob, y, sug),
+    }
+
+
+def relabel_is_sure(oof_suggested: float, p_suggested: float, p_given: float, p: dict) -> bool:
+    """Strong enough evidence for an automatic relabel (severity error, `Relabel.review`
+    False): the model gives the suggested label at least `error_confidence` out of fold
+    and the noise-adjusted posterior prefers it to the given label. Chosen on three settings and checked on
+    four others (BENCHMARKS.md, "Relabel: fixed vs broken"): on binary SST-2 every
+    flagged row had an out-of-fold probability above 0.7, and relabelling them all broke
+    more labels than it fixed."""
+    return oof_suggested >= p["error_confidence"] and p_suggested > p_given
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def _issue_message(given, suggested, num: dict, r: int, sure: bool) -> str:
+    """The message of one `labels.issue` finding: the same numbers as its sidecar row."""
+    head = (
+        f"label {given!r} is probably wrong; {suggested!r} is likely"
+        if sure
+        else f"label {given!r} may be wrong (review; not sure enough to relabel)"
+    )
+    pg, ps = num["p_given_label_correct"][r], num["p_suggested_label_correct"][r]
+    return (
+        f"{head}: out of fold the model gives {suggested!r} "
+        f"{_pct(num['suggested_probability'][r])} and {given!r} "
+        f"{_pct(num['given_probability'][r])}; noise-adjusted, {suggested!r} {_pct(ps)} and "
+        f"{given!r} {_pct(pg)}" + (" (the given label is still the likelier)" if pg >= ps else "")
+    )
+
+
 def _issue_findings(ids, y, classes, P, sel, p, raw) -> list[Finding]:
     rows = np.flatnonzero(sel.issues)
     order = rows[np.argsort(sel.quality[rows], kind="stable")]
-    quality = sel.quality
+    num = row_numbers(y, P, sel)
     out = []
     rank = 0
     for r in order:
-        sug = int(sel.suggested[r])
-        conf = float(P[r, sug])
-        if conf < p["min_confidence"]:
+        sug = int(num["suggested"][r])
+        if num["suggested_probability"][r] < p["min_confidence"]:
             continue
         rank += 1
         given, suggested = raw[y[r]], raw[sug]
+        sure = relabel_is_sure(
+            num["suggested_probability"][r],
+            num["p_suggested_label_correct"][r],
+            num["p_given_label_correct"][r],
+            p,
+        )
+        conf = round(float(num["suggested_probability"][r]), 6)
         out.append(
             Finding(
                 "labels.issue",
-                "error" if conf >= p["error_confidence"] else "warning",
-                f"label {given!r} looks wrong; {suggested!r} is more likely "
-                f"({conf:.0%} vs {P[r, y[r]]:.0%} out-of-sample)",
+                "error" if sure else "warning",
+                _issue_message(given, suggested, num, r, sure),
                 row_ids=[ids[r]],
                 evidence={
                     "given_label": given,
                     "suggested_label": suggested,
-                    "quality": round(float(quality[r]), 6),
+                    "predicted_label": raw[int(num["predicted"][r])],
+                    "quality": round(float(sel.quality[r]), 6),
                     "rank": rank,
-                    "confidence": round(conf, 6),
-                    "p_given_label_correct": round(float(sel.p_correct[r]), 6),
+                    "confidence": conf,
+                    **{
+                        k: round(float(num[k][r]), 6)
+                        for k in (
+                            "given_probability",
+                            "suggested_probability",
+                            "p_given_label_correct",
+                            "p_suggested_label_correct",
+                        )
+                    },
                 },
-                fix=Relabel(to=suggested, confidence=round(conf, 6)),
+                fix=Relabel(to=suggested, confidence=conf, review=not sure),
             )
         )
     return out
@@ -505,7 +583,31 @@ def _noise_stats(y, classes, sel, n) -> dict:
 LOW_SHARE = 0.25
 """When fewer flagged rows than this share of the model's disagreements with the given
 labels, the flags are mostly a weak model's guesses (measured on six settings, BENCHMARKS.md,
-issue 14: shares 0.14-0.18 gave precision 0.31-0.34; 0.30-0.49 gave 0.55-0.69)."""
+issue 14: shares 0.14-0.18 gave precision 0.31-0.34; 0.30-0.49 gave 0.55-0.69; trial 1 then
+measured 0.46 at a share of 0.16 on SST-2 and 0.41 at 0.34 on Debian, so the share orders
+the settings only roughly and the caveat promises no figure for the user's data)."""
+
+
+def _precision_caveat(n: int, flagged: int, disagree: int, share: float) -> str:
+    """What is measured about the flags' precision, plainly (no promise for this data)."""
+    if not disagree:
+        return ""
+    text = (
+        f" Out of fold the model disagrees with {disagree:,} labels ({disagree / n:.0%}); the "
+        f"{flagged:,} flagged ({share:.0%} of those) are the likeliest errors among them"
+        + (", the rest are taken for the model's own mistakes" if share < LOW_SHARE else "")
+        + "."
+    )
+    if flagged:
+        text += (
+            " How many flags are right is not measured on this data: with planted flips, "
+            "precision was 0.31-0.69 across six benchmark settings (lower where under a "
+            "quarter of the disagreements were flagged; BENCHMARKS.md). Review before "
+            "relabelling"
+            + (", or try -s labels.featurizer=ensemble" if share < LOW_SHARE else "")
+            + "."
+        )
+    return text
 
 
 def _noise_finding(stats: dict, sel) -> Finding:
@@ -524,18 +626,7 @@ def _noise_finding(stats: dict, sel) -> Finding:
     n, flagged = stats["rows_analysed"], int(sel.issues.sum())
     disagree = int(round((1.0 - float(sel.oof_accuracy)) * n))
     share = flagged / disagree if disagree else 1.0
-    caution = (
-        f" Out of fold the model disagrees with {disagree:,} labels ({disagree / n:.0%}); the "
-        f"{flagged:,} flagged are the likeliest errors among them."
-        + (
-            " Most disagreements are taken for the model's own mistakes, so flags here are "
-            "less reliable (precision 0.31-0.34 where this share was under a quarter, against "
-            "0.55-0.69 above it, BENCHMARKS.md): review before relabelling, or try "
-            "-s labels.featurizer=ensemble"
-            if share < LOW_SHARE and disagree
-            else ""
-        )
-    )
+    caution = _precision_caveat(n, flagged, disagree, share)
     return Finding(
         "labels.noise_rate",
         "warning" if rate >= 0.05 or (share < LOW_SHARE and flagged) else "info",
@@ -610,19 +701,28 @@ def _cannot_estimate_finding(sel, p) -> Finding:
 def score_table(ds: Dataset, use: pd.Series, y, classes, P, sel) -> pd.DataFrame:
     """A score for every row (cleanlab's `get_label_issues()` columns, plus ours).
 
-    Index: the row ids of `ds`. Columns: `is_label_issue` (flagged), `label_quality`
-    (0-1, low = suspect; the ranking score), `given_label`, `predicted_label` (the most
-    likely true label, may equal the given one), `suggested_label` (the most likely
-    *other* label), `suggested_probability` (the model's out-of-sample probability of it),
-    `p_given_label_correct` (posterior that the given label is right), `rank` (1 = most
-    suspect, among flagged rows) and `analysed` (False for rows without a label or of a
-    class too small to learn; their scores are empty).
+    Index: the row ids of `ds`. Columns (the numbers of `row_numbers`, which the
+    `labels.issue` messages quote):
+
+    - `is_label_issue`: flagged (a `labels.issue` finding);
+    - `label_quality`: 0-1, low = suspect; the ranking score;
+    - `given_label`;
+    - `predicted_label`: the most likely true label by the noise-adjusted posterior (the
+      given or the suggested label);
+    - `suggested_label`: the most likely *other* label by that posterior (the label a
+      `labels.issue` message names and `clean --label-errors relabel` writes);
+    - `given_probability`, `suggested_probability`: the pooled model's out-of-fold
+      probability of the given / suggested label;
+    - `p_given_label_correct`, `p_suggested_label_correct`: the noise-adjusted posterior
+      that the given / suggested label is right (on two classes each pair sums to 1);
+    - `rank`: 1 = most suspect, among flagged rows;
+    - `analysed`: False for rows without a label or of a class too small to learn (their
+      scores are empty).
     """
     n_all = len(ds)
     mask = use.to_numpy()
     names = np.asarray(classes, dtype=object)
-    rows = np.arange(len(y))
-    post_best = np.where(sel.p_correct >= sel.suggested_prob, y, sel.suggested)
+    num = row_numbers(y, P, sel)
     flagged = np.flatnonzero(sel.issues)
     rank = np.full(len(y), np.nan)
     rank[flagged[np.argsort(sel.quality[flagged], kind="stable")]] = np.arange(1, len(flagged) + 1)
@@ -637,10 +737,17 @@ def score_table(ds: Dataset, use: pd.Series, y, classes, P, sel) -> pd.DataFrame
             "is_label_issue": spread(sel.issues, 0.0).astype(bool),
             "label_quality": spread(sel.quality, np.nan),
             "given_label": spread(names[y], None),
-            "predicted_label": spread(names[post_best], None),
-            "suggested_label": spread(names[sel.suggested], None),
-            "suggested_probability": spread(P[rows, sel.suggested], np.nan),
-            "p_given_label_correct": spread(sel.p_correct, np.nan),
+            "predicted_label": spread(names[num["predicted"]], None),
+            "suggested_label": spread(names[num["suggested"]], None),
+            **{
+                k: spread(num[k], np.nan)
+                for k in (
+                    "given_probability",
+                    "suggested_probability",
+                    "p_given_label_correct",
+                    "p_suggested_label_correct",
+                )
+            },
             "rank": pd.array(spread(rank, np.nan), dtype="Int64"),
             "analysed": mask,
         },

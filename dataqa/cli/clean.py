@@ -251,6 +251,7 @@ def clean_command(
         )
     for step, n in sorted(s["changes_by_step"].items(), key=lambda kv: -kv[1]):
         note(f"  edited      {n:>7,}  {step}", quiet)
+    _warn_relabels(s, quiet)
 
 
 def _clean_on_dask(path, engine, opts, outputs, seed, quiet, kw, **local_only):
@@ -286,3 +287,12 @@ def _clean_on_dask(path, engine, opts, outputs, seed, quiet, kw, **local_only):
         note(f"  quarantined {n:>7,}  {reason}", quiet)
     for step, n in sorted(s["changes_by_step"].items(), key=lambda kv: -kv[1]):
         note(f"  edited      {n:>7,}  {step}", quiet)
+    _warn_relabels(s, quiet)
+
+
+def _warn_relabels(summary: dict, quiet: bool) -> None:
+    from dataqa.stages.clean import relabel_caveat
+
+    caveat = relabel_caveat(summary)
+    if caveat:
+        note(f"NOTE: {caveat}", quiet)

@@ -58,10 +58,13 @@ class CleanOptions(Options):
         ge=0.0,
         le=1.0,
         description="Relabel or quarantine only suspects whose suggested label is at least "
-        "this likely.",
+        "this likely (the labels check: out of fold); relabel only those with strong "
+        "evidence (the check's errors).",
     )
     label_unsure: Literal["keep", "quarantine"] = Field(
-        "keep", description="Suspects below --label-threshold."
+        "keep",
+        description="Suspects below --label-threshold or without strong evidence (the "
+        "check's warnings).",
     )
     policies: dict[str, str] = Field(
         default_factory=dict,
