@@ -319,21 +319,23 @@ def pair_jaccard(
     The same shingles and set arithmetic as `near_duplicate_groups`' verification step,
     for pairs whose texts were joined to them (a distributed run's second join).
     """
-    left = [t if isinstance(t, str) else "" for t in np.asarray(left, dtype=object)]
-    right = [t if isinstance(t, str) else "" for t in np.asarray(right, dtype=object)]
-    n = len(left)
+    texts = np.concatenate([np.asarray(left, dtype=object), np.asarray(right, dtype=object)])
+    n = texts.size // 2
     if n == 0:
         return np.zeros(0)
-    hashes, counts = _shingle_hashes(left + right, shingle, ngram)
-    owner = np.repeat(np.arange(2 * n, dtype=np.uint64), counts)
+    # a text in many pairs is shingled once
+    texts = pd.Series(texts)
+    codes, distinct = pd.factorize(texts.where(texts.map(lambda t: isinstance(t, str)), ""))
+    m = len(distinct)
+    hashes, counts = _shingle_hashes(list(distinct), shingle, ngram)
+    owner = np.repeat(np.arange(m, dtype=np.uint64), counts)
     tagged = _sorted_unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
-    set_counts = np.bincount((tagged >> np.uint64(32)).astype(np.int64), minlength=2 * n)
-    indptr = np.zeros(2 * n + 1, dtype=np.int64)
+    set_counts = np.bincount((tagged >> np.uint64(32)).astype(np.int64), minlength=m)
+    indptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(set_counts, out=indptr[1:])
     values = (tagged & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    index = _Index(indptr, values, None, np.arange(2 * n), None)
-    slots = np.arange(n)
-    return index._jaccard(slots, slots + n)
+    index = _Index(indptr, values, None, np.arange(m), None)
+    return index._jaccard(codes[:n], codes[n:])
 
 
 def lsh_params(threshold: float, num_perm: int, min_recall: float = LSH_RECALL) -> tuple[int, int]:

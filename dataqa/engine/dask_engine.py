@@ -537,9 +537,10 @@ SALT_ROWS = 1 << 10
 
 def _piece_band_keys(
     piece: Piece, plan: Plan, reps: np.ndarray, params: dict, salt_rows: int
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, int]:
     """The LSH band keys (`band_keys`) of a piece's representative rows, skewed buckets
-    salted (`_salt`); the text is re-read here and goes no further."""
+    salted (`_salt`), and how many buckets were salted; the text is re-read here and goes
+    no further."""
     from dataqa.minhash import band_keys
 
     mine = _piece_keys(piece, plan, reps)
@@ -547,7 +548,7 @@ def _piece_band_keys(
     return _salt(band_keys(keys, **params), salt_rows)
 
 
-def _salt(bands: pd.DataFrame, salt_rows: int) -> pd.DataFrame:
+def _salt(bands: pd.DataFrame, salt_rows: int) -> tuple[pd.DataFrame, int]:
     """Spread the rows of buckets holding more than `salt_rows` of this piece's rows over
     sub-buckets, so that no shuffle partition receives a whole giant bucket.
 
@@ -559,7 +560,7 @@ def _salt(bands: pd.DataFrame, salt_rows: int) -> pd.DataFrame:
     bucket sends it whole to sub-bucket 0, the bucket's own key). The candidate pairs
     stay linked across sub-buckets, so the connected components are those of the
     unsalted bucket whenever its rows are similar to their neighbours.
-    A column `salted` counts the sub-bucket copies (0 for rows not salted).
+    Returns the rows and the number of buckets salted.
     """
     from dataqa.minhash import _fmix64
 
@@ -567,7 +568,7 @@ def _salt(bands: pd.DataFrame, salt_rows: int) -> pd.DataFrame:
     counts = pd.Series(bucket).value_counts(sort=False)
     heavy = counts[counts > salt_rows]
     if heavy.empty:
-        return bands
+        return bands, 0
     n = pd.Series(bucket).map(heavy).to_numpy()
     hit = ~np.isnan(n)
     light, big = bands[~hit], bands[hit]
@@ -585,7 +586,7 @@ def _salt(bands: pd.DataFrame, salt_rows: int) -> pd.DataFrame:
     out = big.iloc[idx].reset_index(drop=True)
     b = out["bucket"].to_numpy()
     out["bucket"] = np.where(sub == 0, b, _fmix64(b ^ _fmix64(sub + np.uint64(1))))
-    return pd.concat([light, out], ignore_index=True)
+    return pd.concat([light, out], ignore_index=True), len(heavy)
 
 
 def _pair_members(pairs: pd.DataFrame) -> np.ndarray:
@@ -650,19 +651,19 @@ def _duplicates(keys, n_rows: int, p: dict, roles: Roles, pieces: list[Piece], p
         params = {k: p[k] for k in ("threshold", "num_perm", "shingle", "ngram", "seed")}
         band_meta = {"band": np.uint8, "bucket": np.uint64, "row": np.int64, "size": np.int64}
         reps_d = dask.delayed(reps, pure=True)
-        bands = dd.from_delayed(
-            [
-                dask.delayed(_piece_band_keys)(piece, plan, reps_d, params, SALT_ROWS)
-                for piece in pieces
-            ],
-            meta=band_meta,
-            verify_meta=False,
-        ).shuffle("bucket", shuffle_method="p2p")
+        parts = [
+            dask.delayed(_piece_band_keys, nout=2)(piece, plan, reps_d, params, SALT_ROWS)
+            for piece in pieces
+        ]
+        bands = dd.from_delayed([b for b, _ in parts], meta=band_meta, verify_meta=False).shuffle(
+            "bucket", shuffle_method="p2p"
+        )
         pairs = bands.map_partitions(
             bucket_pairs, p["threshold"], meta={"left": np.int64, "right": np.int64}
         ).drop_duplicates(split_out=max(1, keys.npartitions), shuffle_method="p2p")
         largest = bands.map_partitions(_largest_bucket, meta=(None, np.int64))
-        pairs, largest = dask.persist(pairs, largest)
+        pairs, largest, salted = dask.persist(pairs, largest, [n for _, n in parts])
+        stats["salted_buckets"] = int(sum(dask.compute(*salted)))
         stats["largest_bucket_rows"] = int(largest.max().compute())
         wanted = _sorted_unique(
             np.concatenate(
