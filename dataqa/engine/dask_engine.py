@@ -597,19 +597,21 @@ def _pair_members(pairs: pd.DataFrame) -> np.ndarray:
 
 
 def _largest_bucket(bands: pd.DataFrame) -> pd.Series:
-    n = bands.groupby(["band", "bucket"]).size().max() if len(bands) else 0
+    # the band is mixed into the bucket hash: counting buckets counts (band, bucket)s
+    n = pd.Series(bands["bucket"].to_numpy()).value_counts().max() if len(bands) else 0
     return pd.Series([int(n)])
 
 
 def _verify(pairs: pd.DataFrame, threshold: float, shingle: str, ngram: int) -> pd.DataFrame:
-    """Exact Jaccard of joined candidate pairs; the pairs at or above `threshold`, with
-    both keys and hashes (the client needs them for contrasts and expansion)."""
-    from dataqa.minhash import pair_jaccard
+    """Exact Jaccard of joined candidate pairs: the pairs that link groups (`linking_pairs`:
+    a pair whose rows are already joined through verified pairs of this partition is not
+    verified; the components are the same), with both keys and hashes (the client needs
+    them for contrasts and expansion)."""
+    from dataqa.minhash import linking_pairs
 
-    sim = pair_jaccard(pairs["lkey"], pairs["rkey"], shingle=shingle, ngram=ngram)
-    ok = sim >= threshold - 1e-12
-    out = pairs.loc[ok, ["left", "right", "lkey", "rkey", "lh", "rh"]].reset_index(drop=True)
-    out["sim"] = sim[ok]
+    at, sim = linking_pairs(pairs["lkey"], pairs["rkey"], threshold, shingle=shingle, ngram=ngram)
+    out = pairs.iloc[at][["left", "right", "lkey", "rkey", "lh", "rh"]].reset_index(drop=True)
+    out["sim"] = sim
     return out
 
 
