@@ -1,7 +1,7 @@
 """Local engine vs Dask on the same machine, same run: rows/s and peak memory per process.
 
     python benchmarks/bench_dask.py [--rows 1000000 5000000] [--workers 2] [--shard-rows 125000]
-        [--skip-local]
+        [--skip-local | --skip-dask] [--keep DIR]
 
 Rows are SST-2 train sentences resampled with edits (`bench_audit_1m.build`), written as
 Parquet shards of `--shard-rows` rows each (8 shards at 1M, 40 at 5M: more rows are more
@@ -116,12 +116,24 @@ def main() -> None:
     ap.add_argument(
         "--skip-local", action="store_true", help="Dask only (when the local engine has been run)"
     )
+    ap.add_argument("--skip-dask", action="store_true", help="the local engine only")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        help="write the shards to DIR/<rows> and keep them (reused when already there), so "
+        "that the two engines can be run as separate commands on the same shards",
+    )
     args = ap.parse_args()
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()}")
     for rows in args.rows:
-        folder = Path(tempfile.mkdtemp(prefix="dataqa-bench-dask-"))
+        folder = (
+            args.keep / str(rows) if args.keep else Path(tempfile.mkdtemp(prefix="dataqa-bench-"))
+        )
         try:
-            write_shards(rows, args.shard_rows, folder)
+            if not folder.with_suffix(".done").exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                write_shards(rows, args.shard_rows, folder)
+                folder.with_suffix(".done").touch()
             loc = {"wall": float("nan"), "cpu": float("nan")}
             if not args.skip_local:
                 loc = run_local(folder)
@@ -132,6 +144,8 @@ def main() -> None:
                     f"load average {os.getloadavg()}",
                     flush=True,
                 )
+            if args.skip_dask:
+                continue
             dk = run_dask(folder, args.workers)
             print(
                 f"{rows:>9,} rows dask : {dk['wall']:7.1f} s {rows / dk['wall']:9,.0f} rows/s "
@@ -144,7 +158,8 @@ def main() -> None:
                 flush=True,
             )
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -9,15 +9,19 @@ where the data is:
 - **Row-wise work** (pass 2): per piece, `HygieneCheck.scan` with those facts in
   `Context.cache`; the partitions' hits are concatenated (`merge_hits`) and turned into
   findings by `HygieneCheck.findings_of`. The same pass computes each row's duplicate key
-  (`normalize_for_dedup`) and its 64-bit hash, and keeps (position, hash, key, id,
-  label) in worker memory (spilled to disk by Dask under pressure).
+  (`normalize_for_dedup`) and its 64-bit hash, and keeps only (position, hash, non-empty,
+  label code, group) in worker memory, about 20 bytes a row: no text, no row id (ids are
+  derived from positions, `_row_ids`; text is re-read for the few rows a stage needs,
+  `_piece_keys`).
 - **Exact duplicates**: a P2P shuffle of (hash, position) only; groups are the hashes
-  seen more than once; members' ids and labels are looked up by position.
-- **Near duplicates**: `dataqa.minhash.band_keys` on each partition's distinct keys
-  (one representative per hash: its first row), a P2P shuffle of (band, bucket,
-  position, size) only, `bucket_pairs` per bucket partition, a P2P merge of the pairs
-  with the two texts and `pair_jaccard` (exact verification), then `groups_from_pairs`
-  (scipy connected components) and `split_contrasts` on the client.
+  seen more than once; members' positions and labels are looked up by hash.
+- **Near duplicates**: per piece, the text of the representative rows (the first row of
+  each distinct hash) is re-read and turned into `dataqa.minhash.band_keys`; buckets
+  holding more than `SALT_ROWS` of a piece's rows are salted (`_salt`); a P2P shuffle of
+  (band, bucket, position, size) only, `bucket_pairs` per bucket partition, then the
+  text of the candidate pairs' members only (re-read) is joined to the pairs (two P2P
+  merges) and verified by `linking_pairs` (exact Jaccard, pairs already linked skipped);
+  `groups_from_pairs` (scipy connected components) and `split_contrasts` on the client.
 - **Balance**: `BalanceCheck` on the label and group columns (two short columns
   gathered to the client; the counts are a reduction).
 
