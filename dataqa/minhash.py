@@ -286,7 +286,9 @@ def bucket_pairs(buckets: pd.DataFrame, threshold: float = THRESHOLD) -> pd.Data
     """
     if len(buckets) < 2:
         return pd.DataFrame({"left": np.zeros(0, np.int64), "right": np.zeros(0, np.int64)})
-    b = buckets.sort_values(["band", "bucket", "size", "row"], kind="stable")
+    # a bucket of one row pairs nothing: most rows go before the sort
+    shared = pd.Series(buckets["bucket"].to_numpy()).duplicated(keep=False).to_numpy()
+    b = buckets[shared].sort_values(["band", "bucket", "size", "row"], kind="stable")
     band = b["band"].to_numpy()
     key = b["bucket"].to_numpy()
     row = b["row"].to_numpy(dtype=np.int64)
@@ -319,21 +321,60 @@ def pair_jaccard(
     The same shingles and set arithmetic as `near_duplicate_groups`' verification step,
     for pairs whose texts were joined to them (a distributed run's second join).
     """
-    left = [t if isinstance(t, str) else "" for t in np.asarray(left, dtype=object)]
-    right = [t if isinstance(t, str) else "" for t in np.asarray(right, dtype=object)]
-    n = len(left)
+    index, a, b = _pair_index(left, right, shingle, ngram)
+    return index._jaccard(a, b) if a.size else np.zeros(0)
+
+
+def linking_pairs(
+    left: pd.Series | np.ndarray,
+    right: pd.Series | np.ndarray,
+    threshold: float = THRESHOLD,
+    *,
+    shingle: str = SHINGLE,
+    ngram: int = NGRAM,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which aligned text pairs link groups: verified at `threshold`, in rounds, skipping
+    pairs already joined through pairs verified before (`near_duplicate_groups`' spanning
+    verification). The connected components of the pairs returned are those of every
+    pair at or above `threshold`, with far fewer Jaccard computations.
+
+    Returns the positions of those pairs in the input and their similarities.
+    """
+    index, a, b = _pair_index(left, right, shingle, ngram)
+    if a.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    # slots are distinct texts; tag each pair so that its input position comes back
+    code = a.astype(np.uint64) * np.uint64(index.pos.size) + b.astype(np.uint64)
+    kept_a, kept_b, sim = index._verify_spanning(a, b, threshold)
+    got = kept_a.astype(np.uint64) * np.uint64(index.pos.size) + kept_b.astype(np.uint64)
+    order = np.argsort(code, kind="stable")
+    at = order[np.searchsorted(code[order], got)]
+    return at, sim
+
+
+def _pair_index(left, right, shingle: str, ngram: int):
+    """An `_Index` of the distinct texts of aligned pairs (each shingled once), and each
+    pair's two slots."""
+    texts = pd.Series(
+        np.concatenate([np.asarray(left, dtype=object), np.asarray(right, dtype=object)])
+    )
+    n = len(texts) // 2
+    codes, distinct = pd.factorize(texts.where(texts.map(lambda t: isinstance(t, str)), ""))
+    m = len(distinct)
     if n == 0:
-        return np.zeros(0)
-    hashes, counts = _shingle_hashes(left + right, shingle, ngram)
-    owner = np.repeat(np.arange(2 * n, dtype=np.uint64), counts)
+        return (
+            _Index(np.zeros(1, np.int64), np.zeros(0, np.uint32), None, np.arange(0), None),
+            codes,
+            codes,
+        )
+    hashes, counts = _shingle_hashes(list(distinct), shingle, ngram)
+    owner = np.repeat(np.arange(m, dtype=np.uint64), counts)
     tagged = _sorted_unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
-    set_counts = np.bincount((tagged >> np.uint64(32)).astype(np.int64), minlength=2 * n)
-    indptr = np.zeros(2 * n + 1, dtype=np.int64)
+    set_counts = np.bincount((tagged >> np.uint64(32)).astype(np.int64), minlength=m)
+    indptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(set_counts, out=indptr[1:])
     values = (tagged & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    index = _Index(indptr, values, None, np.arange(2 * n), None)
-    slots = np.arange(n)
-    return index._jaccard(slots, slots + n)
+    return _Index(indptr, values, None, np.arange(m), None), codes[:n], codes[n:]
 
 
 def lsh_params(threshold: float, num_perm: int, min_recall: float = LSH_RECALL) -> tuple[int, int]:

@@ -140,6 +140,39 @@ def test_dask_finds_planted_faults_in_jsonl_shards(client, tmp_path):
     assert by_kind["hygiene.label_variants"] == {rid(5)}
 
 
+def skewed() -> pd.DataFrame:
+    """The planted reviews plus 1,500 notices sharing one boilerplate sentence (each with
+    its own customer name): their LSH band buckets hold 1,500 rows each."""
+    frame, _ = planted()
+    rng = np.random.default_rng(5)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    notices = [
+        f"dear {''.join(rng.choice(letters, 6))} your parcel has left our warehouse and will "
+        "arrive within three to five working days thank you for shopping with us"
+        for _ in range(1500)
+    ]
+    extra = pd.DataFrame({"text": notices, "label": rng.choice(["pos", "neg"], len(notices))})
+    return pd.concat([frame, extra], ignore_index=True).sample(frac=1, random_state=0)
+
+
+def test_skewed_buckets_are_salted_and_findings_stay_those_of_local(client, tmp_path, monkeypatch):
+    import dataqa.engine.dask_engine as eng
+
+    folder = write_shards(skewed(), tmp_path / "skew", 3)
+    local = dataqa.audit(dataqa.load(str(folder)), checks=["duplicates"])
+    biggest = max(len(f.row_ids) for f in local.findings if f.check == "duplicates.near")
+    assert biggest > 1000  # the notices are one near-duplicate group
+    salt_rows = 64
+    monkeypatch.setattr(eng, "SALT_ROWS", salt_rows)
+    remote = audit_dask(find_shards(str(folder)), client, checks=["duplicates"])
+    assert kinds_and_rows(remote) == kinds_and_rows(local)
+    # no shuffled bucket holds more than ~2 x SALT_ROWS rows from each of the 3 pieces
+    # (unsalted, each notice bucket would hold ~1,500)
+    stats = remote.stats["duplicates"]
+    assert stats["salted_buckets"] > 0
+    assert stats["largest_bucket_rows"] <= 2 * salt_rows * 3 + 3
+
+
 def test_dask_clean_loses_nothing_and_matches_local(client, tmp_path):
     train, _, _ = make_demo(800, 7)
     folder = write_shards(train, tmp_path / "in", 4)

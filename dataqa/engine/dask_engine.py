@@ -9,15 +9,19 @@ where the data is:
 - **Row-wise work** (pass 2): per piece, `HygieneCheck.scan` with those facts in
   `Context.cache`; the partitions' hits are concatenated (`merge_hits`) and turned into
   findings by `HygieneCheck.findings_of`. The same pass computes each row's duplicate key
-  (`normalize_for_dedup`) and its 64-bit hash, and keeps (position, hash, key, id,
-  label) in worker memory (spilled to disk by Dask under pressure).
+  (`normalize_for_dedup`) and its 64-bit hash, and keeps only (position, hash, non-empty,
+  label code, group) in worker memory, about 20 bytes a row: no text, no row id (ids are
+  derived from positions, `_row_ids`; text is re-read for the few rows a stage needs,
+  `_piece_keys`).
 - **Exact duplicates**: a P2P shuffle of (hash, position) only; groups are the hashes
-  seen more than once; members' ids and labels are looked up by position.
-- **Near duplicates**: `dataqa.minhash.band_keys` on each partition's distinct keys
-  (one representative per hash: its first row), a P2P shuffle of (band, bucket,
-  position, size) only, `bucket_pairs` per bucket partition, a P2P merge of the pairs
-  with the two texts and `pair_jaccard` (exact verification), then `groups_from_pairs`
-  (scipy connected components) and `split_contrasts` on the client.
+  seen more than once; members' positions and labels are looked up by hash.
+- **Near duplicates**: per piece, the text of the representative rows (the first row of
+  each distinct hash) is re-read and turned into `dataqa.minhash.band_keys`; buckets
+  holding more than `SALT_ROWS` of a piece's rows are salted (`_salt`); a P2P shuffle of
+  (band, bucket, position, size) only, `bucket_pairs` per bucket partition, then the
+  text of the candidate pairs' members only (re-read) is joined to the pairs (two P2P
+  merges) and verified by `linking_pairs` (exact Jaccard, pairs already linked skipped);
+  `groups_from_pairs` (scipy connected components) and `split_contrasts` on the client.
 - **Balance**: `BalanceCheck` on the label and group columns (two short columns
   gathered to the client; the counts are a reduction).
 
@@ -43,11 +47,9 @@ from dataqa.dataset import ROW_ID, Dataset, Roles, from_frame
 from dataqa.engine import DASK_CHECKS, EngineOptions
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding, Report
-from dataqa.io.shards import Piece, ShardSet, piece_positions, read_piece
+from dataqa.io.shards import POS_SHIFT, Piece, ShardSet, piece_positions, read_piece
 
 log = logging.getLogger("dataqa")
-
-KEY_COLUMNS = ["pos", "h", "key", "rid", "label", "chars"]
 
 
 # ---- the cluster ----------------------------------------------------------------------
@@ -224,9 +226,12 @@ def _piece_facts(piece: Piece, plan: Plan) -> dict:
 
 
 def _piece_main(piece: Piece, plan: Plan):
-    """Pass 2: hygiene's hits and stats, and the duplicate keys, for one piece."""
-    from dataqa.text import normalize_for_dedup
+    """Pass 2: hygiene's hits and stats, and each row's compact duplicate key, for one piece.
 
+    The frame kept for the later stages holds no text and no row id (both are re-derived:
+    text by re-reading the few rows a stage needs, ids from positions), so what a worker
+    holds between stages is ~20 bytes a row.
+    """
     ds, pos = _piece_dataset(piece, plan)
     hits, stats = [], {}
     if "hygiene" in plan.checks:
@@ -241,50 +246,67 @@ def _piece_main(piece: Piece, plan: Plan):
             ctx.cache[GLOBAL_LABEL_COUNTS] = plan.facts["labels"]
         hits, stats = check_class("hygiene")(**opts).scan(ds, ctx)
         stats = {k: v for k, v in stats.items() if k in ("pii",)}
-    keys = normalize_for_dedup(ds.text)
-    k = keys.to_numpy(dtype=object)
+    key, h = _dedup_keys(ds.text)
     frame = pd.DataFrame(
         {
             "pos": pos,
-            "h": pd.util.hash_array(k).astype(np.int64),
-            "key": pd.Series(k, dtype=object),
-            "rid": pd.Series(ds.ids.to_numpy(dtype=object), dtype=object),
-            "label": pd.Series(
-                ds.labels.astype(object).to_numpy() if ds.roles.label else None, dtype=object
-            ),
-            "group": pd.Series(
-                ds.groups.astype(object).to_numpy() if ds.roles.group else None, dtype=object
-            ),
-            "chars": ds.text.str.len().fillna(0).to_numpy(dtype=np.int64),
+            "h": h,
+            "present": (key != "").to_numpy(),
+            "label": _label_codes(ds, plan),
+            "group": ds.groups.astype(object).to_numpy()
+            if ds.roles.group
+            else np.full(len(pos), None, dtype=object),
         }
     )
     return hits, stats, frame
 
 
-def _lookup(frame: pd.DataFrame, column: str, values: np.ndarray, cols: list[str]) -> pd.DataFrame:
-    return frame.loc[frame[column].isin(values), cols]
-
-
-def _rep_band_keys(frame: pd.DataFrame, reps: np.ndarray, params: dict) -> pd.DataFrame:
-    from dataqa.minhash import band_keys
-
-    mine = frame[frame["pos"].isin(reps)]
-    keys = pd.Series(mine["key"].to_numpy(dtype=object), index=mine["pos"].to_numpy())
-    return band_keys(keys, **params)
-
-
-def _verify(pairs: pd.DataFrame, threshold: float, shingle: str, ngram: int) -> pd.DataFrame:
-    from dataqa.minhash import pair_jaccard
-
-    sim = pair_jaccard(pairs["lkey"], pairs["rkey"], shingle=shingle, ngram=ngram)
-    ok = sim >= threshold - 1e-12
+def _keys_meta(plan: Plan) -> pd.DataFrame:
+    """The (empty) compact frame `_piece_main` returns, for `dd.from_delayed`."""
     return pd.DataFrame(
         {
-            "left": pairs["left"].to_numpy()[ok],
-            "right": pairs["right"].to_numpy()[ok],
-            "sim": sim[ok],
+            "pos": np.zeros(0, np.int64),
+            "h": np.zeros(0, np.int64),
+            "present": np.zeros(0, bool),
+            "label": pd.Categorical(
+                [], categories=plan.facts["labels"].index if "labels" in plan.facts else None
+            )
+            if plan.roles.label
+            else pd.Series([], dtype=object),
+            "group": pd.Series([], dtype=object),
         }
     )
+
+
+def _dedup_keys(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The duplicate key of each text (`normalize_for_dedup`) and its 64-bit hash: one
+    definition for pass 2 and for the stages that re-read rows."""
+    from dataqa.text import normalize_for_dedup
+
+    keys = normalize_for_dedup(text)
+    return keys, pd.util.hash_array(keys.to_numpy(dtype=object)).astype(np.int64)
+
+
+def _label_codes(ds: Dataset, plan: Plan) -> pd.Categorical | np.ndarray:
+    """Labels as categories of the dataset-wide label counts (1-2 bytes a row, not an
+    object per row)."""
+    if not ds.roles.label:
+        return np.full(len(ds), None, dtype=object)
+    known = plan.facts["labels"].index if "labels" in plan.facts else None
+    return pd.Categorical(ds.labels.astype(object).to_numpy(), categories=known)
+
+
+def _piece_keys(piece: Piece, plan: Plan, wanted: np.ndarray) -> pd.DataFrame:
+    """Re-read one piece and return (pos, h, key) of its rows whose position is in the
+    sorted array `wanted`: the text of only the rows a stage needs, never kept between
+    stages. Keys and hashes are those of pass 2 (`_dedup_keys` of the repaired text)."""
+    frame = _repaired(read_piece(piece, [plan.roles.text]), plan)[0]
+    pos = piece_positions(piece, len(frame))
+    at = np.searchsorted(wanted, pos)
+    mine = (at < wanted.size) & (wanted[np.minimum(at, wanted.size - 1)] == pos)
+    col = frame[plan.roles.text][mine]
+    key, h = _dedup_keys(col.where(col.notna(), "").astype(str))
+    return pd.DataFrame({"pos": pos[mine], "h": h, "key": key.to_numpy(dtype=object)})
 
 
 # ---- the audit ------------------------------------------------------------------------
@@ -331,9 +353,7 @@ def audit_dask(
     """
     import dask
 
-    from dataqa.checks.duplicates import group_findings, split_contrasts
     from dataqa.checks.hygiene import length_center, merge_hits
-    from dataqa.minhash import bucket_pairs, groups_from_pairs
     from dataqa.stages.audit import MAX_EXAMPLE_FINDINGS, MAX_EXAMPLES, attach_examples
 
     options = dict(options or {})
@@ -401,17 +421,7 @@ def audit_dask(
         # pass 2: hygiene and the keys, one read of every piece
         t0 = time.perf_counter()
         mains = [dask.delayed(_piece_main, nout=3)(p, plan) for p in pieces]
-        meta = pd.DataFrame(
-            {
-                "pos": np.zeros(0, np.int64),
-                "h": np.zeros(0, np.int64),
-                "key": pd.Series([], dtype=object),
-                "rid": pd.Series([], dtype=object),
-                "label": pd.Series([], dtype=object),
-                "group": pd.Series([], dtype=object),
-                "chars": np.zeros(0, np.int64),
-            }
-        )
+        meta = _keys_meta(plan)
         import dask.dataframe as dd
 
         keys = dd.from_delayed([m[2] for m in mains], meta=meta, verify_meta=False)
@@ -432,16 +442,7 @@ def audit_dask(
 
         if "duplicates" in names:
             t0 = time.perf_counter()
-            f, stats = _duplicates(
-                keys,
-                rows,
-                instances["duplicates"].params,
-                group_findings,
-                split_contrasts,
-                bucket_pairs,
-                groups_from_pairs,
-                roles,
-            )
+            f, stats = _duplicates(keys, rows, instances["duplicates"].params, roles, pieces, plan)
             report.findings.extend(f)
             report.stats["duplicates"] = stats
             timings["duplicates"] = round(time.perf_counter() - t0, 3)
@@ -449,11 +450,11 @@ def audit_dask(
         if "balance" in names:
             t0 = time.perf_counter()
             # two short columns to the client; the counts themselves are a reduction
-            lab = keys[["rid", "label", "group"]].compute()
+            lab = keys[["pos", "label", "group"]].compute()
             frame = pd.DataFrame(
-                {roles.text: "", roles.label: lab["label"].to_numpy()}
+                {roles.text: "", roles.label: lab["label"].astype(object).to_numpy()}
                 | ({roles.group: lab["group"].to_numpy()} if roles.group else {}),
-                index=pd.Index(lab["rid"].to_numpy(), name=ROW_ID),
+                index=_row_ids(lab["pos"].to_numpy(), pieces),
             )
             ds = Dataset(frame, roles, shards.pattern)
             result = instances["balance"].run(ds, Context(seed=seed))
@@ -524,11 +525,114 @@ def _rows_text(piece: Piece, roles: Roles, ids: set) -> pd.DataFrame:
     return frame.loc[frame.index.isin(ids), cols].astype(object)
 
 
-def _duplicates(
-    keys, n_rows, p, group_findings, split_contrasts, bucket_pairs, groups_from_pairs, roles
-):
-    """Exact and near duplicates over the persisted keys (see the module docstring)."""
-    present = keys[keys["key"] != ""]
+def _row_ids(pos: np.ndarray, pieces: list[Piece]) -> pd.Index:
+    """Row ids (``<shard>:<row>``, as `read_piece` names them) of 64-bit positions."""
+    names = {p.index: p.name for p in pieces}
+    table = np.array([names.get(i, "") for i in range(max(names) + 1)], dtype=object)
+    pos = np.asarray(pos, dtype=np.int64)
+    shard = table[pos >> POS_SHIFT]
+    row = (pos & ((1 << POS_SHIFT) - 1)).astype(str).astype(object)
+    return pd.Index(shard + ":" + row, dtype=object, name=ROW_ID)
+
+
+def _rows(frame: pd.DataFrame, column: str, values: np.ndarray) -> pd.DataFrame:
+    """The rows (pos, h, label) of a piece's compact frame whose `column` is in `values`."""
+    return frame.loc[frame[column].isin(values), ["pos", "h", "label"]]
+
+
+SALT_ROWS = 1 << 10
+"""A piece's rows in one LSH bucket beyond this many are spread over salted sub-buckets."""
+
+
+def _piece_band_keys(
+    piece: Piece, plan: Plan, reps: np.ndarray, params: dict, salt_rows: int
+) -> tuple[pd.DataFrame, int]:
+    """The LSH band keys (`band_keys`) of a piece's representative rows, skewed buckets
+    salted (`_salt`), and how many buckets were salted; the text is re-read here and goes
+    no further."""
+    from dataqa.minhash import band_keys
+
+    mine = _piece_keys(piece, plan, reps)
+    keys = pd.Series(mine["key"].to_numpy(dtype=object), index=mine["pos"].to_numpy())
+    return _salt(band_keys(keys, **params), salt_rows)
+
+
+def _salt(bands: pd.DataFrame, salt_rows: int) -> tuple[pd.DataFrame, int]:
+    """Spread the rows of buckets holding more than `salt_rows` of this piece's rows over
+    sub-buckets, so that no shuffle partition receives a whole giant bucket.
+
+    A bucket of n rows gets S = ceil(n / salt_rows) sub-buckets: each row goes to one of
+    them by a hash of (row, band), and the rows of sub-bucket 0 (the anchors) also go to
+    every other sub-bucket. Each sub-bucket therefore holds about 2 x `salt_rows` rows
+    from this piece, and every sub-bucket shares its anchors with sub-bucket 0, which is
+    also where the other pieces' rows of the bucket meet (a piece that does not salt a
+    bucket sends it whole to sub-bucket 0, the bucket's own key). The candidate pairs
+    stay linked across sub-buckets, so the connected components are those of the
+    unsalted bucket whenever its rows are similar to their neighbours.
+    Returns the rows and the number of buckets salted.
+    """
+    from dataqa.minhash import _fmix64
+
+    bucket = bands["bucket"].to_numpy()
+    counts = pd.Series(bucket).value_counts(sort=False)
+    heavy = counts[counts > salt_rows]
+    if heavy.empty:
+        return bands, 0
+    n = pd.Series(bucket).map(heavy).to_numpy()
+    hit = ~np.isnan(n)
+    light, big = bands[~hit], bands[hit]
+    n_salts = np.ceil(n[hit] / salt_rows).astype(np.uint64)
+    row = big["row"].to_numpy().astype(np.uint64)
+    mix = _fmix64(row * np.uint64(0x9E3779B97F4A7C15) + big["band"].to_numpy().astype(np.uint64))
+    salt = mix % n_salts
+    anchor = salt == 0
+    # anchors: one copy per sub-bucket 1..S-1 besides their own (sub-bucket 0)
+    reps = np.where(anchor, n_salts, np.uint64(1)).astype(np.int64)
+    idx = np.repeat(np.arange(len(big)), reps)
+    start = np.cumsum(reps) - reps
+    k = (np.arange(idx.size) - np.repeat(start, reps)).astype(np.uint64)  # 0..reps-1
+    sub = np.where(anchor[idx], k, salt[idx])  # anchors: 0, 1, .., S-1
+    out = big.iloc[idx].reset_index(drop=True)
+    b = out["bucket"].to_numpy()
+    out["bucket"] = np.where(sub == 0, b, _fmix64(b ^ _fmix64(sub + np.uint64(1))))
+    return pd.concat([light, out], ignore_index=True), len(heavy)
+
+
+def _pair_members(pairs: pd.DataFrame) -> np.ndarray:
+    from dataqa.minhash import _sorted_unique
+
+    both = np.concatenate([pairs["left"].to_numpy(), pairs["right"].to_numpy()])
+    return _sorted_unique(both.astype(np.int64).view(np.uint64)).view(np.int64)
+
+
+def _largest_bucket(bands: pd.DataFrame) -> pd.Series:
+    # the band is mixed into the bucket hash: counting buckets counts (band, bucket)s
+    n = pd.Series(bands["bucket"].to_numpy()).value_counts().max() if len(bands) else 0
+    return pd.Series([int(n)])
+
+
+def _verify(pairs: pd.DataFrame, threshold: float, shingle: str, ngram: int) -> pd.DataFrame:
+    """Exact Jaccard of joined candidate pairs: the pairs that link groups (`linking_pairs`:
+    a pair whose rows are already joined through verified pairs of this partition is not
+    verified; the components are the same), with both keys and hashes (the client needs
+    them for contrasts and expansion)."""
+    from dataqa.minhash import linking_pairs
+
+    at, sim = linking_pairs(pairs["lkey"], pairs["rkey"], threshold, shingle=shingle, ngram=ngram)
+    out = pairs.iloc[at][["left", "right", "lkey", "rkey", "lh", "rh"]].reset_index(drop=True)
+    out["sim"] = sim
+    return out
+
+
+def _duplicates(keys, n_rows: int, p: dict, roles: Roles, pieces: list[Piece], plan: Plan):
+    """Exact and near duplicates over the compact keys (see the module docstring)."""
+    import dask
+    import dask.dataframe as dd
+
+    from dataqa.checks.duplicates import group_findings, split_contrasts
+    from dataqa.minhash import _sorted_unique, bucket_pairs, groups_from_pairs
+
+    present = keys[keys["present"]]
     by_hash = (
         present[["h", "pos"]]
         .groupby("h")
@@ -537,22 +641,14 @@ def _duplicates(
     by_hash.columns = ["n", "first"]
     by_hash = by_hash.compute()
     dup_hashes = by_hash.index[by_hash["n"] > 1].to_numpy()
-    members = keys.map_partitions(
-        _lookup,
-        "h",
-        dup_hashes,
-        ["pos", "h", "rid", "label"],
-        meta={"pos": np.int64, "h": np.int64, "rid": object, "label": object},
-    ).compute()
+    meta = {"pos": np.int64, "h": np.int64, "label": keys["label"].dtype}
+    members = keys.map_partitions(_rows, "h", dup_hashes, meta=meta).compute()
     members = members.sort_values("pos", kind="stable")
+    ids = _row_ids(members["pos"].to_numpy(), pieces)
     labels = (
-        pd.Series(members["label"].to_numpy(), index=members["rid"].to_numpy())
-        if roles.label
-        else None
+        pd.Series(members["label"].astype(object).to_numpy(), index=ids) if roles.label else None
     )
-    exact = pd.Series(
-        pd.factorize(members["h"], sort=False)[0], index=pd.Index(members["rid"].to_numpy())
-    )
+    exact = pd.Series(pd.factorize(members["h"], sort=False)[0], index=ids)
     findings: list[Finding] = group_findings("exact", exact, None, labels)
     stats: dict[str, Any] = {
         "engine": "dask",
@@ -562,36 +658,58 @@ def _duplicates(
     }
     if p["near"]:
         reps = np.sort(by_hash["first"].to_numpy())
+        del by_hash
         params = {k: p[k] for k in ("threshold", "num_perm", "shingle", "ngram", "seed")}
-        bands = keys.map_partitions(
-            _rep_band_keys,
-            reps,
-            params,
-            meta={"band": np.uint8, "bucket": np.uint64, "row": np.int64, "size": np.int64},
+        band_meta = {"band": np.uint8, "bucket": np.uint64, "row": np.int64, "size": np.int64}
+        reps_d = dask.delayed(reps, pure=True)
+        parts = [
+            dask.delayed(_piece_band_keys, nout=2)(piece, plan, reps_d, params, SALT_ROWS)
+            for piece in pieces
+        ]
+        bands = dd.from_delayed([b for b, _ in parts], meta=band_meta, verify_meta=False).shuffle(
+            "bucket", shuffle_method="p2p"
         )
-        pairs = (
-            bands.shuffle("bucket", shuffle_method="p2p")
-            .map_partitions(
-                bucket_pairs, p["threshold"], meta={"left": np.int64, "right": np.int64}
+        pairs = bands.map_partitions(
+            bucket_pairs, p["threshold"], meta={"left": np.int64, "right": np.int64}
+        ).drop_duplicates(split_out=max(1, keys.npartitions), shuffle_method="p2p")
+        largest = bands.map_partitions(_largest_bucket, meta=(None, np.int64))
+        pairs, largest, salted = dask.persist(pairs, largest, [n for _, n in parts])
+        stats["salted_buckets"] = int(sum(dask.compute(*salted)))
+        stats["largest_bucket_rows"] = int(largest.max().compute())
+        wanted = _sorted_unique(
+            np.concatenate(
+                dask.compute(*[dask.delayed(_pair_members)(d) for d in pairs.to_delayed()])
+            ).view(np.uint64)
+        ).view(np.int64)
+        edges = pd.DataFrame()
+        if wanted.size:
+            wanted_d = dask.delayed(wanted, pure=True)
+            texts = dd.from_delayed(
+                [dask.delayed(_piece_keys)(piece, plan, wanted_d) for piece in pieces],
+                meta={"pos": np.int64, "h": np.int64, "key": object},
+                verify_meta=False,
             )
-            .drop_duplicates(split_out=max(1, keys.npartitions), shuffle_method="p2p")
-        )
-        # only distinct keys' text joins the candidate pairs (each once per side)
-        texts = keys.map_partitions(
-            _lookup, "pos", reps, ["pos", "key"], meta={"pos": np.int64, "key": object}
-        )
-        left = texts.rename(columns={"pos": "left", "key": "lkey"})
-        right = texts.rename(columns={"pos": "right", "key": "rkey"})
-        joined = pairs.merge(left, on="left", shuffle_method="p2p").merge(
-            right, on="right", shuffle_method="p2p"
-        )
-        edges = joined.map_partitions(
-            _verify,
-            p["threshold"],
-            p["shingle"],
-            p["ngram"],
-            meta={"left": np.int64, "right": np.int64, "sim": float},
-        ).compute()
+            left = texts.rename(columns={"pos": "left", "key": "lkey", "h": "lh"})
+            right = texts.rename(columns={"pos": "right", "key": "rkey", "h": "rh"})
+            joined = pairs.merge(left, on="left", shuffle_method="p2p").merge(
+                right, on="right", shuffle_method="p2p"
+            )
+            edges = joined.map_partitions(
+                _verify,
+                p["threshold"],
+                p["shingle"],
+                p["ngram"],
+                meta={
+                    "left": np.int64,
+                    "right": np.int64,
+                    "lkey": object,
+                    "rkey": object,
+                    "lh": np.int64,
+                    "rh": np.int64,
+                    "sim": float,
+                },
+            ).compute()
+        del pairs
         near_rows: pd.Series = pd.Series([], dtype=np.int64)
         groups = pd.Series([], dtype=np.int64)
         if len(edges):
@@ -600,39 +718,28 @@ def _duplicates(
             groups, sims = groups_from_pairs(
                 pd.Index(nodes), at[: len(edges)], at[len(edges) :], edges["sim"].to_numpy()
             )
-            rep_keys = (
-                keys.map_partitions(
-                    _lookup,
-                    "pos",
-                    groups.index.to_numpy(),
-                    ["pos", "key", "h"],
-                    meta={"pos": np.int64, "key": object, "h": np.int64},
-                )
-                .compute()
-                .set_index("pos")
+            node = pd.DataFrame(
+                {
+                    "key": np.concatenate([edges["lkey"].to_numpy(), edges["rkey"].to_numpy()]),
+                    "h": np.concatenate([edges["lh"].to_numpy(), edges["rh"].to_numpy()]),
+                },
+                index=ends,
             )
-            groups, sims = split_contrasts(groups, rep_keys["key"], sims)
+            node = node[~node.index.duplicated()]
+            groups, sims = split_contrasts(groups, node["key"], sims)
         if len(groups):
             group_of_hash = pd.Series(
-                groups.to_numpy(), index=rep_keys.loc[groups.index, "h"].to_numpy()
+                groups.to_numpy(), index=node.loc[groups.index, "h"].to_numpy()
             )
             rows = (
-                keys.map_partitions(
-                    _lookup,
-                    "h",
-                    group_of_hash.index.to_numpy(),
-                    ["pos", "h", "rid", "label"],
-                    meta={"pos": np.int64, "h": np.int64, "rid": object, "label": object},
-                )
+                keys.map_partitions(_rows, "h", group_of_hash.index.to_numpy(), meta=meta)
                 .compute()
                 .sort_values("pos", kind="stable")
             )
-            near_rows = pd.Series(
-                rows["h"].map(group_of_hash).to_numpy(dtype=np.int64),
-                index=pd.Index(rows["rid"].to_numpy()),
-            )
+            ids = _row_ids(rows["pos"].to_numpy(), pieces)
+            near_rows = pd.Series(rows["h"].map(group_of_hash).to_numpy(dtype=np.int64), index=ids)
             near_labels = (
-                pd.Series(rows["label"].to_numpy(), index=rows["rid"].to_numpy())
+                pd.Series(rows["label"].astype(object).to_numpy(), index=ids)
                 if roles.label
                 else None
             )
