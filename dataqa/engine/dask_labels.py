@@ -33,7 +33,6 @@ Datalab's outlier and near-duplicate issue types (a kNN graph over every row) ar
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +41,7 @@ import pandas as pd
 from dataqa.dataset import Dataset, Roles
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding
-from dataqa.io.shards import POS_SHIFT, Piece
+from dataqa.io.shards import Piece, row_ids
 
 MEMBERS = (("cnb", "hashing"), ("sgd", "hashing"))
 """The local check's pool for hashed features (`dataqa.checks.labels._plan`)."""
@@ -209,23 +208,6 @@ def _positions_of(sample: dict) -> np.ndarray:
 # ---- the client's part -------------------------------------------------------------------
 
 
-@dataclass
-class _Ids:
-    """Row ids from 64-bit positions (`dataqa.io.shards.piece_positions`), built on demand."""
-
-    pos: np.ndarray
-    names: dict[int, str]
-
-    def __getitem__(self, r: int) -> str:
-        p = int(self.pos[r])
-        return f"{self.names[p >> POS_SHIFT]}:{p & ((1 << POS_SHIFT) - 1)}"
-
-    def all(self) -> pd.Index:
-        shard = pd.Series(self.pos >> POS_SHIFT).map(self.names)
-        row = pd.Series(self.pos & ((1 << POS_SHIFT) - 1)).astype(str)
-        return pd.Index((shard + ":" + row).to_numpy(dtype=object), dtype=object)
-
-
 def labels_on_dask(
     client,
     pieces: list[Piece],
@@ -287,7 +269,6 @@ def labels_on_dask(
     rare = counts[counts < p["min_class_rows"]]
     classes = sorted(str(c) for c in counts.index[counts >= p["min_class_rows"]])
     K = len(classes)
-    names = {pc.index: pc.name for pc in pieces}
     near = {r: i for i, g in enumerate(near_groups or []) for r in g}
     near_f = client.scatter(near, broadcast=True) if near else {}
 
@@ -301,7 +282,7 @@ def labels_on_dask(
     pos_all = np.concatenate([r["pos"] for r in rows])
     codes_all = np.concatenate([r["codes"] for r in rows])
     n_rows = len(pos_all)
-    ids = _Ids(pos_all, names)
+    ids = row_ids(pieces, pos_all)
     use = codes_all >= 0
     n = int(use.sum())
     missing = int((codes_all == -1).sum())
@@ -312,7 +293,7 @@ def labels_on_dask(
             f"labels: {missing} rows without a label were skipped (see hygiene.missing_label)"
         )
     if len(rare):
-        rare_ids = list(ids.all()[codes_all == -2])
+        rare_ids = list(ids[codes_all == -2])
         findings.append(rare_class_finding(rare, rare_ids, p, notes))
     stats.update({"rows_analysed": n, "classes": K})
     why = _cannot_judge(K, n, p["max_classes"])
@@ -412,9 +393,8 @@ def labels_on_dask(
 
     t0 = time.perf_counter()
     sel = select_issues(y, P, filter_by=p["filter_by"], seed=seed)
-    use_ids = _Ids(use_pos, names)
-    findings += selection_findings(use_ids, y, classes, P, sel, p, raw, stats, notes)
-    frame = pd.DataFrame(index=ids.all())
+    findings += selection_findings(ids[use], y, classes, P, sel, p, raw, stats, notes)
+    frame = pd.DataFrame(index=ids)
     ds = Dataset(frame, Roles(text="text"), "<dask>")
     table = score_table(ds, pd.Series(use), y, classes, P, sel)
     timings["select"] = round(time.perf_counter() - t0, 3)
