@@ -102,3 +102,29 @@ def test_bad_input_on_dask_exits_2_and_writes_nothing(tmp_path):
         assert res.exit_code == 2, (args, res.output)
         assert "Traceback" not in res.output and len(res.output.strip().splitlines()) <= 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["jl", "ok"]
+
+
+def test_a_bar_per_stage_on_a_terminal_and_none_otherwise(client, tmp_path, monkeypatch, capsys):
+    import dataqa.progress
+
+    train, _, _ = make_demo(300, 7)
+    folder = tmp_path / "s"
+    folder.mkdir()
+    train.iloc[:150].to_parquet(folder / "a.parquet")
+    train.iloc[150:].to_parquet(folder / "b.parquet")
+    shards = find_shards(str(folder))
+    audit_dask(shards, client, checks=["hygiene", "labels"], progress=True)
+    assert capsys.readouterr().err == ""  # not a terminal: no bars
+    monkeypatch.setattr(dataqa.progress, "interactive", lambda: True)
+    audit_dask(shards, client, checks=["hygiene", "labels"], progress=False)
+    assert capsys.readouterr().err == ""  # -q
+    audit_dask(shards, client, checks=["hygiene", "labels"], progress=True)
+    err = capsys.readouterr().err
+    for stage in (
+        "audit: dataset facts",
+        "audit: hygiene and duplicate keys",
+        "labels: hashed features",
+        "labels: pass 1 fold models",
+        "labels: pass 1 scoring",
+    ):
+        assert stage in err, (stage, err[-500:])
