@@ -467,6 +467,7 @@ def _run_on_dask(spec: Spec, out: Path, roles: dict, seed: int, stages: dict, pr
             checks=audit_opts.get("checks"),
             options=audit_opts.get("options") or {},
             seed=seed,
+            progress=progress,
             **cols,
         )
         report.save(out / "report.json")
@@ -477,7 +478,9 @@ def _run_on_dask(spec: Spec, out: Path, roles: dict, seed: int, stages: dict, pr
             with _blame(spec, "stages.clean"):
                 opts = validate(CleanOptions, kwargs, where="stages.clean")
             paths = (out / "curated", out / "curated.quarantine", out / "curated.changes")
-            summary = clean_dask(shards, client, paths, options=opts, seed=seed, **cols)
+            summary = clean_dask(
+                shards, client, paths, options=opts, seed=seed, progress=progress, **cols
+            )
             outputs.update({"kept": str(paths[0]), "quarantine": str(paths[1])})
     if progress:
         print(f"run: dask audit + clean done; report {out / 'report.json'}", flush=True)

@@ -107,7 +107,8 @@ def test_dask_findings_equal_the_local_engine_on_the_demo(client, tmp_path):
     }
     # by default the checks Dask does not run yet are listed as not run, not dropped silently
     default = audit_dask(find_shards(str(folder)), client)
-    assert {"labels", "size", "bias"} <= set(default.meta["skipped"])
+    assert {"size", "bias"} <= set(default.meta["skipped"])
+    assert "labels" not in default.meta["skipped"] and "labels" in default.stats
     assert "hygiene" not in default.meta["skipped"]
 
 

@@ -92,6 +92,12 @@ class LabelOptions(Options):
     min_class_rows: int = Field(3, ge=1, description="Smaller classes are left out.")
     max_classes: int = Field(1000, ge=2, description="More classes: the check says why it stops.")
     large_rows: int = Field(200_000, ge=1, description="Above: hashed features + SGD, 1 pass.")
+    sample_rows: int = Field(
+        200_000,
+        ge=100,
+        description="--engine dask: fold models train on a stratified sample of about this "
+        "many rows (all rows below it); every row is still scored.",
+    )
     outliers: bool = Field(True, description="Datalab outlier issue type.")
     near_duplicates: bool = Field(True, description="Datalab near_duplicate issue type.")
     datalab_max_rows: int = Field(50_000, ge=0, description="Datalab's kNN graph is skipped above.")
@@ -152,22 +158,7 @@ class LabelCheck(Check):
         findings: list[Finding] = []
         if len(rare):
             rare_ids = list(labels.index[labels.isin(rare.index)])
-            findings.append(
-                Finding(
-                    "labels.rare_class",
-                    "info",
-                    f"{len(rare)} class(es) have fewer than {p['min_class_rows']} rows and were "
-                    f"left out of the label-error analysis: "
-                    + ", ".join(f"{k!r} ({v})" for k, v in rare.head(10).items())
-                    + (" ..." if len(rare) > 10 else ""),
-                    row_ids=rare_ids,
-                    evidence={"classes": {str(k): int(v) for k, v in rare.items()}},
-                    fix={"action": "review"},
-                )
-            )
-            ctx.notes.append(
-                f"labels: {len(rare)} class(es) with < {p['min_class_rows']} rows left out"
-            )
+            findings.append(rare_class_finding(rare, rare_ids, p, ctx.notes))
         use = ~missing & ~labels.isin(rare.index)
         classes = sorted(counts.index[counts >= p["min_class_rows"]])
         stats.update({"rows_analysed": int(use.sum()), "classes": len(classes)})
@@ -192,17 +183,7 @@ class LabelCheck(Check):
             det.passes,
         )
         raw = _raw_values(ds, labels, use, classes)
-        stats.update(_noise_stats(y, classes, sel, len(ids)))
-        stats["reliability"] = _reliability_stats(sel)
-        if sel.reliability == "chance":
-            findings.append(_cannot_estimate_finding(sel, p))
-            ctx.notes.append("labels: " + findings[-1].message)
-        else:
-            if sel.reliability == "weak":
-                findings.append(_weak_model_finding(sel, p))
-                ctx.notes.append("labels: " + findings[-1].message)
-            findings += _issue_findings(ids, y, classes, result.probs, sel, p, raw)
-            findings.append(_noise_finding(stats, sel))
+        findings += selection_findings(ids, y, classes, result.probs, sel, p, raw, stats, ctx.notes)
         tables = {"labels": score_table(ds, use, y, classes, result.probs, sel)}
         if p["outliers"] or p["near_duplicates"]:
             findings += _datalab_findings(ids, y, classes, features, p, ctx)
@@ -219,6 +200,44 @@ class LabelCheck(Check):
             }
         )
         return CheckResult(findings, stats, tables=tables)
+
+
+def rare_class_finding(rare: pd.Series, rare_ids: list, p: dict, notes: list[str]) -> Finding:
+    """The `labels.rare_class` finding for classes (name -> rows) too small to learn from."""
+    notes.append(f"labels: {len(rare)} class(es) with < {p['min_class_rows']} rows left out")
+    return Finding(
+        "labels.rare_class",
+        "info",
+        f"{len(rare)} class(es) have fewer than {p['min_class_rows']} rows and were "
+        f"left out of the label-error analysis: "
+        + ", ".join(f"{k!r} ({v})" for k, v in rare.head(10).items())
+        + (" ..." if len(rare) > 10 else ""),
+        row_ids=rare_ids,
+        evidence={"classes": {str(k): int(v) for k, v in rare.items()}},
+        fix={"action": "review"},
+    )
+
+
+def selection_findings(
+    ids, y: np.ndarray, classes: list, P: np.ndarray, sel, p: dict, raw: list, stats: dict, notes
+) -> list[Finding]:
+    """The findings of a selection (`dataqa.labelprobs.select_issues` over out-of-sample
+    probabilities `P`): suspects, the noise rate, how far the model can be trusted; adds
+    the noise and reliability statistics to `stats`. `ids[r]` is the id of analysed row
+    `r` (only flagged rows are looked up); both executors call this."""
+    stats.update(_noise_stats(y, classes, sel, len(y)))
+    stats["reliability"] = _reliability_stats(sel)
+    findings: list[Finding] = []
+    if sel.reliability == "chance":
+        findings.append(_cannot_estimate_finding(sel, p))
+        notes.append("labels: " + findings[-1].message)
+    else:
+        if sel.reliability == "weak":
+            findings.append(_weak_model_finding(sel, p))
+            notes.append("labels: " + findings[-1].message)
+        findings += _issue_findings(ids, y, classes, P, sel, p, raw)
+        findings.append(_noise_finding(stats, sel))
+    return findings
 
 
 # ---- detection over arrays (the benchmark calls this too) ----------------------------------

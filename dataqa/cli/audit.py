@@ -221,6 +221,7 @@ def _audit_on_dask(
             text_col=kw.get("text_col"),
             label_col=kw.get("label_col"),
             group_col=kw.get("group_col"),
+            progress=not quiet,
         )
     write_report_files(report, json_out, html_out, quiet=quiet)
     if not quiet and json_out != "-":

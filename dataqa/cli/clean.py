@@ -275,6 +275,7 @@ def _clean_on_dask(path, engine, opts, outputs, seed, quiet, kw, **local_only):
             text_col=kw.get("text_col"),
             label_col=kw.get("label_col"),
             group_col=kw.get("group_col"),
+            progress=not quiet,
         )
     outp, q_path, c_path = outputs
     note(

@@ -72,7 +72,8 @@ def engine_option(fn):
             default="local",
             show_default=True,
             help="local: in this process; dask: on a Dask cluster (pip install 'dataqa-finetune[scale]'), "
-            "for globs or folders of Parquet/JSONL shards.",
+            "for globs or folders of Parquet/JSONL shards and datasets (save_to_disk) folders; "
+            "runs hygiene, duplicates, balance and labels.",
         ),
         click.option(
             "--scheduler",

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 from dataqa.options import Options
 
 ENGINES = ("local", "dask")
-DASK_CHECKS = ("hygiene", "duplicates", "balance")
+DASK_CHECKS = ("hygiene", "duplicates", "balance", "labels")
 """Checks the Dask engine runs; the others are listed as skipped (#17 has the plan)."""
 
 

@@ -323,6 +323,7 @@ def audit_dask(
     label_col: str | None = None,
     group_col: str | None = None,
     repairs: frozenset = frozenset(),
+    progress: bool = False,
 ) -> Report:
     """Audit sharded input on a Dask cluster; the Report the local engine would give for
     the same rows (same finding kinds, same row ids) for hygiene, duplicates and balance.
@@ -340,6 +341,10 @@ def audit_dask(
     seed : int, default 0
     text_col, label_col, group_col : str, optional
         Column roles (guessed from the first piece when not given).
+    repairs : frozenset, optional
+        Repair steps applied to the text as pieces are read (clean).
+    progress : bool, default False
+        Bars on stderr (a terminal only) per stage.
 
     Returns
     -------
@@ -380,6 +385,10 @@ def audit_dask(
             hint=f"it runs {', '.join(DASK_CHECKS)}; use --engine local for the others",
         )
     instances = {n: check_class(n)(**options.get(n, {})) for n in names}  # validate first
+    if "labels" in names:
+        from dataqa.engine.dask_labels import refuse
+
+        refuse(instances["labels"].params)
     skipped: dict[str, str] = {}
     if not explicit:  # the verdict must own up to the default checks Dask does not run yet
         from dataqa.checks import DEFAULT_CHECKS
@@ -400,12 +409,20 @@ def audit_dask(
     plan = Plan(roles, names, options, seed, repairs=frozenset(repairs))
     report = Report()
     timings: dict[str, float] = {}
+    notes: list[str] = []
     import time
+
+    from dataqa.engine.dask_progress import compute, wait
 
     with _job("the audit"):
         # pass 1: dataset-wide facts
         t0 = time.perf_counter()
-        parts = dask.compute(*[dask.delayed(_piece_facts)(p, plan) for p in pieces])
+        parts = compute(
+            client,
+            [dask.delayed(_piece_facts)(p, plan) for p in pieces],
+            "audit: dataset facts",
+            progress,
+        )
         rows = sum(p["rows"] for p in parts)
         if roles.label is not None:
             plan.facts["labels"] = (
@@ -428,6 +445,7 @@ def audit_dask(
         keys, hits_parts, stats_parts = dask.persist(
             keys, [m[0] for m in mains], [m[1] for m in mains]
         )
+        wait([keys, hits_parts, stats_parts], "audit: hygiene and duplicate keys", progress)
         hits_parts, stats_parts = dask.compute(hits_parts, stats_parts)
         if "hygiene" in names:
             hyg = instances["hygiene"]
@@ -442,10 +460,33 @@ def audit_dask(
 
         if "duplicates" in names:
             t0 = time.perf_counter()
+            if progress:  # shuffles: no task count to draw, a line instead
+                log.info("audit: duplicates (P2P shuffles on the cluster) ...")
             f, stats = _duplicates(keys, rows, instances["duplicates"].params, roles, pieces, plan)
             report.findings.extend(f)
             report.stats["duplicates"] = stats
             timings["duplicates"] = round(time.perf_counter() - t0, 3)
+
+        if "labels" in names:
+            from dataqa.engine.dask_labels import labels_on_dask
+
+            t0 = time.perf_counter()
+            near = [f.row_ids for f in report.findings if f.check == "duplicates.near"]
+            f, stats, tables, label_notes = labels_on_dask(
+                client,
+                pieces,
+                _piece_dataset,
+                plan,
+                instances["labels"].params,
+                plan.facts["labels"],
+                near_groups=near,
+                progress=progress,
+            )
+            report.findings.extend(f)
+            report.stats["labels"] = stats
+            report.tables.update(tables)
+            notes += label_notes
+            timings["labels"] = round(time.perf_counter() - t0, 3)
 
         if "balance" in names:
             t0 = time.perf_counter()
@@ -474,7 +515,12 @@ def audit_dask(
                 wanted.update(f.row_ids[:MAX_EXAMPLES])
         if wanted:
             texts = pd.concat(
-                dask.compute(*[dask.delayed(_rows_text)(p, roles, wanted) for p in pieces])
+                compute(
+                    client,
+                    [dask.delayed(_rows_text)(p, roles, wanted) for p in pieces],
+                    "audit: examples",
+                    progress,
+                )
             )
             if len(texts):
                 attach_examples(report.findings, Dataset(texts, roles, shards.pattern))
@@ -514,7 +560,7 @@ def audit_dask(
         "options": options,
         "seed": seed,
         "timings_s": timings,
-        "notes": [],
+        "notes": notes,
     }
     return report
 
@@ -774,6 +820,7 @@ def clean_dask(
     text_col: str | None = None,
     label_col: str | None = None,
     group_col: str | None = None,
+    progress: bool = False,
 ) -> dict:
     """Clean sharded input on a Dask cluster into sharded Parquet: kept, quarantine, changes.
 
@@ -794,6 +841,8 @@ def clean_dask(
     options : CleanOptions, optional
     seed : int, default 0
     text_col, label_col, group_col : str, optional
+    progress : bool, default False
+        Bars on stderr (a terminal only) per stage.
 
     Returns
     -------
@@ -813,6 +862,7 @@ def clean_dask(
 
     import dask
 
+    from dataqa.engine.dask_progress import compute
     from dataqa.fixes import RepairText
     from dataqa.io.writers import write_outputs
     from dataqa.stages.clean import CleanOptions, decide
@@ -846,6 +896,7 @@ def clean_dask(
         label_col=label_col,
         group_col=group_col,
         repairs=steps,
+        progress=progress,
     )
     book = decide(report.findings, policy, opts)
     roles = Roles(**{k: v for k, v in report.meta["input"]["roles"].items() if k != "id"})
@@ -862,11 +913,14 @@ def clean_dask(
     try:
         with _job("clean"):
             pieces = shards.pieces()
-            counts = dask.compute(
-                *[
+            counts = compute(
+                client,
+                [
                     dask.delayed(_piece_write)(i, p, plan, book.reasons, book.relabels, dirs)
                     for i, p in enumerate(pieces)
-                ]
+                ],
+                "clean: write parts",
+                progress,
             )
         rows_in = sum(c["rows"] for c in counts)
         kept = sum(c["kept"] for c in counts)

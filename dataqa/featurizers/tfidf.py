@@ -65,24 +65,62 @@ def _word_tfidf(texts: list[str]):
     return sp.csr_matrix((len(texts), 0), dtype=np.float32)
 
 
+HASHING_FEATURES = 2**20
+
+
 def hashing_features(
-    texts: list[str], *, n_features: int = 2**20, batch: int = 50_000, progress: bool = False
+    texts: list[str],
+    *,
+    n_features: int = HASHING_FEATURES,
+    batch: int = 50_000,
+    progress: bool = False,
 ) -> Features:
     """Word 1-2 grams hashed into `n_features` columns, batch by batch (no vocabulary is
-    held in memory), then TF-IDF weighted: the featuriser for millions of rows."""
+    held in memory), then TF-IDF weighted: the featuriser for millions of rows.
+
+    The three steps are public so that the Dask executor builds the same features piece by
+    piece: `hashed_counts` per piece, `document_frequency` summed over pieces, then
+    `hashed_tfidf` with the global document frequencies."""
     import scipy.sparse as sp
-    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+    starts = range(0, len(texts), batch)
+    parts = [
+        hashed_counts(texts[s : s + batch], n_features=n_features)
+        for s in bar(starts, desc="labels: hashing features", total=len(starts), enabled=progress)
+    ]
+    counts = sp.vstack(parts).tocsr() if parts else hashed_counts([], n_features=n_features)
+    X = hashed_tfidf(counts, document_frequency(counts), counts.shape[0])
+    return Features(
+        "hashing", X, sparse=True, info={"dims": n_features, "ngrams": "word 1-2 (hashed)"}
+    )
+
+
+def hashed_counts(texts: list[str], *, n_features: int = HASHING_FEATURES):
+    """Raw word 1-2 gram counts hashed into `n_features` columns (CSR, float32)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
 
     vec = HashingVectorizer(
         ngram_range=(1, 2), n_features=n_features, alternate_sign=False, norm=None, dtype=np.float32
     )
-    starts = range(0, len(texts), batch)
-    parts = [
-        vec.transform(texts[s : s + batch])
-        for s in bar(starts, desc="labels: hashing features", total=len(starts), enabled=progress)
-    ]
-    counts = sp.vstack(parts).tocsr() if parts else vec.transform([])
-    X = TfidfTransformer(sublinear_tf=True).fit_transform(counts).astype(np.float32)
-    return Features(
-        "hashing", X, sparse=True, info={"dims": n_features, "ngrams": "word 1-2 (hashed)"}
-    )
+    return vec.transform(texts)
+
+
+def document_frequency(counts) -> np.ndarray:
+    """The rows each column occurs in (int64, one per column) of a CSR count matrix."""
+    counts = counts.tocsr()
+    counts.sum_duplicates()
+    return np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64)
+
+
+def hashed_tfidf(counts, df: np.ndarray, n_docs: int):
+    """TF-IDF of `counts` given document frequencies `df` over `n_docs` rows (which may be
+    more rows than `counts` holds): sublinear tf, smoothed idf, rows L2-normalised, as
+    scikit-learn's `TfidfTransformer(sublinear_tf=True)` fitted on all `n_docs` rows."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    tf = TfidfTransformer(sublinear_tf=True)
+    dtype = counts.dtype if counts.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    # scikit-learn's own arithmetic, in the counts' dtype (so the local path is unchanged)
+    tf.idf_ = np.log(dtype.type(n_docs + 1) / (np.asarray(df).astype(dtype) + 1)) + 1
+    tf.n_features_in_ = counts.shape[1]
+    return tf.transform(counts.tocsr(), copy=True).astype(np.float32)

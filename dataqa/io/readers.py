@@ -712,16 +712,21 @@ def _from_hf(ds, fmt: str) -> tuple[pd.DataFrame, Source]:
 
     frame = ds.to_pandas()
     source = Source(format=fmt, features=ds.features.to_dict())
-    for name, feat in ds.features.items():
-        if isinstance(feat, datasets.ClassLabel):
-            names = feat.names
-            col = frame[name]
-            frame[name] = pd.Series(
-                [names[int(v)] if v is not None and v == v and int(v) >= 0 else None for v in col],
-                index=frame.index,
-                dtype=object,
-            )
-    return frame, source
+    names = {n: f.names for n, f in ds.features.items() if isinstance(f, datasets.ClassLabel)}
+    return class_label_names(frame, names), source
+
+
+def class_label_names(frame: pd.DataFrame, class_labels: dict[str, list[str]]) -> pd.DataFrame:
+    """`frame` with each `ClassLabel` column's ids (column -> the label names) replaced by
+    the names; a missing or negative id (datasets' "no label") becomes None."""
+    for name, names in class_labels.items():
+        col = frame[name]
+        frame[name] = pd.Series(
+            [names[int(v)] if v is not None and v == v and int(v) >= 0 else None for v in col],
+            index=frame.index,
+            dtype=object,
+        )
+    return frame
 
 
 def _read_hub(name: str, split: str | None) -> tuple[pd.DataFrame, Source]:

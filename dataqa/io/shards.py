@@ -1,10 +1,15 @@
-"""Sharded inputs: a glob or a folder of Parquet or JSONL files, read piece by piece.
+"""Sharded inputs: a glob or a folder of Parquet or JSONL files, or a `datasets` folder
+(`save_to_disk`: Arrow files), read piece by piece.
 
 Both engines read shards through this module, so a row has the same id whichever engine
 reads it: ``<shard path relative to the common folder>:<0-based row in that shard>``
 (e.g. ``part-00003.parquet:1742``). The id depends only on the file and the row, never
 on how the rows are cut into partitions or blocks. Inside a run, rows are also ordered
 by a 64-bit position, ``shard number << 32 | row``, over the sorted list of shards.
+
+A `datasets` folder keeps the ids the local reader gives it: the row's number in the
+whole split (0, 1, ...), and its `ClassLabel` columns are read as their names
+(`dataqa.io.readers.class_label_names`), as the local reader does.
 """
 
 from __future__ import annotations
@@ -34,7 +39,12 @@ class Piece:
     fmt: str
     start: int
     groups: tuple[int, ...] | None = None
-    """Parquet row groups of the piece (None: the whole shard)."""
+    """Parquet row groups or Arrow record batches of the piece (None: the whole shard)."""
+    offset: int | None = None
+    """`datasets` folders: the shard's first row in the split; ids are then the row's number
+    in the split (as the local reader's), not ``<shard>:<row>``."""
+    class_labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """`ClassLabel` columns and their names, read as names."""
 
 
 @dataclass
@@ -46,6 +56,9 @@ class ShardSet:
     root: Path
     fmt: str
     columns: list[str]
+    offsets: list[int] | None = None
+    """`datasets` folders: the first row of each shard in the split."""
+    class_labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def name(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -54,6 +67,8 @@ class ShardSet:
         """The pieces to read: a Parquet shard is cut at row-group boundaries into pieces
         of about `ROWS_PER_PIECE` rows; a JSONL shard is one piece."""
         out = []
+        if self.fmt == "arrow":
+            return self._arrow_pieces()
         for i, p in enumerate(self.paths):
             if self.fmt != "parquet":
                 out.append(Piece(str(p), self.name(p), i, self.fmt, 0))
@@ -71,6 +86,46 @@ class ShardSet:
             if groups or start == 0:
                 out.append(Piece(str(p), self.name(p), i, "parquet", start, tuple(groups)))
         return out
+
+    def _arrow_pieces(self) -> list[Piece]:
+        import pyarrow as pa
+
+        out = []
+        assert self.offsets is not None
+        for i, p in enumerate(self.paths):
+            with pa.memory_map(str(p)) as src:
+                sizes = [b.num_rows for b in pa.ipc.open_stream(src)]
+            start, size, batches = 0, 0, []
+            for b, rows in enumerate(sizes):
+                size += rows
+                batches.append(b)
+                if size >= ROWS_PER_PIECE:
+                    out.append(self._arrow_piece(i, p, start, batches))
+                    start, size, batches = start + size, 0, []
+            if batches or start == 0:
+                out.append(self._arrow_piece(i, p, start, batches))
+        return out
+
+    def _arrow_piece(self, i: int, p: Path, start: int, batches: list[int]) -> Piece:
+        assert self.offsets is not None
+        return Piece(
+            str(p),
+            self.name(p),
+            i,
+            "arrow",
+            start,
+            tuple(batches),
+            offset=self.offsets[i],
+            class_labels=self.class_labels,
+        )
+
+
+def is_datasets_folder(path: str) -> bool:
+    """True when `path` is a folder written by `datasets`' `save_to_disk`."""
+    p = Path(path)
+    return p.is_dir() and any(
+        (p / m).exists() for m in ("dataset_info.json", "state.json", "dataset_dict.json")
+    )
 
 
 def is_sharded(path: str) -> bool:
@@ -94,6 +149,8 @@ def find_shards(pattern: str) -> ShardSet:
         columns or column types (the message names both shards and the difference).
     """
     p = Path(pattern)
+    if is_datasets_folder(pattern):
+        return _datasets_shards(p)
     if p.is_dir():
         paths = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SHARD_FORMATS)
     else:
@@ -166,6 +223,61 @@ def _check_schemas(paths: list[Path], fmt: str, root: Path) -> list[str]:
     return list(base)
 
 
+def _datasets_shards(folder: Path, split: str | None = None) -> ShardSet:
+    """The Arrow files of a `save_to_disk` folder (of a DatasetDict: the split `split`,
+    else "train", else the only one), in the order `state.json` lists them."""
+    import json
+
+    where = str(folder)
+    if (folder / "dataset_dict.json").exists():
+        splits = json.loads((folder / "dataset_dict.json").read_text()).get("splits", [])
+        chosen = split or (
+            "train" if "train" in splits else splits[0] if len(splits) == 1 else None
+        )
+        if chosen is None or chosen not in splits:
+            raise DataQAError(
+                f"it holds the splits {splits}; --engine dask reads the train split",
+                path=where,
+                hint="save the split to read as its own folder, or name one 'train'",
+            )
+        folder = folder / chosen
+    try:
+        state = json.loads((folder / "state.json").read_text())
+        info = json.loads((folder / "dataset_info.json").read_text())
+        files = [folder / f["filename"] for f in state["_data_files"]]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DataQAError(
+            f"cannot read this datasets folder ({type(err).__name__}: {err})",
+            path=where,
+            hint="check the folder is complete; re-save it with save_to_disk",
+        ) from None
+    missing = [f.name for f in files if not f.is_file()]
+    if missing or not files:
+        raise DataQAError(
+            f"the datasets folder lists data files that are not there: {missing[:3]}"
+            if missing
+            else "the datasets folder lists no data files",
+            path=where,
+            hint="re-save it with save_to_disk",
+        )
+    import pyarrow as pa
+
+    offsets, total, columns = [], 0, None
+    for f in files:
+        offsets.append(total)
+        with pa.memory_map(str(f)) as src:
+            reader = pa.ipc.open_stream(src)
+            columns = columns or [n for n in reader.schema.names]
+            total += sum(b.num_rows for b in reader)
+    features = info.get("features") or {}
+    class_labels = tuple(
+        (name, tuple(feat["names"]))
+        for name, feat in features.items()
+        if isinstance(feat, dict) and feat.get("_type") == "ClassLabel"
+    )
+    return ShardSet(where, files, folder, "arrow", list(columns or []), offsets, class_labels)
+
+
 def read_piece(piece: Piece, columns: list[str] | None = None) -> pd.DataFrame:
     """The rows of one piece, indexed by their row ids (`dataqa_row_id`).
 
@@ -174,6 +286,26 @@ def read_piece(piece: Piece, columns: list[str] | None = None) -> pd.DataFrame:
     DataQAError
         A JSONL line that is not a JSON object.
     """
+    if piece.fmt == "arrow":
+        import pyarrow as pa
+
+        from dataqa.io.readers import class_label_names
+
+        wanted = set(piece.groups or ())
+        with pa.memory_map(piece.path) as src:
+            reader = pa.ipc.open_stream(src)
+            batches = [b for i, b in enumerate(reader) if i in wanted or piece.groups is None]
+            table = pa.Table.from_batches(batches, schema=reader.schema)
+        if columns is not None:
+            table = table.select([c for c in columns if c in table.column_names])
+        frame = class_label_names(
+            table.to_pandas(),
+            {c: list(n) for c, n in piece.class_labels if c in table.column_names},
+        )
+        rows = range(piece.start, piece.start + len(frame))
+        assert piece.offset is not None
+        frame.index = pd.Index([piece.offset + r for r in rows], name="dataqa_row_id")
+        return frame
     if piece.fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -205,3 +337,21 @@ def read_all(shards: ShardSet) -> pd.DataFrame:
     """Every shard in one pandas frame (the local engine's read), ids as in `read_piece`."""
     frames = [read_piece(p, shards.columns) for p in shards.pieces()]
     return pd.concat(frames) if len(frames) > 1 else frames[0]
+
+
+def row_ids(pieces: list[Piece], pos) -> pd.Index:
+    """The row ids (as `read_piece` gives them) of 64-bit positions `pos`."""
+    import numpy as np
+
+    pos = np.asarray(pos, dtype=np.int64)
+    shard = pos >> POS_SHIFT
+    row = pos & ((1 << POS_SHIFT) - 1)
+    first = {p.index: p for p in pieces}
+    if pieces and pieces[0].offset is not None:
+        offsets = np.zeros(max(first) + 1, np.int64)
+        for i, p in first.items():
+            offsets[i] = p.offset or 0
+        return pd.Index(offsets[shard] + row, name="dataqa_row_id")
+    names = pd.Series(shard).map({i: p.name for i, p in first.items()})
+    ids = names + ":" + pd.Series(row).astype(str)
+    return pd.Index(ids.to_numpy(dtype=object), dtype=object, name="dataqa_row_id")
