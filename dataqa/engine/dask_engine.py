@@ -11,7 +11,7 @@ where the data is:
   findings by `HygieneCheck.findings_of`. The same pass computes each row's duplicate key
   (`normalize_for_dedup`) and its 64-bit hash, and keeps only (position, hash, non-empty,
   label code, group) in worker memory, about 20 bytes a row: no text, no row id (ids are
-  derived from positions, `_row_ids`; text is re-read for the few rows a stage needs,
+  derived from positions, `dataqa.io.shards.row_ids`; text is re-read for the few rows a stage needs,
   `_piece_keys`).
 - **Exact duplicates**: a P2P shuffle of (hash, position) only; groups are the hashes
   seen more than once; members' positions and labels are looked up by hash.
@@ -47,7 +47,7 @@ from dataqa.dataset import ROW_ID, Dataset, Roles, from_frame
 from dataqa.engine import DASK_CHECKS, EngineOptions
 from dataqa.errors import DataQAError
 from dataqa.findings import Finding, Report
-from dataqa.io.shards import POS_SHIFT, Piece, ShardSet, piece_positions, read_piece
+from dataqa.io.shards import Piece, ShardSet, piece_positions, read_piece, row_ids
 
 log = logging.getLogger("dataqa")
 
@@ -495,7 +495,7 @@ def audit_dask(
             frame = pd.DataFrame(
                 {roles.text: "", roles.label: lab["label"].astype(object).to_numpy()}
                 | ({roles.group: lab["group"].to_numpy()} if roles.group else {}),
-                index=_row_ids(lab["pos"].to_numpy(), pieces),
+                index=row_ids(pieces, lab["pos"].to_numpy()),
             )
             ds = Dataset(frame, roles, shards.pattern)
             result = instances["balance"].run(ds, Context(seed=seed))
@@ -569,16 +569,6 @@ def _rows_text(piece: Piece, roles: Roles, ids: set) -> pd.DataFrame:
     frame = read_piece(piece)
     cols = [c for c in (roles.text, roles.label) if c]
     return frame.loc[frame.index.isin(ids), cols].astype(object)
-
-
-def _row_ids(pos: np.ndarray, pieces: list[Piece]) -> pd.Index:
-    """Row ids (``<shard>:<row>``, as `read_piece` names them) of 64-bit positions."""
-    names = {p.index: p.name for p in pieces}
-    table = np.array([names.get(i, "") for i in range(max(names) + 1)], dtype=object)
-    pos = np.asarray(pos, dtype=np.int64)
-    shard = table[pos >> POS_SHIFT]
-    row = (pos & ((1 << POS_SHIFT) - 1)).astype(str).astype(object)
-    return pd.Index(shard + ":" + row, dtype=object, name=ROW_ID)
 
 
 def _rows(frame: pd.DataFrame, column: str, values: np.ndarray) -> pd.DataFrame:
@@ -690,7 +680,7 @@ def _duplicates(keys, n_rows: int, p: dict, roles: Roles, pieces: list[Piece], p
     meta = {"pos": np.int64, "h": np.int64, "label": keys["label"].dtype}
     members = keys.map_partitions(_rows, "h", dup_hashes, meta=meta).compute()
     members = members.sort_values("pos", kind="stable")
-    ids = _row_ids(members["pos"].to_numpy(), pieces)
+    ids = row_ids(pieces, members["pos"].to_numpy())
     labels = (
         pd.Series(members["label"].astype(object).to_numpy(), index=ids) if roles.label else None
     )
@@ -782,7 +772,7 @@ def _duplicates(keys, n_rows: int, p: dict, roles: Roles, pieces: list[Piece], p
                 .compute()
                 .sort_values("pos", kind="stable")
             )
-            ids = _row_ids(rows["pos"].to_numpy(), pieces)
+            ids = row_ids(pieces, rows["pos"].to_numpy())
             near_rows = pd.Series(rows["h"].map(group_of_hash).to_numpy(dtype=np.int64), index=ids)
             near_labels = (
                 pd.Series(rows["label"].astype(object).to_numpy(), index=ids)

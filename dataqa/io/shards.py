@@ -352,6 +352,6 @@ def row_ids(pieces: list[Piece], pos) -> pd.Index:
         for i, p in first.items():
             offsets[i] = p.offset or 0
         return pd.Index(offsets[shard] + row, name="dataqa_row_id")
-    names = pd.Series(shard).map({i: p.name for i, p in first.items()})
-    ids = names + ":" + pd.Series(row).astype(str)
-    return pd.Index(ids.to_numpy(dtype=object), dtype=object, name="dataqa_row_id")
+    table = np.array([first[i].name if i in first else "" for i in range(max(first) + 1)])
+    ids = table.astype(object)[shard] + ":" + row.astype(str).astype(object)
+    return pd.Index(ids, dtype=object, name="dataqa_row_id")
