@@ -270,7 +270,9 @@ def labels_on_dask(
     classes = sorted(str(c) for c in counts.index[counts >= p["min_class_rows"]])
     K = len(classes)
     near = {r: i for i, g in enumerate(near_groups or []) for r in g}
-    near_f = client.scatter(near, broadcast=True) if near else {}
+    # one future for the whole mapping: scattering a dict makes a future per key, which
+    # every task then waits on (an 8k-row SST-2 audit with duplicates hung here)
+    near_f = client.scatter([near], broadcast=True)[0] if near else {}
 
     t0 = time.perf_counter()
     states = client.map(
