@@ -343,8 +343,12 @@ def labels_on_dask(
         + "; Datalab outlier/near_duplicate not run"
     )
     df_f = client.scatter(df, broadcast=True)
+    # a large argument goes to the workers as one scattered future: distributed's `map`
+    # puts a big keyword value in the graph under the keyword's name, and the scheduler
+    # then failed on that task ("cannot pickle weakref", 92k rows with duplicates)
+    key_f = client.scatter([cluster_key], broadcast=True)[0] if len(cluster_key) else cluster_key
     assigned = client.map(
-        _assign, states, cluster_key=cluster_key, k=k, seed=seed, rates=rates, pure=False
+        _assign, states, cluster_key=key_f, k=k, seed=seed, rates=rates, pure=False
     )
     del states  # released once `assigned` holds what they had (cancel would cancel those too)
     sample = client.submit(
@@ -362,9 +366,10 @@ def labels_on_dask(
     use_pos = pos_all[use]
     for step in range(passes):
         t0 = time.perf_counter()
+        drop_f = client.scatter([drop], broadcast=True)[0] if len(drop) else drop
         models = {
             f"{m}:{feat}": [
-                client.submit(_fit, sample, f, m, K, seed, drop, pure=False) for f in range(k)
+                client.submit(_fit, sample, f, m, K, seed, drop_f, pure=False) for f in range(k)
             ]
             for m, feat in MEMBERS
         }
