@@ -30,10 +30,17 @@ def format_summary(report: Report, *, color: bool = False, top: int = 12) -> str
     lines.append("")
     lines.append(f"{'check':<28} {'severity':<8} {'findings':>8} {'rows':>9}")
     for check, c in counts["by_check"].items():
-        worst = next(s for s in reversed(SEVERITIES) if c[s])
-        lines.append(
-            f"{check:<28} {paint(worst, f'{worst:<8}')} {c['findings']:>8,} {c['rows']:>9,}"
-        )
+        sevs = [s for s in reversed(SEVERITIES) if c[s]]
+        if len(sevs) == 1:
+            lines.append(
+                f"{check:<28} {paint(sevs[0], f'{sevs[0]:<8}')} {c['findings']:>8,} {c['rows']:>9,}"
+            )
+            continue
+        for s in sevs:  # a check whose findings differ in severity: a line for each
+            rows = {
+                r for f in report.findings if (f.check, f.severity) == (check, s) for r in f.row_ids
+            }
+            lines.append(f"{check:<28} {paint(s, f'{s:<8}')} {c[s]:>8,} {len(rows):>9,}")
     # within a severity, findings about the whole data set first (e.g. "cannot estimate
     # label errors here"): one of them qualifies every row-level finding of its check
     ranked = sorted(

@@ -725,3 +725,18 @@ def test_cli_audit_html_writes_the_report(tmp_path, demo):
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Ready to fine-tune?" in html and 'data-family="hygiene"' in html
     assert (tmp_path / "r.flagged.csv").exists()
+
+
+def test_terminal_table_gives_each_severity_of_a_check_its_line():
+    """labels.issue with 2 errors and 3 warnings read as "error 5" (trial 4)."""
+    from dataqa.findings import Finding, Report
+    from dataqa.summary import format_summary
+
+    findings = [Finding("labels.issue", "error", "sure", [i]) for i in range(2)] + [
+        Finding("labels.issue", "warning", "maybe", [i]) for i in range(10, 13)
+    ]
+    findings.append(Finding("hygiene.empty", "error", "empty", [20, 21]))
+    text = format_summary(Report(findings=findings))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert "labels.issue error 2 2" in lines and "labels.issue warning 3 3" in lines
+    assert "hygiene.empty error 1 2" in lines
