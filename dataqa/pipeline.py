@@ -605,7 +605,7 @@ def _clean_stage(
             "ran",
             time.perf_counter() - t0,
             note=f"{summary['rows_kept']} kept, {summary['rows_quarantined']} quarantined"
-            + (f". NOTE: {relabel_caveat(summary)}" if relabel_caveat(summary) else ""),
+            + (f". NOTE: {caveat}" if (caveat := relabel_caveat(summary)) else ""),
         )
     write_outputs(  # copies of the cached set, written as one set too
         [
@@ -644,7 +644,11 @@ def _ext(ds) -> str:
         own |= {"csv": ".csv", "tsv": ".tsv"}
     if ds.io.format not in own:
         return ".csv" if ds.roles.schema == "text" else ".jsonl"
-    packed = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}.get(ds.io.compression or "", "")
+    from dataqa.io.readers import COMPRESSIONS
+    from dataqa.io.writers import OPENERS
+
+    suffix = {kind: s for s, kind in COMPRESSIONS.items() if kind in OPENERS}  # writable ones
+    packed = suffix.get(ds.io.compression or "", "")
     return own[ds.io.format] + ("" if ds.io.format == "parquet" else packed)
 
 

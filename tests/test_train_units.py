@@ -198,24 +198,22 @@ def test_no_verdict_when_both_models_are_far_below_the_baseline():
     cur = ["a"] * 150
     good = (["a"] * 10 + ["b"] * 10 + ["c"] * 8 + ["a"] * 2) * 5
     base = compare(y, [good] * 3, [good] * 3)  # the baseline: 93% on both sets
-    v = verdict(
-        compare(y, [raw] * 3, [cur] * 3),
-        budget=BUDGET,
-        names=["raw", "curated"],
-        seeds=[0, 1, 2],
-        baseline=base,
-    )
+
+    def against_baseline(a, b):
+        return verdict(
+            compare(y, [a] * 3, [b] * 3),
+            budget=BUDGET,
+            names=["raw", "curated"],
+            seeds=[0, 1, 2],
+            baseline=base,
+        )
+
+    v = against_baseline(raw, cur)
     assert v["outcome"] == "worse" and v["answer"] == "Cannot tell" and v["undertrained"]
     assert v["headline"].startswith("Cannot tell: neither fine-tuned model learned")
     assert "66.7% and 33.3% against the TF-IDF baseline's 93.3% and 93.3%" in v["headline"]
     assert comparison_finding(v).severity == "warning"  # not a CI-failing error
-    fine = verdict(
-        compare(y, [good] * 3, [cur] * 3),
-        budget=BUDGET,
-        names=["raw", "curated"],
-        seeds=[0, 1, 2],
-        baseline=base,
-    )
+    fine = against_baseline(good, cur)
     assert fine["answer"] == "No" and not fine["undertrained"]
     assert comparison_finding(fine).severity == "error"
 

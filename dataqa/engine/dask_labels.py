@@ -208,6 +208,17 @@ def _positions_of(sample: dict) -> np.ndarray:
 # ---- the client's part -------------------------------------------------------------------
 
 
+def _broadcast(client, value):
+    """`value` on every worker as one future (itself when empty).
+
+    A dict scattered directly becomes a future per key, which every task then waits on (an
+    8k-row SST-2 audit with duplicates hung); and a large keyword argument of
+    `client.map` is put in the graph under the keyword's name, where the scheduler fails
+    on it ("cannot pickle weakref", 92k rows). Wrapping the value in a list gives one.
+    """
+    return client.scatter([value], broadcast=True)[0] if len(value) else value
+
+
 def labels_on_dask(
     client,
     pieces: list[Piece],
@@ -270,9 +281,7 @@ def labels_on_dask(
     classes = sorted(str(c) for c in counts.index[counts >= p["min_class_rows"]])
     K = len(classes)
     near = {r: i for i, g in enumerate(near_groups or []) for r in g}
-    # one future for the whole mapping: scattering a dict makes a future per key, which
-    # every task then waits on (an 8k-row SST-2 audit with duplicates hung here)
-    near_f = client.scatter([near], broadcast=True)[0] if near else {}
+    near_f = _broadcast(client, near)
 
     t0 = time.perf_counter()
     states = client.map(
@@ -343,10 +352,7 @@ def labels_on_dask(
         + "; Datalab outlier/near_duplicate not run"
     )
     df_f = client.scatter(df, broadcast=True)
-    # a large argument goes to the workers as one scattered future: distributed's `map`
-    # puts a big keyword value in the graph under the keyword's name, and the scheduler
-    # then failed on that task ("cannot pickle weakref", 92k rows with duplicates)
-    key_f = client.scatter([cluster_key], broadcast=True)[0] if len(cluster_key) else cluster_key
+    key_f = _broadcast(client, cluster_key)
     assigned = client.map(
         _assign, states, cluster_key=key_f, k=k, seed=seed, rates=rates, pure=False
     )
@@ -366,7 +372,7 @@ def labels_on_dask(
     use_pos = pos_all[use]
     for step in range(passes):
         t0 = time.perf_counter()
-        drop_f = client.scatter([drop], broadcast=True)[0] if len(drop) else drop
+        drop_f = _broadcast(client, drop)
         models = {
             f"{m}:{feat}": [
                 client.submit(_fit, sample, f, m, K, seed, drop_f, pure=False) for f in range(k)
